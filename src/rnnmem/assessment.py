@@ -1,0 +1,211 @@
+"""`assess`: measure a model's memory on data and gather every indicator into a MemoryReport.
+
+Indicators never train; this module only runs the model forward (and backward for
+the gradient estimator) and hands arrays to the pure indicator functions.
+"""
+
+from __future__ import annotations
+
+import difflib
+import platform
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from rnnmem import __version__
+from rnnmem.data import Corpus, Vocabulary, encode_batch
+from rnnmem.errors import ConfigError, DataError, ModelProtocolError
+from rnnmem.indicators.bootstrap import ratio_of_sums
+from rnnmem.indicators.fidelity import fidelity_by_length
+from rnnmem.indicators.retention import gradient_effects, occlusion_effects, regression_retention
+from rnnmem.report.memory_report import MemoryReport
+from rnnmem import ses
+
+ESTIMATORS = ("occlusion", "regression", "gradient")
+
+
+def assess(
+    model: nn.Module,
+    data,
+    max_distance: int = 100,
+    estimators: Sequence[str] = ESTIMATORS,
+    neutral_token: int | None = None,
+    *,
+    lengths: torch.Tensor | None = None,
+    vocabulary: Vocabulary | None = None,
+    max_len: int | None = None,
+    max_sequences: int | None = 256,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    progress: bool = True,
+) -> MemoryReport:
+    """Measure how much of each token the final state of ``model`` still carries.
+
+    Parameters
+    ----------
+    model : nn.Module
+        ``model(tokens)`` with tokens LongTensor [B, T] returns the readout after every
+        prefix, [B, T, K]. With ``embed`` and ``forward_embedded`` the gradient
+        estimator runs too; with ``initial_readout()`` the SES origin is the model's h_0.
+    data : Corpus, LongTensor [N, T] or list of token-id lists
+        The sequences to measure on (a corpus contributes its test split).
+    max_distance : int
+        Largest distance from the end d to report; capped at the longest sequence.
+    estimators : sequence of str
+        Any of "occlusion", "regression", "gradient".
+    neutral_token : int, optional
+        Token id that replaces a token when it is occluded; default the pad id (0).
+    lengths : LongTensor [N], optional
+        True lengths when ``data`` is a right-padded tensor; default every row is full.
+    vocabulary : Vocabulary, optional
+        Encodes a corpus and names word points; default the corpus's own.
+    max_len : int, optional
+        Keep only the first ``max_len`` tokens of each sequence.
+    max_sequences : int, optional
+        Measure on a seeded random subset of this many sequences (None: all).
+    n_resamples : int
+        Bootstrap resamples for the 95% confidence intervals.
+    seed : int
+        Seed of the subset and the bootstrap: the same seed gives the same numbers.
+
+    Returns
+    -------
+    MemoryReport
+    """
+    estimators = _check_estimators(estimators)
+    if not isinstance(max_distance, int) or max_distance < 0:
+        raise ConfigError(f"max_distance must be a non-negative integer, got {max_distance!r}.")
+    if max_sequences is not None and max_sequences < 2:
+        raise ConfigError(f"max_sequences must be at least 2 (or None for all), got {max_sequences}.")
+    notes: list[str] = []
+    tokens, lengths, vocabulary, label_names = _as_tokens(data, lengths, vocabulary, max_len)
+    tokens, lengths = _subsample(tokens, lengths, max_sequences, seed, notes)
+    neutral = (vocabulary.pad_id if vocabulary is not None else 0) if neutral_token is None else neutral_token
+    longest = int(lengths.max())
+    if max_distance > longest - 1:
+        notes.append(f"max_distance {max_distance} exceeds the longest sequence ({longest} tokens); "
+                     f"distances are reported up to {longest - 1}.")
+        max_distance = longest - 1
+
+    was_training = model.training
+    model.eval()
+    try:
+        report = _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes)
+    except IndexError as exc:
+        raise ModelProtocolError(
+            f"the model failed on the data's token ids ({exc}); the data was probably encoded with another "
+            "vocabulary than the model's. Encode it with the model's vocabulary."
+        ) from None
+    finally:
+        model.train(was_training)
+    report.vocabulary = vocabulary
+    report.label_names = list(label_names) if label_names else [f"dim {k}" for k in range(report.num_dimensions)]
+    report.meta.update({
+        "seed": seed, "n_resamples": n_resamples, "neutral_token": neutral,
+        "versions": {"rnnmem": __version__, "torch": torch.__version__, "numpy": np.__version__,
+                     "python": platform.python_version()},
+        "threads": torch.get_num_threads(),
+    })
+    return report
+
+
+def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes) -> MemoryReport:
+    o0 = ses.origin(model, neutral)
+    if not o0.route.startswith("initial state"):
+        notes.append(f"SES origin o_0: {o0.route}.")
+    trajectory = ses.trajectories(model, tokens, o0.point)
+    points = ses.sequence_points(trajectory, lengths).double().numpy()
+    ids, word_table = ses.word_point_table(model, tokens, lengths, o0.point)
+    lens = lengths.numpy()
+    words_at = ses.words_by_position(tokens, lengths, ids, word_table)
+    words = ses.by_distance(words_at, lens)
+    # occluding swaps x_t for the neutral token, so the isolated effect of that swap,
+    # ||s(x_t) - s(neutral)||, is the yardstick (= ||s(x_t)|| when the neutral token is inert)
+    neutral_point = ses.word_points(model, torch.tensor([neutral]), o0.point).double().numpy()[0]
+    swap_norms = np.linalg.norm(words[:, : max_distance + 1] - neutral_point, axis=-1)
+
+    curves, resamples = {}, {}
+    if "occlusion" in estimators:
+        effects = occlusion_effects(model, tokens, lengths, neutral, max_distance, progress=progress)
+        curves["occlusion"] = ratio_of_sums(effects, swap_norms, n_resamples, seed)
+    if "regression" in estimators:
+        curves["regression"] = regression_retention(words, points, max_distance, n_resamples, seed)
+    if "gradient" in estimators:
+        if hasattr(model, "embed") and hasattr(model, "forward_embedded"):
+            numerator, denominator = gradient_effects(model, tokens, lengths, max_distance, progress=progress)
+            curves["gradient"] = ratio_of_sums(numerator, denominator, n_resamples, seed)
+        else:
+            notes.append("gradient estimator skipped: the model has no embed(tokens) and "
+                         "forward_embedded(emb) to differentiate through.")
+
+    traj = trajectory.double().numpy()
+    fidelity = fidelity_by_length(traj, np.nan_to_num(words_at), lens, n_resamples, seed)
+
+    distance = np.arange(max_distance + 1)
+    return MemoryReport.from_curves(
+        distance=distance, curves=curves, fidelity=fidelity, lengths=lens,
+        word_ids=ids, word_points=word_table, token_counts=_token_counts(tokens, lengths, ids),
+        trajectories=[traj[i, : lens[i]] for i in range(min(len(lens), 8))],
+        trajectory_tokens=[tokens[i, : lens[i]].tolist() for i in range(min(len(lens), 8))],
+        notes=notes,
+        meta={"n_sequences": int(len(lens)), "max_distance": int(max_distance),
+              "estimators": list(curves), "origin": o0.route,
+              "sequence_length": {"min": int(lens.min()), "median": float(np.median(lens)), "max": int(lens.max())}},
+    )
+
+
+def _token_counts(tokens, lengths, ids) -> np.ndarray:
+    mask = torch.arange(tokens.shape[1]) < lengths[:, None]
+    counts = torch.bincount(tokens[mask], minlength=int(ids.max()) + 1)
+    return counts[torch.as_tensor(ids)].numpy()
+
+
+def _check_estimators(estimators: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(estimators, str):
+        estimators = (estimators,)
+    for name in estimators:
+        if name not in ESTIMATORS:
+            close = difflib.get_close_matches(str(name), ESTIMATORS, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"unknown estimator '{name}'.{hint} Valid estimators: {', '.join(ESTIMATORS)}.")
+    if not estimators:
+        raise ConfigError(f"estimators is empty; choose at least one of {', '.join(ESTIMATORS)}.")
+    return tuple(estimators)
+
+
+def _as_tokens(data, lengths, vocabulary, max_len):
+    label_names = None
+    if isinstance(data, Corpus):
+        vocabulary = vocabulary or data.vocabulary
+        tokens, lengths, _ = data.encode(vocabulary, split="test", max_len=max_len)
+        label_names = data.label_names
+    elif isinstance(data, torch.Tensor):
+        if data.dim() != 2 or data.dtype not in (torch.long, torch.int, torch.int32, torch.int64):
+            raise DataError(f"a tensor of token ids must be an integer tensor [N, T]; got {data.dtype} of shape {tuple(data.shape)}.")
+        tokens = data.long()
+        lengths = torch.full((len(tokens),), tokens.shape[1]) if lengths is None else torch.as_tensor(lengths).long()
+        if max_len is not None:
+            tokens, lengths = tokens[:, :max_len], lengths.clamp(max=max_len)
+    elif isinstance(data, (list, tuple)):
+        tokens, lengths = encode_batch(data, max_len=max_len)
+    else:
+        raise DataError(f"cannot assess on {type(data).__name__}; pass a Corpus, a LongTensor [N, T] or a list of token-id lists.")
+    if len(tokens) < 2:
+        raise DataError(f"assessment needs at least 2 sequences (got {len(tokens)}): the confidence intervals resample sequences.")
+    if int(lengths.min()) < 1 or int(lengths.max()) > tokens.shape[1]:
+        raise DataError(f"lengths must lie in 1..{tokens.shape[1]} (the tensor's width).")
+    if int(tokens.min()) < 0:
+        raise DataError("token ids must be non-negative.")
+    return tokens, lengths, vocabulary, label_names
+
+
+def _subsample(tokens, lengths, max_sequences, seed, notes):
+    if max_sequences is None or len(tokens) <= max_sequences:
+        return tokens, lengths
+    keep = np.sort(np.random.default_rng(seed).choice(len(tokens), max_sequences, replace=False))
+    notes.append(f"measured on a seeded random subset of {max_sequences} of {len(tokens)} sequences.")
+    keep = torch.as_tensor(keep)
+    tokens, lengths = tokens[keep], lengths[keep]
+    return tokens[:, : int(lengths.max())], lengths

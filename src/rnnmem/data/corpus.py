@@ -1,0 +1,142 @@
+"""The `Corpus` container and the helpers every corpus source shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import torch
+
+from rnnmem.data.text import Vocabulary, encode_batch
+from rnnmem.errors import ConfigError, DataError
+
+_SPLITS = ("train", "test")
+
+
+@dataclass
+class Corpus:
+    """A labelled text classification corpus split into train and test.
+
+    Attributes
+    ----------
+    name : str
+        Short name shown in reports (a registry name or a file stem).
+    label_names : tuple of str
+        Class names; label ``k`` means ``label_names[k]``.
+    train_texts, test_texts : list of str
+        Texts, each with at least one token.
+    train_labels, test_labels : list of int
+        Class ids aligned with the texts.
+    notes : dict
+        Facts a report should show (source file, replaced characters, dropped rows, ...).
+    train_sources, test_sources : list of tuple of int, or None
+        For corpora assembled from smaller texts (``tweets-docs``), the source row ids of
+        each text; None otherwise.
+    """
+
+    name: str
+    label_names: tuple[str, ...]
+    train_texts: list[str]
+    train_labels: list[int]
+    test_texts: list[str]
+    test_labels: list[int]
+    notes: dict = field(default_factory=dict)
+    train_sources: list[tuple[int, ...]] | None = None
+    test_sources: list[tuple[int, ...]] | None = None
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes."""
+        return len(self.label_names)
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """The default vocabulary of this corpus (training texts, default caps), built once."""
+        return self.build_vocabulary()
+
+    def build_vocabulary(self, max_size: int = 20000, min_freq: int = 2) -> Vocabulary:
+        """Build a vocabulary from the training texts only (see `Vocabulary.build`)."""
+        return Vocabulary.build(self.train_texts, max_size=max_size, min_freq=min_freq)
+
+    def encode(
+        self,
+        vocab: Vocabulary,
+        split: str = "test",
+        max_len: int | None = None,
+        keep: str = "first",
+    ) -> tuple[torch.LongTensor, torch.LongTensor, torch.LongTensor]:
+        """Encode one split into padded tensors.
+
+        Parameters
+        ----------
+        vocab : Vocabulary
+            Maps tokens to ids.
+        split : {"train", "test"}
+            Which split to encode.
+        max_len, keep
+            Truncation, as in `encode_batch`.
+
+        Returns
+        -------
+        tokens : torch.LongTensor
+            Shape [N, T], right-padded with ``vocab.pad_id``.
+        lengths : torch.LongTensor
+            Shape [N].
+        labels : torch.LongTensor
+            Shape [N].
+        """
+        if split not in _SPLITS:
+            raise ConfigError(f"split={split!r} is not valid; use one of: {', '.join(_SPLITS)}.")
+        texts = self.train_texts if split == "train" else self.test_texts
+        labels = self.train_labels if split == "train" else self.test_labels
+        ids = [vocab.encode(text) for text in texts]
+        tokens, lengths = encode_batch(ids, max_len=max_len, keep=keep, pad_id=vocab.pad_id)
+        return tokens, lengths, torch.tensor(labels, dtype=torch.long)
+
+
+def split_indices(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``range(n)`` into shuffled train and test index arrays.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    test_fraction : float
+        Share of rows for the test split, strictly between 0 and 1.
+    seed : int
+        Seed of the permutation; the same seed always gives the same split.
+
+    Returns
+    -------
+    train, test : np.ndarray
+        Disjoint index arrays covering ``range(n)``, each non-empty.
+    """
+    if not 0.0 < test_fraction < 1.0:
+        raise ConfigError(
+            f"test_fraction={test_fraction} must lie strictly between 0 and 1; try 0.2."
+        )
+    n_test = round(n * test_fraction)
+    if n_test < 1 or n_test > n - 1:
+        raise DataError(
+            f"{n} rows cannot be split with test_fraction={test_fraction} into non-empty "
+            "train and test sets; add rows or change test_fraction."
+        )
+    order = np.random.default_rng(seed).permutation(n)
+    return order[n_test:], order[:n_test]
+
+
+def decode_tolerantly(raw: bytes) -> tuple[str, int]:
+    """Decode UTF-8, replacing bad bytes rather than failing.
+
+    Returns
+    -------
+    text : str
+        The decoded text.
+    replaced : int
+        How many U+FFFD characters decoding introduced (ones already in the file,
+        encoded correctly, are not counted).
+    """
+    text = raw.decode("utf-8", errors="replace")
+    already = raw.count("\ufffd".encode("utf-8"))
+    return text, text.count("\ufffd") - already

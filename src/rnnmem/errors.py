@@ -1,0 +1,25 @@
+"""The exceptions rnnmem raises at its edges (files, options, user models).
+
+Each message names the problem and the fix; the CLI catches `RnnmemError` once and
+prints it in one or two lines.
+"""
+
+
+class RnnmemError(Exception):
+    """Base class of every error rnnmem raises on purpose."""
+
+
+class DataError(RnnmemError):
+    """A corpus or data file cannot be used as given."""
+
+
+class ConfigError(RnnmemError, ValueError):
+    """A parameter or option has a value that cannot work."""
+
+
+class ModelProtocolError(RnnmemError):
+    """A model does not follow the protocol `assess` relies on."""
+
+
+class TrainingError(RnnmemError):
+    """Training could not produce a usable model (e.g. the loss diverged)."""

@@ -1,0 +1,173 @@
+"""Retention curves r(d): how much of the token at distance d from the end survives in S(x).
+
+Each estimator first computes per-sequence, per-distance effects ([N, D+1] arrays, NaN
+where a sequence is shorter than d + 1), then `ratio_of_sums` / `regression_retention`
+turn them into a curve with a bootstrap CI. The effect functions need a model; the
+curve functions are pure functions of arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from rnnmem.indicators.bootstrap import Estimate, bootstrap
+from rnnmem.ses import checked_readouts
+
+
+def _positions_within(lengths: torch.Tensor, max_distance: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sequence index, position) of every token within ``max_distance`` of its sequence's end."""
+    seq, pos = [], []
+    for i, length in enumerate(lengths.tolist()):
+        first = max(0, length - 1 - max_distance)
+        seq.extend([i] * (length - first))
+        pos.extend(range(first, length))
+    return torch.tensor(seq, dtype=torch.long), torch.tensor(pos, dtype=torch.long)
+
+
+def _to_distance_matrix(values: torch.Tensor, seq: torch.Tensor, pos: torch.Tensor,
+                        lengths: torch.Tensor, n: int, max_distance: int) -> np.ndarray:
+    out = np.full((n, max_distance + 1), np.nan)
+    dist = (lengths[seq] - 1 - pos).numpy()
+    out[seq.numpy(), dist] = values.double().numpy()
+    return out
+
+
+def _chunks(count: int, size: int):
+    for start in range(0, count, size):
+        yield slice(start, min(start + size, count))
+
+
+@torch.no_grad()
+def occlusion_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor, neutral_token: int,
+                      max_distance: int, budget_tokens: int = 1_000_000, progress: bool = True) -> np.ndarray:
+    """||S(x) - S(x with x_{T-d} := neutral)|| for every sequence and distance, [N, D+1].
+
+    All occluded variants are batched, ``budget_tokens`` token-steps per forward pass.
+    The origin o_0 cancels in the difference, so it is not needed here.
+    """
+    n, t = tokens.shape
+    rows = torch.arange(n)
+    final = torch.cat([checked_readouts(model, tokens[s])[rows[s], lengths[s] - 1] for s in _chunks(n, 256)])
+    seq, pos = _positions_within(lengths, max_distance)
+    effects = torch.empty(len(seq), dtype=torch.float64)
+    batch = max(1, budget_tokens // t)
+    for s in tqdm(list(_chunks(len(seq), batch)), desc="occlusion", disable=not progress, leave=False):
+        variants = tokens[seq[s]].clone()
+        variants[torch.arange(len(variants)), pos[s]] = neutral_token
+        width = int(lengths[seq[s]].max())
+        occluded = checked_readouts(model, variants[:, :width])[torch.arange(len(variants)), lengths[seq[s]] - 1]
+        effects[s] = (final[seq[s]] - occluded).double().norm(dim=-1)
+    return _to_distance_matrix(effects, seq, pos, lengths, n, max_distance)
+
+
+def gradient_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor, max_distance: int,
+                     batch_size: int = 64, budget_tokens: int = 500_000, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Jacobian norms for the gradient estimator, each [N, D+1].
+
+    Returns (||dS(x)/de_{T-d}||_F, ||dS(x_1..T-d)/de_{T-d}||_F). Needs ``model.embed`` and
+    ``model.forward_embedded``. One backward pass per SES dimension per batch gives the
+    first for every position at once. The second replays each step alone from the state
+    before it when the model offers ``states_before`` and ``readout_step`` (as
+    SequenceModel does); otherwise it is the d = 0 Jacobian of batched prefix copies.
+    """
+    n, _ = tokens.shape
+    final_norms = torch.empty(n, tokens.shape[1], dtype=torch.float64)
+    for s in tqdm(list(_chunks(n, batch_size)), desc="gradient", disable=not progress, leave=False):
+        final_norms[s, : int(lengths[s].max())] = _jacobian_norms(model, tokens[s], lengths[s] - 1, trim=True)
+    seq, pos = _positions_within(lengths, max_distance)
+    numerator = final_norms[seq, pos]
+    if hasattr(model, "states_before") and hasattr(model, "readout_step"):
+        denominator = _local_jacobian_norms(model, tokens, seq, pos, batch_size)
+    else:
+        denominator = _prefix_jacobian_norms(model, tokens, seq, pos, budget_tokens, progress)
+    return (_to_distance_matrix(numerator, seq, pos, lengths, n, max_distance),
+            _to_distance_matrix(denominator, seq, pos, lengths, n, max_distance))
+
+
+def _local_jacobian_norms(model, tokens, seq, pos, batch_size) -> torch.Tensor:
+    """||d o_t / d e_t|| by replaying step t alone from the state the model had before it."""
+    out = torch.empty(len(seq), dtype=torch.float64)
+    for s in _chunks(len(tokens), batch_size):
+        pick = (seq >= s.start) & (seq < s.stop)
+        rows, at = seq[pick], pos[pick]
+        states = model.states_before(tokens[s])[rows - s.start, at]
+        with torch.enable_grad():
+            emb = model.embed(tokens[rows, at]).detach().requires_grad_(True)
+            readout = model.readout_step(emb, states)
+            squared = torch.zeros(len(rows), dtype=torch.float64)
+            for k in range(readout.shape[1]):
+                (grad,) = torch.autograd.grad(readout[:, k].sum(), emb, retain_graph=k + 1 < readout.shape[1])
+                squared += grad.double().pow(2).sum(dim=-1)
+        out[pick] = squared.sqrt()
+    return out
+
+
+def _prefix_jacobian_norms(model, tokens, seq, pos, budget_tokens, progress) -> torch.Tensor:
+    """||d o_t / d e_t|| for models that only offer forward_embedded: batched prefix copies, O(T^2)."""
+    out = torch.empty(len(seq), dtype=torch.float64)
+    order = torch.argsort(pos)  # similar prefix lengths together: less padding per batch
+    batch = max(1, budget_tokens // tokens.shape[1])
+    for s in tqdm(list(_chunks(len(seq), batch)), desc="gradient (prefixes)", disable=not progress, leave=False):
+        idx = order[s]
+        at = pos[idx]
+        norms = _jacobian_norms(model, tokens[seq[idx]], at, trim=True)
+        out[idx] = norms[torch.arange(len(idx)), at]
+    return out
+
+
+def _jacobian_norms(model: nn.Module, tokens: torch.Tensor, read_at: torch.Tensor, trim: bool) -> torch.Tensor:
+    """||d o_{read_at} / d e_t||_F for every position t of every row, [B, T'] (T' = max(read_at) + 1 when trimmed)."""
+    if trim:
+        tokens = tokens[:, : int(read_at.max()) + 1]
+    with torch.enable_grad():
+        emb = model.embed(tokens).detach().requires_grad_(True)
+        out = model.forward_embedded(emb)
+        picked = out[torch.arange(len(tokens)), read_at]  # [B, K]
+        squared = torch.zeros(tokens.shape, dtype=torch.float64)
+        for k in range(picked.shape[1]):
+            (grad,) = torch.autograd.grad(picked[:, k].sum(), emb, retain_graph=k + 1 < picked.shape[1])
+            squared += grad.double().pow(2).sum(dim=-1)
+    return squared.sqrt()
+
+
+def regression_design(words: np.ndarray, points: np.ndarray, max_distance: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-sequence least-squares blocks for S(x) ~ sum_d alpha(d) s(x_{T-d}).
+
+    ``words`` [N, T, K] holds s(x_{T-d}) by distance (NaN past the start), ``points`` [N, K]
+    holds S(x). Distances above ``max_distance`` share one pooled column so that far
+    tokens are explained by one weight rather than left as noise. Returns per-sequence
+    Gram matrices [N, P, P], right-hand sides [N, P] and the mask of the P columns that
+    the data exercises.
+    """
+    filled = np.nan_to_num(words, nan=0.0)
+    near = filled[:, : max_distance + 1]
+    far = filled[:, max_distance + 1 :].sum(axis=1, keepdims=True)
+    design = np.concatenate([near, far], axis=1)  # [N, P, K]
+    used = np.abs(design).sum(axis=(0, 2)) > 0
+    design = design[:, used]
+    gram = np.einsum("npk,nqk->npq", design, design)
+    rhs = np.einsum("npk,nk->np", design, points)
+    return gram, rhs, used
+
+
+def regression_retention(words: np.ndarray, points: np.ndarray, max_distance: int,
+                         n_resamples: int = 1000, seed: int = 0) -> Estimate:
+    """r_reg(d) = alpha(d), d = 0..max_distance (NaN where no sequence reaches d), with CI."""
+    gram, rhs, used = regression_design(words, points, max_distance)
+    p = gram.shape[1]
+    distances_used = used[: max_distance + 1]
+
+    def statistic(w):
+        g = np.einsum("bn,npq->bpq", w, gram)
+        b = w @ rhs
+        # a vanishing ridge keeps resamples that miss a rare distance solvable
+        g += np.eye(p) * (1e-10 * np.trace(g, axis1=1, axis2=2) / p)[:, None, None]
+        alpha = np.linalg.solve(g, b[..., None])[..., 0]
+        out = np.full((len(w), max_distance + 1), np.nan)
+        out[:, distances_used] = alpha[:, : distances_used.sum()]
+        return out
+
+    return bootstrap(len(points), statistic, n_resamples, seed)

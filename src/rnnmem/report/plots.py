@@ -1,0 +1,281 @@
+"""Figures of a MemoryReport: retention curves, semantic fidelity and the Semantic Euclidean Space.
+
+Each figure is built by a ``*_figure(report) -> Figure`` function (handy in notebooks and
+tests) and written by the matching ``plot_*(report, path) -> Path``. Figures are made
+with ``matplotlib.figure.Figure`` directly, never through pyplot, so no global state,
+no GUI backend and nothing left open.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib import patheffects
+from matplotlib.figure import Figure
+
+from rnnmem.ses import project_2d
+
+DPI = 120
+# One colour per estimator, the same in every figure (Okabe-Ito, colour-blind safe).
+ESTIMATOR_COLORS = {"occlusion": "#0072B2", "regression": "#D55E00", "gradient": "#009E73"}
+TRAJECTORY_COLORS = ["#CC79A7", "#E69F00", "#56B4E9", "#000000"]
+THRESHOLDS = ((0.5, "half-life"), (0.1, "horizon"))
+N_LABELLED_WORDS = 25
+N_TRAJECTORIES = 3
+FEW_SEQUENCES = 10
+
+_BOX = dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85)
+_HALO = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+_STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 8.5}
+
+
+def _figure(width: float = 7.5, height: float = 4.8) -> Figure:
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI, format="png")
+    fig.clear()
+    return path
+
+
+def _color(estimator: str) -> str:
+    return ESTIMATOR_COLORS.get(estimator, "#444444")
+
+
+def _n_sequences(report) -> str:
+    n = report.meta.get("n_sequences")
+    return f"{n} sequences" if n is not None else "sequences"
+
+
+# -- retention -------------------------------------------------------------------------
+def retention_figure(report) -> Figure:
+    """r(d) of every computed estimator with its 95% band, the tau lines and each ML(0.5)."""
+    with matplotlib.rc_context(_STYLE):
+        fig = _figure()
+        ax = fig.add_subplot()
+        distance = report.retention["distance"].to_numpy()
+        many = len(distance) > 40
+        for j, name in enumerate(report.estimators):
+            color = _color(name)
+            r = report.retention[name].to_numpy(float)
+            lo = report.retention[f"{name}_lo"].to_numpy(float)
+            hi = report.retention[f"{name}_hi"].to_numpy(float)
+            ml = report.memory_length(0.5, name)
+            label = f"{name}: ML(0.5) = {ml}" if ml is not None else f"{name}: ML(0.5) > {_last_measured(distance, r)}"
+            label += f", MC = {report.capacity(name):.3g}"
+            ax.fill_between(distance, lo, hi, color=color, alpha=0.18, linewidth=0)
+            ax.plot(distance, r, color=color, lw=1.8, marker=None if many else "o", ms=3.5, label=label)
+            if ml is not None:
+                ax.plot([ml], [r[ml]], marker="D", ms=8, mfc="white", mec=color, mew=2, zorder=5)
+                ax.annotate(f"ML(0.5)={ml}", (ml, r[ml]), xytext=(9, 6 + 14 * j), textcoords="offset points",
+                            color=color, fontsize=8.5, fontweight="bold", bbox=_BOX, zorder=6)
+        for tau, name in THRESHOLDS:
+            ax.axhline(tau, color="0.35", ls=":", lw=1.2)
+            ax.annotate(f"{name} (τ = {tau:g})", (1.0, tau), xycoords=("axes fraction", "data"),
+                        xytext=(-4, 3), textcoords="offset points", ha="right", va="bottom",
+                        fontsize=8.5, color="0.3", bbox=_BOX, zorder=6)
+        ax.axhline(0.0, color="0.75", lw=0.8, zorder=0)
+        if len(distance):
+            ax.set_xlim(distance[0] - 0.3, distance[-1] + 0.3)
+        ax.set_ylim(*_retention_limits(report))
+        ax.set_xlabel("distance from the end d (tokens; d = 0 is the last token)")
+        ax.set_ylabel("retention r(d)")
+        ax.set_title(f"Retention r(d) of a token's semantics at the end — {_n_sequences(report)}, 95% CI bands")
+        ax.grid(True, alpha=0.25)
+        if report.estimators:
+            ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.93), framealpha=0.9)
+        else:
+            ax.text(0.5, 0.5, "no retention estimator was computed", transform=ax.transAxes, ha="center")
+    return fig
+
+
+def _last_measured(distance: np.ndarray, r: np.ndarray) -> int:
+    finite = np.nonzero(np.isfinite(r))[0]
+    return int(distance[finite[-1]]) if len(finite) else int(distance[-1])
+
+
+def _retention_limits(report) -> tuple[float, float]:
+    """y range holding every band, never narrower than [-0.05, 1.08] so the tau lines show."""
+    cols = [f"{n}_{side}" for n in report.estimators for side in ("lo", "hi")]
+    values = report.retention[cols].to_numpy(float) if cols else np.empty(0)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return -0.05, 1.08
+    return min(-0.05, float(values.min()) - 0.05), max(1.08, float(values.max()) * 1.05)
+
+
+def plot_retention(report, path: str | Path) -> Path:
+    return _save(retention_figure(report), path)
+
+
+# -- fidelity --------------------------------------------------------------------------
+def fidelity_figure(report) -> Figure:
+    """cos(S, S*) by sequence length with its 95% band, R^2 beside it, and the knee."""
+    with matplotlib.rc_context(_STYLE):
+        fig = _figure()
+        ax = fig.add_subplot()
+        table = report.fidelity
+        length = table["length"].to_numpy(float)
+        cosine = table["cosine"].to_numpy(float)
+        r2 = table["r2"].to_numpy(float)
+        ax.fill_between(length, table["cosine_lo"].to_numpy(float), table["cosine_hi"].to_numpy(float),
+                        color="#0072B2", alpha=0.18, linewidth=0)
+        ax.plot(length, cosine, color="#0072B2", lw=1.8, marker="o" if len(length) <= 40 else None, ms=3.5,
+                label="cosine(S(x), S*(x)), 95% CI")
+        floor = -1.0  # R^2 is unbounded below; past -1 the line leaves the axes rather than squash the cosine
+        below = bool(np.any(r2[np.isfinite(r2)] < floor))
+        ax.plot(length, r2, color="#D55E00", lw=1.5, ls="--",
+                label="R² of S*(x) for S(x)" + (" (below −1 off the axes)" if below else ""))
+        sparse = length[table["sequences"].to_numpy() < FEW_SEQUENCES]
+        if len(sparse):  # the tail where only a handful of sequences are that long: read with care
+            ax.axvspan(sparse.min() - 0.5, length[-1] + 0.5, color="0.9", zorder=0,
+                       label=f"fewer than {FEW_SEQUENCES} sequences this long")
+        knee = report.fidelity_knee()
+        if knee is not None:
+            ax.axvline(knee, color="0.3", ls="-.", lw=1.2, label=f"knee: length {knee:g}")
+            ax.annotate(f"knee = {knee:g}", (knee, 1.0), xycoords=("data", "axes fraction"), xytext=(4, -14),
+                        textcoords="offset points", fontsize=8.5, color="0.25")
+        values = np.concatenate([table["cosine_lo"].to_numpy(float), np.clip(r2, floor, None)])
+        values = values[np.isfinite(values)]
+        ax.set_ylim(min(-0.05, float(values.min()) - 0.05) if len(values) else -0.05, 1.05)
+        if len(length):
+            ax.set_xlim(length[0] - 0.5, length[-1] + 0.5)
+        ax.axhline(0.0, color="0.75", lw=0.8, zorder=0)
+        ax.set_xlabel("sequence length L (tokens)")
+        ax.set_ylabel("agreement of S(x) with the full-memory S*(x)")
+        ax.set_title(f"Semantic fidelity F(L) — {_n_sequences(report)} (prefixes of every length)")
+        ax.grid(True, alpha=0.25)
+        ax.legend(loc="lower left", framealpha=0.9)
+    return fig
+
+
+def plot_fidelity(report, path: str | Path) -> Path:
+    return _save(fidelity_figure(report), path)
+
+
+# -- the Semantic Euclidean Space --------------------------------------------------------
+def ses_figure(report) -> Figure:
+    """Word points (size = count), the most frequent words named, and a few trajectories from the origin.
+
+    K > 2: the first two principal directions of the word points (trajectories projected on
+    the same axes); K = 2: the SES itself; K = 1: the SES coordinate on x, with the words
+    ranked by frequency on y in one panel and the trajectories against the step t in another.
+    """
+    k = report.num_dimensions
+    points = report.word_points[[f"s{i}" for i in range(k)]].to_numpy(float)
+    counts = report.word_points["count"].to_numpy(float)
+    words = report.words()
+    names = list(report.label_names) or [f"dim {i}" for i in range(k)]
+    sizes = 12 + 140 * np.sqrt(counts / max(counts.max(), 1.0)) if len(counts) else counts
+    labelled = _words_to_label(words, counts)
+    trajectories = list(report.trajectories)[:N_TRAJECTORIES]
+    captions = [_caption(report, i) for i in range(len(trajectories))]
+
+    with matplotlib.rc_context(_STYLE):
+        if k == 1:
+            return _ses_1d(report, points[:, 0], counts, sizes, words, labelled, trajectories, captions, names)
+        fig = _figure(8.0, 6.4)
+        ax = fig.add_subplot()
+        if k == 2:
+            coords, axes = points, np.eye(2)
+            ax.set_xlabel(f"{names[0]} (SES axis 1)")
+            ax.set_ylabel(f"{names[1]} (SES axis 2)")
+            kind = "the SES itself (K = 2)"
+        else:
+            coords, axes = project_2d(points)
+            share = _explained(points, axes)
+            ax.set_xlabel(f"PC1 of the SES ({share[0]:.0%} of word-point variance)")
+            ax.set_ylabel(f"PC2 of the SES ({share[1]:.0%} of word-point variance)")
+            kind = f"first two principal directions of the K = {k} SES"
+        ax.scatter(coords[:, 0], coords[:, 1], s=sizes, color="0.55", alpha=0.45, edgecolors="0.35",
+                   linewidths=0.4, label="word points s(w) (size = count)", zorder=2)
+        for i in labelled:
+            ax.annotate(words[i], (coords[i, 0], coords[i, 1]), xytext=(3, 3), textcoords="offset points",
+                        fontsize=8, color="0.1", zorder=6, path_effects=_HALO)
+        for j, (traj, caption) in enumerate(zip(trajectories, captions)):
+            color = TRAJECTORY_COLORS[j % len(TRAJECTORY_COLORS)]
+            path = np.vstack([np.zeros((1, 2)), np.asarray(traj, float) @ axes.T])
+            ax.plot(path[:, 0], path[:, 1], color=color, lw=1.2, marker="o", ms=2.5, alpha=0.85, zorder=3, label=caption)
+            for a, b in zip(path[:-1], path[1:]):
+                if np.linalg.norm(b - a) > 0:
+                    ax.annotate("", b, a, arrowprops=dict(arrowstyle="-|>", color=color, lw=1.0, shrinkA=0, shrinkB=0,
+                                                          mutation_scale=9), zorder=3)
+            ax.plot(*path[-1], marker="*", ms=16, color=color, mec="black", mew=0.8, zorder=7)
+        ax.plot(0, 0, marker="P", ms=11, color="black", ls="none", zorder=8, label="origin o₀ (empty sequence)")
+        ax.axhline(0, color="0.8", lw=0.8, zorder=1)
+        ax.axvline(0, color="0.8", lw=0.8, zorder=1)
+        ax.set_title(f"Semantic Euclidean Space: {kind}\naxes {', '.join(names)}; {len(points)} word points, "
+                     f"{len(trajectories)} trajectories (★ = final point S(x))")
+        ax.grid(True, alpha=0.2)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=1, framealpha=0.9)
+    return fig
+
+
+def _ses_1d(report, x, counts, sizes, words, labelled, trajectories, captions, names) -> Figure:
+    fig = _figure(8.0, 7.0)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    rank = np.empty(len(counts), int)
+    rank[np.argsort(-counts, kind="stable")] = np.arange(1, len(counts) + 1)
+    top.scatter(x, rank, s=sizes, color="0.55", alpha=0.45, edgecolors="0.35", linewidths=0.4,
+                label="word points s(w) (size = count)")
+    for i in labelled:
+        top.annotate(words[i], (x[i], rank[i]), xytext=(3, 2), textcoords="offset points", fontsize=8, color="0.1",
+                     path_effects=_HALO)
+    top.axvline(0, color="black", lw=1.0, label="origin o₀ (empty sequence)")
+    top.invert_yaxis()
+    top.set_xlabel(f"SES coordinate: {names[0]}")
+    top.set_ylabel("word frequency rank (1 = most frequent)")
+    top.tick_params(labelbottom=True)
+    top.legend(loc="best", framealpha=0.9)
+    top.grid(True, alpha=0.2)
+    for j, (traj, caption) in enumerate(zip(trajectories, captions)):
+        color = TRAJECTORY_COLORS[j % len(TRAJECTORY_COLORS)]
+        values = np.concatenate([[0.0], np.asarray(traj, float)[:, 0]])
+        steps = np.arange(len(values))
+        bottom.plot(values, steps, color=color, lw=1.4, marker="o", ms=2.5, label=caption)
+        bottom.plot(values[-1], steps[-1], marker="*", ms=15, color=color, mec="black", mew=0.8)
+    bottom.axvline(0, color="black", lw=1.0)
+    bottom.invert_yaxis()
+    bottom.set_xlabel(f"SES coordinate: {names[0]}")
+    bottom.set_ylabel("step t (tokens read)")
+    if trajectories:
+        bottom.legend(loc="best", framealpha=0.9)
+    bottom.grid(True, alpha=0.2)
+    fig.suptitle(f"Semantic Euclidean Space (K = 1): x = the SES coordinate\ny = word frequency rank (top); "
+                 f"step t of {len(trajectories)} trajectories (bottom, ★ = final point S(x))", fontsize=11)
+    return fig
+
+
+def _words_to_label(words: list[str], counts: np.ndarray) -> list[int]:
+    """Indices of the most frequent words, skipping pad/unk-like tokens that start with '<'."""
+    order = np.argsort(-counts, kind="stable")
+    return [int(i) for i in order if not str(words[i]).startswith("<")][:N_LABELLED_WORDS]
+
+
+def _explained(points: np.ndarray, axes: np.ndarray) -> np.ndarray:
+    centred = points - points.mean(axis=0)
+    total = float((centred ** 2).sum())
+    return ((centred @ axes.T) ** 2).sum(axis=0) / total if total > 0 else np.zeros(len(axes))
+
+
+def _caption(report, i: int, n_words: int = 8) -> str:
+    ids = list(report.trajectory_tokens[i]) if i < len(report.trajectory_tokens) else []
+    if report.vocabulary is not None:
+        try:
+            shown = " ".join(report.vocabulary.decode(ids[:n_words]))
+        except (IndexError, KeyError, TypeError):
+            shown = "ids " + " ".join(map(str, ids[:n_words]))
+    else:
+        shown = "ids " + " ".join(map(str, ids[:n_words]))
+    if len(ids) > n_words or len(shown) > 60:
+        shown = (shown[:58] if len(shown) > 60 else shown) + " …"
+    return f"“{shown}” ({len(ids)} tokens)"
+
+
+def plot_ses(report, path: str | Path) -> Path:
+    return _save(ses_figure(report), path)

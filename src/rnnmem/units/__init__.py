@@ -1,0 +1,53 @@
+"""Recurrent units behind one registry.
+
+A unit maps embeddings [B, T, E] (batch first) to the hidden state after every step
+[B, T, H], PyTorch style: ``outputs, final_state = unit(x, state)``. Passing the
+returned ``final_state`` back in continues the sequence, which is what truncated BPTT
+and chunked evaluation rely on.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Callable
+
+from torch import nn
+
+from rnnmem.errors import ConfigError
+from rnnmem.units.fused import GRUUnit, LSTMUnit, SRNUnit
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    name: str
+    description: str
+    factory: Callable[[int, int], nn.Module]
+
+
+UNITS: dict[str, UnitSpec] = {
+    spec.name: spec
+    for spec in (
+        UnitSpec("srn", SRNUnit.__doc__.strip().splitlines()[0], SRNUnit),
+        UnitSpec("lstm", LSTMUnit.__doc__.strip().splitlines()[0], LSTMUnit),
+        UnitSpec("gru", GRUUnit.__doc__.strip().splitlines()[0], GRUUnit),
+    )
+}
+
+
+def build_unit(name: str, input_size: int, hidden_size: int) -> nn.Module:
+    """Instantiate the unit registered under ``name``."""
+    if name not in UNITS:
+        close = difflib.get_close_matches(name, UNITS, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(
+            f"unknown unit '{name}'.{hint} Valid units: {', '.join(UNITS)} (see `rnnmem units`)."
+        )
+    if hidden_size < 1 or input_size < 1:
+        raise ConfigError(
+            f"hidden size and embedding size must be at least 1 (got {hidden_size} and {input_size})."
+        )
+    return UNITS[name].factory(input_size, hidden_size)
+
+
+__all__ = ["UNITS", "UnitSpec", "build_unit", "SRNUnit", "LSTMUnit", "GRUUnit"]

@@ -1,0 +1,81 @@
+"""The classic units, on PyTorch's fused kernels (nn.RNN, nn.LSTM, nn.GRU)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class _FusedUnit(nn.Module):
+    """Batch-first wrapper that returns every step's hidden state and the final state."""
+
+    kernel: type[nn.RNNBase]
+
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.rnn = self.make_kernel(input_size, hidden_size)
+
+    def make_kernel(self, input_size: int, hidden_size: int) -> nn.RNNBase:
+        return self.kernel(input_size, hidden_size, batch_first=True)
+
+    def forward(self, x: torch.Tensor, state=None):
+        return self.rnn(x, state)
+
+    @torch.no_grad()
+    def states_before(self, x: torch.Tensor) -> torch.Tensor:
+        """The full state entering every step, packed as [B, T, S] (h_0 = 0 first)."""
+        outputs, _ = self.rnn(x)
+        return torch.cat([torch.zeros_like(outputs[:, :1]), outputs[:, :-1]], dim=1)
+
+    def step(self, x_t: torch.Tensor, packed_state: torch.Tensor) -> torch.Tensor:
+        """One step from a packed state: x_t [B, E], state [B, S] -> h_t [B, H]."""
+        outputs, _ = self.rnn(x_t[:, None], packed_state[None].contiguous())
+        return outputs[:, 0]
+
+
+class SRNUnit(_FusedUnit):
+    """Simple recurrent network (Elman 1990): h_t = tanh(W x_t + U h_{t-1} + b).
+
+    Elman, "Finding structure in time", Cognitive Science 14, 1990.
+    """
+
+    def make_kernel(self, input_size: int, hidden_size: int) -> nn.RNNBase:
+        return nn.RNN(input_size, hidden_size, nonlinearity="tanh", batch_first=True)
+
+
+class LSTMUnit(_FusedUnit):
+    """Long short-term memory (Hochreiter & Schmidhuber 1997), with forget gate.
+
+    i, f, o = sigmoid(W x_t + U h_{t-1} + b);  g = tanh(W_g x_t + U_g h_{t-1} + b_g)
+    c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t).  State is (h, c).
+    """
+
+    kernel = nn.LSTM
+
+    @torch.no_grad()
+    def states_before(self, x: torch.Tensor) -> torch.Tensor:
+        # the fused kernel returns c only for the last step, so walk it one step at a time
+        h = x.new_zeros(1, x.shape[0], self.hidden_size)
+        c = torch.zeros_like(h)
+        packed = []
+        for t in range(x.shape[1]):
+            packed.append(torch.cat([h[0], c[0]], dim=-1))
+            _, (h, c) = self.rnn(x[:, t : t + 1], (h, c))
+        return torch.stack(packed, dim=1)
+
+    def step(self, x_t: torch.Tensor, packed_state: torch.Tensor) -> torch.Tensor:
+        h, c = packed_state.split(self.hidden_size, dim=-1)
+        outputs, _ = self.rnn(x_t[:, None], (h[None].contiguous(), c[None].contiguous()))
+        return outputs[:, 0]
+
+
+class GRUUnit(_FusedUnit):
+    """Gated recurrent unit (Cho et al. 2014).
+
+    r, z = sigmoid(W x_t + U h_{t-1} + b);  n = tanh(W_n x_t + r * (U_n h_{t-1}) + b_n)
+    h_t = (1 - z) * n + z * h_{t-1}.
+    """
+
+    kernel = nn.GRU

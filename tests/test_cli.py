@@ -1,0 +1,75 @@
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import rnnmem
+from rnnmem.cli import app
+
+runner = CliRunner()
+TINY = ["--max-len", "16", "--epochs", "2", "--hidden", "8", "--embedding-dim", "4", "--max-distance", "10",
+        "--max-sequences", "20", "--seed", "3", "--quiet"]
+
+
+def test_cli_report_equals_the_api(tiny_csv, tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["assess", "--unit", "gru", "--corpus", str(tiny_csv), "--out", str(out), *TINY])
+    assert result.exit_code == 0, result.output
+    for name in ("report.json", "report.md", "retention.png", "fidelity.png", "ses.png", "model/model.pt"):
+        assert (out / name).stat().st_size > 0, name
+    written = json.loads((out / "report.json").read_text())
+
+    corpus = rnnmem.read_corpus(tiny_csv, seed=3)
+    model = rnnmem.build_model("gru", len(corpus.vocabulary), corpus.num_classes, hidden_size=8, embedding_dim=4, seed=3)
+    history = rnnmem.train(model, corpus, max_len=16, epochs=2, lr=3e-3, seed=3, progress=False)
+    report = rnnmem.assess(model, corpus, max_distance=10, max_sequences=20, seed=3, progress=False)
+    expected = report.to_dict()
+    assert written["retention"] == expected["retention"]
+    assert written["summary"] == expected["summary"]
+    assert written["meta"]["model"]["test_accuracy"] == pytest.approx(history.final_accuracy)
+    assert "ML(0.5)" in result.output and "recommended training length" in result.output
+
+
+def test_cli_reassesses_a_checkpoint_without_training(tiny_csv, tmp_path):
+    first = runner.invoke(app, ["assess", "--unit", "srn", "--corpus", str(tiny_csv), "--out", str(tmp_path / "a"), *TINY])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(app, ["assess", "--checkpoint", str(tmp_path / "a" / "model"), "--corpus", str(tiny_csv),
+                                "--out", str(tmp_path / "b"), *TINY])
+    assert again.exit_code == 0, again.output
+    a = json.loads((tmp_path / "a" / "report.json").read_text())
+    b = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert a["retention"] == b["retention"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--unit", "lstn"], "Did you mean 'lstm'"),
+    (["--corpus", "tweet-docs"], "tweets-docs"),
+    (["--estimators", "ocllusion"], "Did you mean 'occlusion'"),
+    (["--epochs", "0"], "epochs must be a positive integer"),
+    (["--max-distance", "-1"], "max_distance must be a non-negative integer"),
+])
+def test_cli_errors_are_one_line_without_traceback(tiny_csv, tmp_path, args, message):
+    base = ["assess", "--corpus", str(tiny_csv), "--out", str(tmp_path / "x"), *TINY]
+    result = runner.invoke(app, base + args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_unwritable_output_is_named(tiny_csv, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = runner.invoke(app, ["assess", "--corpus", str(tiny_csv), "--out", str(blocker / "sub"), *TINY])
+    assert result.exit_code == 2 and "cannot write to the output folder" in result.output
+
+
+def test_units_and_corpora_list_everything():
+    units = runner.invoke(app, ["units", "--hidden", "10", "--embedding-dim", "5"])
+    assert units.exit_code == 0
+    lstm_params = 4 * (10 * 5 + 10 * 10 + 2 * 10)
+    assert f"{lstm_params:,d}" in units.output
+    for name in ("srn", "lstm", "gru"):
+        assert name in units.output
+    corpora = runner.invoke(app, ["corpora"])
+    assert "tweets-docs" in corpora.output and "tweets " in corpora.output

@@ -1,0 +1,63 @@
+"""The pure indicator functions on arrays with known answers."""
+
+import numpy as np
+import pytest
+
+from rnnmem.guidance import recommend_length
+from rnnmem.indicators import capacity, knee, memory_length, ratio_of_sums, recency_bias
+
+
+def test_memory_length_is_the_first_distance_at_or_below_tau():
+    r = np.array([1.0, 0.8, 0.6, 0.5, 0.4, 0.05])
+    assert memory_length(r, 0.5) == 3
+    assert memory_length(r, 0.1) == 5
+    assert memory_length(r, 0.01) is None
+
+
+def test_memory_length_stops_at_the_measured_range():
+    r = np.array([1.0, 0.9, np.nan, 0.0])
+    assert memory_length(r, 0.5) is None
+    assert capacity(r) == pytest.approx(1.9)
+
+
+def test_recency_bias_compares_the_end_with_the_older_half():
+    r = np.array([1.0, 0.5, 0.5, 0.25, 0.25, 0.25])
+    assert recency_bias(r, typical_length=6) == pytest.approx(1.0 / 0.25)
+    assert recency_bias(np.ones(10), typical_length=10) == pytest.approx(1.0)
+
+
+def test_knee_finds_where_a_plateau_breaks():
+    x = np.arange(1, 101)
+    y = np.where(x < 60, 1.0, 1.0 - (x - 60) / 40)
+    assert knee(x, y) == pytest.approx(60, abs=3)
+    assert knee(x, np.ones(100)) is None
+    assert knee(x, 1.0 - x / 100) is None
+
+
+def test_knee_is_not_placed_by_noise_on_a_plateau():
+    x = np.arange(1, 151)
+    rng = np.random.default_rng(0)
+    y = 0.85 + 0.15 * np.exp(-(x - 1) / 2.0) + rng.normal(0, 0.01, len(x))
+    assert knee(x, y) <= 15
+
+
+def test_ratio_of_sums_ci_has_the_width_of_the_delta_method_and_skips_missing():
+    rng = np.random.default_rng(0)
+    truth = np.array([1.0, 0.5, 0.2])
+    den = rng.uniform(0.5, 1.5, (400, 3))
+    num = den * truth + rng.normal(0, 0.05, (400, 3))
+    num[:200, 2] = np.nan  # sequences too short for the farthest distance
+    est = ratio_of_sums(num, den, n_resamples=2000, seed=0)
+    for j in range(3):
+        rows = np.isfinite(num[:, j])
+        se = np.std(num[rows, j] - truth[j] * den[rows, j]) / (np.sqrt(rows.sum()) * den[rows, j].mean())
+        assert abs(est.value[j] - truth[j]) < 4 * se
+        assert est.high[j] - est.low[j] == pytest.approx(2 * 1.96 * se, rel=0.2)
+    assert est.resamples.shape == (3, 2000)
+
+
+def test_recommendation_is_capped_by_the_data():
+    lengths = np.full(50, 20)
+    assert recommend_length(0.9 ** np.arange(20), lengths).length == 20  # ML(0.1) = 22 would be past the data
+    short = recommend_length(0.5 ** np.arange(20), lengths)
+    assert short.length == 4 and short.evidence["ML(0.1)"] == 4
