@@ -36,6 +36,8 @@ class SequenceModel(nn.Module):
         # token removes its input rather than substituting another word.
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_id)
         self.unit = build_unit(config.unit, config.embedding_dim, config.hidden_size)
+        if not getattr(self.unit, "trains_inputs", True):
+            self.embedding.weight.requires_grad_(False)
         self.readout = nn.Linear(config.hidden_size, config.num_classes)
 
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:

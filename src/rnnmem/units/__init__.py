@@ -15,7 +15,13 @@ from typing import Callable
 from torch import nn
 
 from rnnmem.errors import ConfigError
+from rnnmem.units.delay import DelayUnit
+from rnnmem.units.esn import ESNUnit
 from rnnmem.units.fused import GRUUnit, LSTMUnit, SRNUnit
+from rnnmem.units.indrnn import IndRNNUnit
+from rnnmem.units.lru import LRUUnit
+from rnnmem.units.mgu import MGUUnit
+from rnnmem.units.mingru import MinGRUUnit
 
 
 @dataclass(frozen=True)
@@ -25,12 +31,23 @@ class UnitSpec:
     factory: Callable[[int, int], nn.Module]
 
 
+def _spec(name: str, unit: type[nn.Module]) -> UnitSpec:
+    """Register ``unit`` under ``name``; the first line of its docstring describes it."""
+    return UnitSpec(name, unit.__doc__.strip().splitlines()[0], unit)
+
+
 UNITS: dict[str, UnitSpec] = {
     spec.name: spec
     for spec in (
-        UnitSpec("srn", SRNUnit.__doc__.strip().splitlines()[0], SRNUnit),
-        UnitSpec("lstm", LSTMUnit.__doc__.strip().splitlines()[0], LSTMUnit),
-        UnitSpec("gru", GRUUnit.__doc__.strip().splitlines()[0], GRUUnit),
+        _spec("srn", SRNUnit),
+        _spec("lstm", LSTMUnit),
+        _spec("gru", GRUUnit),
+        _spec("mgu", MGUUnit),
+        _spec("indrnn", IndRNNUnit),
+        _spec("mingru", MinGRUUnit),
+        _spec("lru", LRUUnit),
+        _spec("esn", ESNUnit),
+        _spec("delay", DelayUnit),
     )
 }
 
@@ -50,4 +67,5 @@ def build_unit(name: str, input_size: int, hidden_size: int) -> nn.Module:
     return UNITS[name].factory(input_size, hidden_size)
 
 
-__all__ = ["UNITS", "UnitSpec", "build_unit", "SRNUnit", "LSTMUnit", "GRUUnit"]
+__all__ = ["UNITS", "UnitSpec", "build_unit", "SRNUnit", "LSTMUnit", "GRUUnit", "MGUUnit",
+           "IndRNNUnit", "MinGRUUnit", "LRUUnit", "ESNUnit", "DelayUnit"]

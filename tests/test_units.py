@@ -1,0 +1,175 @@
+"""Every registered unit follows the unit protocol; each new unit keeps its own promise."""
+
+import csv
+
+import pytest
+import torch
+
+import rnnmem
+from rnnmem.errors import ConfigError
+from rnnmem.units import UNITS, build_unit
+from rnnmem.units.esn import ESNUnit
+from rnnmem.units.lru import LRUUnit
+from rnnmem.units.mingru import MinGRUUnit
+
+B, T, E, H = 3, 12, 4, 8  # H a multiple of E, so the delay line holds 2 tokens
+
+
+def make_unit(name, seed=0):
+    torch.manual_seed(seed)
+    return build_unit(name, E, H)
+
+
+def random_input(seed=1, length=T, width=E, requires_grad=False):
+    x = torch.randn(B, length, width, generator=torch.Generator().manual_seed(seed))
+    return x.requires_grad_(requires_grad)
+
+
+@pytest.mark.parametrize("name", UNITS)
+def test_output_shape_and_sizes(name):
+    unit = make_unit(name)
+    outputs, _ = unit(random_input())
+    assert outputs.shape == (B, T, H)
+    assert (unit.input_size, unit.hidden_size) == (E, H)
+
+
+@pytest.mark.parametrize("name", UNITS)
+def test_final_state_continues_the_sequence(name):
+    unit = make_unit(name)
+    x = random_input()
+    whole, _ = unit(x)
+    first, state = unit(x[:, :5])
+    state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()  # as truncated BPTT does
+    rest, _ = unit(x[:, 5:], state)
+    torch.testing.assert_close(torch.cat([first, rest], dim=1), whole, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", UNITS)
+def test_step_from_states_before_replays_forward(name):
+    unit = make_unit(name)
+    x = random_input()
+    outputs, _ = unit(x)
+    states = unit.states_before(x)
+    assert states.shape[:2] == (B, T) and not states.requires_grad and not states.is_complex()
+    replayed = torch.stack([unit.step(x[:, t], states[:, t]) for t in range(T)], dim=1)
+    torch.testing.assert_close(replayed, outputs, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", UNITS)
+def test_gradients_reach_parameters_and_input(name):
+    unit = make_unit(name)
+    x = random_input(requires_grad=True)
+    unit(x)[0].sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    for pname, p in unit.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, pname
+
+
+def naive_scan(a, b):
+    h, out = torch.zeros_like(b[:, 0]), []
+    for t in range(b.shape[1]):
+        h = a[:, t] * h + b[:, t]
+        out.append(h)
+    return torch.stack(out, dim=1)
+
+
+def test_mingru_parallel_scan_equals_sequential_loop():
+    torch.manual_seed(0)
+    unit = MinGRUUnit(E, H)
+    x = random_input(length=50)
+    z, candidate = unit.input_proj(x).chunk(2, dim=-1)
+    z = torch.sigmoid(z)
+    torch.testing.assert_close(unit(x)[0], naive_scan(1 - z, z * candidate), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("complex_", [True, False])
+def test_lru_parallel_scan_equals_sequential_loop(complex_):
+    torch.manual_seed(0)
+    unit = LRUUnit(E, H, complex=complex_)
+    x = random_input(length=50)
+    lam = unit.eigenvalues()
+    drive = torch.complex(x @ unit.B[0].T, x @ unit.B[1].T) if complex_ else x @ unit.B[0].T
+    s = naive_scan(lam.expand(1, 50, -1), drive * (1 - lam.abs() ** 2).sqrt())
+    expected = (s @ torch.complex(unit.C[0], unit.C[1]).T).real if complex_ else s @ unit.C[0].T
+    expected = expected + x @ unit.D.weight.T
+    torch.testing.assert_close(unit(x)[0], expected, atol=1e-5, rtol=0)
+
+
+def push_up(unit, loss_fn, steps=20):
+    optimizer = torch.optim.Adam(unit.parameters(), lr=1.0)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss_fn().backward()
+        optimizer.step()
+
+
+def test_indrnn_recurrent_weights_stay_bounded_under_a_large_learning_rate():
+    unit = make_unit("indrnn")
+    push_up(unit, lambda: -unit.recurrent_weight.sum())
+    u = unit.recurrent_weight
+    assert u.max() > 0.99  # the loss did push u to the bound ...
+    assert (u.abs() <= 1).all()  # ... and it held
+
+
+def test_lru_eigenvalues_stay_inside_the_unit_disk_under_a_large_learning_rate():
+    unit = make_unit("lru")
+    push_up(unit, lambda: -unit.eigenvalues().abs().sum())
+    modulus = unit.eigenvalues().abs()
+    assert modulus.max() > 0.999
+    assert (modulus < 1).all()
+    assert torch.isfinite(unit(random_input())[0]).all()
+
+
+def test_esn_trains_only_the_readout(tiny_csv):
+    corpus = rnnmem.read_corpus(tiny_csv)
+    model = rnnmem.build_model("esn", len(corpus.vocabulary), corpus.num_classes, hidden_size=16, embedding_dim=8)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    rnnmem.train(model, corpus, max_len=12, epochs=1, progress=False)
+    after = model.state_dict()
+    for key in ("unit.weight", "unit.input_weight", "embedding.weight"):
+        assert torch.equal(after[key], before[key]), key
+    assert not torch.equal(after["readout.weight"], before["readout.weight"])
+
+
+@pytest.mark.parametrize("rho", [0.5, 0.9, 1.3])
+def test_esn_reservoir_has_the_configured_spectral_radius_and_is_reproducible(rho):
+    unit = ESNUnit(E, 16, spectral_radius=rho, seed=3)
+    assert torch.linalg.eigvals(unit.weight).abs().max().item() == pytest.approx(rho, abs=1e-4)
+    assert torch.equal(unit.weight, ESNUnit(E, 16, spectral_radius=rho, seed=3).weight)
+    assert not torch.equal(unit.weight, ESNUnit(E, 16, spectral_radius=rho, seed=4).weight)
+
+
+@pytest.mark.parametrize("kwargs", [{"spectral_radius": 0}, {"input_scale": -1}, {"leak": 0}, {"leak": 1.5}])
+def test_esn_rejects_invalid_settings(kwargs):
+    with pytest.raises(ConfigError, match=next(iter(kwargs))):
+        ESNUnit(E, H, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [{"r_min": 0.5, "r_max": 0.5}, {"r_max": 1.0}, {"max_phase": 0}])
+def test_lru_rejects_invalid_settings(kwargs):
+    with pytest.raises(ConfigError):
+        LRUUnit(E, H, **kwargs)
+
+
+@pytest.mark.parametrize("hidden", [6, 2])
+def test_delay_needs_hidden_a_multiple_of_the_input(hidden):
+    with pytest.raises(ConfigError, match=rf"hidden_size \({hidden}\).*\(4\)"):
+        build_unit("delay", 4, hidden)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_delay_unit_remembers_exactly_k_tokens(k):
+    width = 4
+    model = rnnmem.build_model("delay", vocab_size=30, num_classes=width, hidden_size=k * width, embedding_dim=width)
+    with torch.no_grad():  # the readout sums the k slots: S(x) = e_{x_T} + ... + e_{x_{T-k+1}}
+        model.readout.weight.copy_(torch.cat([torch.eye(width)] * k, dim=1))
+        model.readout.bias.zero_()
+        model.embedding.weight[0] = 0
+    tokens = torch.randint(1, 30, (24, 10), generator=torch.Generator().manual_seed(k))
+    report = rnnmem.assess(model, tokens, max_distance=9, estimators=("occlusion", "gradient"),
+                           progress=False, n_resamples=50)
+    expected = (report.retention["distance"].to_numpy() < k).astype(float)
+    for name in ("occlusion", "gradient"):
+        torch.testing.assert_close(torch.tensor(report.retention[name].to_numpy()), torch.tensor(expected),
+                                   atol=1e-6, rtol=0, msg=name)
+        assert report.memory_length(0.5, name) == k
