@@ -26,6 +26,7 @@ class History:
     test_accuracy: list[float] = field(default_factory=list)
     max_len: int | None = None
     bptt_window: int | None = None
+    majority_baseline: float = math.nan  # held-out accuracy of always answering the most common class
 
     @property
     def final_accuracy(self) -> float:
@@ -103,7 +104,8 @@ def train(
     test = corpus.encode(vocabulary, "test", max_len=max_len, keep=keep)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
-    history = History(max_len=max_len, bptt_window=bptt_window)
+    history = History(max_len=max_len, bptt_window=bptt_window,
+                      majority_baseline=float(torch.bincount(test[2]).max()) / len(test[2]))
     model.train()
     steps = epochs * math.ceil(len(tokens) / batch_size)
     with tqdm(total=steps, desc="training", disable=not progress, leave=False) as bar:

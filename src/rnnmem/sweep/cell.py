@@ -1,0 +1,123 @@
+"""One cell of a study: train one unit at one training length with one seed, then assess it.
+
+`rnnmem assess` runs one cell; `rnnmem sweep` runs a grid of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, fields, replace
+
+from rnnmem.data import load_corpus
+from rnnmem.errors import ConfigError
+from rnnmem.report.memory_report import json_safe
+
+
+@dataclass(frozen=True)
+class CellConfig:
+    """Everything that determines a cell's numbers (two equal configs give equal results)."""
+
+    unit: str = "lstm"
+    max_len: int = 128
+    seed: int = 0
+    corpus: str = "tweets-docs"
+    doc_tokens: int = 128
+    text_column: str = "text"
+    label_column: str = "label"
+    hidden_size: int = 64
+    embedding_dim: int = 64
+    epochs: int = 4
+    batch_size: int = 64
+    lr: float = 3e-3
+    keep: str = "first"
+    bptt_window: int | None = None
+    max_distance: int = 100
+    estimators: tuple[str, ...] = ("occlusion", "regression", "gradient")
+    max_sequences: int = 256
+    n_resamples: int = 1000
+
+    @property
+    def key(self) -> str:
+        """Stable identity of the cell: a hash of its canonical JSON."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> CellConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown cell setting(s) {', '.join(unknown)}; valid settings: {', '.join(sorted(known))}.")
+        if "estimators" in values:
+            values = dict(values, estimators=tuple(values["estimators"]))
+        return replace(cls(), **values)
+
+
+def corpus_for(config: CellConfig):
+    options = {"seed": config.seed}
+    if config.corpus == "tweets-docs":
+        options["doc_tokens"] = config.doc_tokens
+    if config.corpus.endswith((".csv", ".jsonl")):
+        options.update(text_column=config.text_column, label_column=config.label_column)
+    return load_corpus(config.corpus, **options)
+
+
+def train_and_assess(config: CellConfig, progress: bool = False):
+    """Build, train and assess the model a cell describes. Returns (model, corpus, history, report, timings)."""
+    import rnnmem
+
+    corpus = corpus_for(config)
+    started = time.perf_counter()
+    model = rnnmem.build_model(config.unit, len(corpus.vocabulary), corpus.num_classes,
+                               hidden_size=config.hidden_size, embedding_dim=config.embedding_dim,
+                               pad_id=corpus.vocabulary.pad_id, seed=config.seed)
+    history = rnnmem.train(model, corpus, max_len=config.max_len, epochs=config.epochs, batch_size=config.batch_size,
+                           lr=config.lr, seed=config.seed, keep=config.keep, bptt_window=config.bptt_window,
+                           progress=progress)
+    trained = time.perf_counter()
+    report = rnnmem.assess(model, corpus, max_distance=config.max_distance, estimators=config.estimators,
+                           max_sequences=config.max_sequences, n_resamples=config.n_resamples, seed=config.seed,
+                           progress=progress)
+    report.meta["model"] = {"unit": config.unit, "hidden_size": config.hidden_size, "corpus": corpus.name,
+                            "train_max_len": config.max_len, "test_accuracy": history.final_accuracy}
+    report.meta["corpus_notes"] = corpus.notes
+    timings = {"train_s": trained - started, "assess_s": time.perf_counter() - trained}
+    return model, corpus, history, report, timings
+
+
+def cell_metrics(report, history) -> dict:
+    """The headline numbers of a cell, flat, for comparison tables."""
+    summary = report.summary()
+    metrics = {"accuracy": history.final_accuracy, "majority_baseline": history.majority_baseline, "recency_bias": summary["recency_bias"],
+               "fidelity_knee": summary["fidelity_knee"], "fidelity_at_median_length": summary["fidelity_at_median_length"],
+               "recommended_length": summary["recommended_length"]["length"]}
+    for name, values in summary["estimators"].items():
+        metrics[f"{name}.ML(0.5)"] = values["ML(0.5)"]
+        metrics[f"{name}.ML(0.1)"] = values["ML(0.1)"]
+        metrics[f"{name}.capacity"] = values["capacity"]
+    return metrics
+
+
+def run_cell(config: CellConfig) -> dict:
+    """Train and assess one cell; returns JSON-safe results for the store.
+
+    Keys: metrics (flat headline numbers), report (MemoryReport.to_dict()), ses (word
+    points with their words and a few trajectories, for plotting one model's SES),
+    history (loss and accuracy per epoch), timings (seconds).
+    """
+    _, _, history, report, timings = train_and_assess(config)
+    words = report.words()
+    points = report.word_points[[c for c in report.word_points.columns if c.startswith("s")]].to_numpy()
+    ses = {"words": words, "counts": report.word_points["count"].tolist(), "points": points.tolist(),
+           "trajectories": [t.tolist() for t in report.trajectories[:4]],
+           "trajectory_words": [report.vocabulary.decode(ids) if report.vocabulary else [str(i) for i in ids]
+                                for ids in report.trajectory_tokens[:4]],
+           "label_names": report.label_names}
+    return json_safe({"metrics": cell_metrics(report, history), "report": report.to_dict(), "ses": ses,
+                   "history": {"loss": history.loss, "test_accuracy": history.test_accuracy},
+                   "timings": timings})
+
