@@ -73,3 +73,22 @@ def test_units_and_corpora_list_everything():
         assert name in units.output
     corpora = runner.invoke(app, ["corpora"])
     assert "tweets-docs" in corpora.output and "tweets " in corpora.output
+
+
+def test_cli_sweep_then_report_writes_the_comparison(tiny_csv, tmp_path):
+    store = tmp_path / "study.sqlite"
+    swept = runner.invoke(app, ["sweep", "--units", "srn,gru", "--lengths", "8", "--seeds", "0", "--corpus", str(tiny_csv),
+                                "--epochs", "1", "--hidden", "8", "--embedding-dim", "4", "--max-distance", "6",
+                                "--max-sequences", "12", "--workers", "1", "--store", str(store), "--quiet"])
+    assert swept.exit_code == 0, swept.output
+    assert "2 of 2 cells done, 0 failed" in swept.output
+    reported = runner.invoke(app, ["report", str(store), "--out", str(tmp_path / "rep")])
+    assert reported.exit_code == 0, reported.output
+    table = (tmp_path / "rep" / "comparison.md").read_text()
+    assert "srn" in table and "gru" in table
+    assert (tmp_path / "rep" / "report.html").stat().st_size > 10_000
+
+
+def test_cli_report_on_an_empty_store_says_what_to_do(tmp_path):
+    missing = runner.invoke(app, ["report", str(tmp_path / "none.sqlite"), "--out", str(tmp_path / "r")])
+    assert missing.exit_code == 2 and "rnnmem sweep" in missing.output

@@ -76,49 +76,51 @@ def assess(
     Example: rnnmem assess --unit lstm --corpus tweets-docs --max-len 128 --out runs/lstm
     """
     import rnnmem
-    from rnnmem.data import Vocabulary
+    from rnnmem.sweep.cell import CellConfig, train_and_assess
 
     started = time.perf_counter()
     out = out or Path("runs") / f"{unit}-{Path(corpus).stem}"
     _check_writable(out)
-    options = {"seed": seed}
-    if corpus == "tweets-docs":
-        options["doc_tokens"] = doc_tokens
-    if Path(corpus).suffix in (".csv", ".jsonl"):
-        options.update(text_column=text_column, label_column=label_column)
-    data = rnnmem.load_corpus(corpus, **options)
-    history = None
-    if checkpoint is not None:
-        model, meta = rnnmem.load_model(checkpoint)
-        vocabulary = Vocabulary.from_dict(meta["vocabulary"]) if meta.get("vocabulary") else data.vocabulary
-        if model.config.num_classes != data.num_classes:
-            raise rnnmem.ModelProtocolError(
-                f"the checkpoint predicts {model.config.num_classes} classes but {data.name} has "
-                f"{data.num_classes}; assess it on the corpus it was trained for.")
-        unit = model.config.unit
+    config = CellConfig(unit=unit, max_len=max_len, seed=seed, corpus=corpus, doc_tokens=doc_tokens,
+                        text_column=text_column, label_column=label_column, hidden_size=hidden_size,
+                        embedding_dim=embedding_dim, epochs=epochs, batch_size=batch_size, lr=lr, keep=keep,
+                        bptt_window=bptt_window, max_distance=max_distance,
+                        estimators=tuple(e.strip() for e in estimators.split(",") if e.strip()),
+                        max_sequences=max_sequences)
+    if checkpoint is None:
+        typer.echo(f"training {unit} (max_len {max_len}) on {corpus}, then assessing ...", err=True)
+        model, data, history, report, _ = train_and_assess(config, progress=not quiet)
+        rnnmem.save_model(model, out / "model", data.vocabulary.to_dict(), list(data.label_names))
+        (out / "history.json").write_text(json.dumps(history.__dict__, indent=2))
     else:
-        vocabulary = data.vocabulary
-        model = rnnmem.build_model(unit, len(vocabulary), data.num_classes, hidden_size=hidden_size,
-                                   embedding_dim=embedding_dim, pad_id=vocabulary.pad_id, seed=seed)
-        typer.echo(f"training {unit} on {data.name} ({len(data.train_texts)} sequences, max_len {max_len}) ...", err=True)
-        history = rnnmem.train(model, data, max_len=max_len, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                               keep=keep, bptt_window=bptt_window, vocabulary=vocabulary, progress=not quiet)
-        rnnmem.save_model(model, out / "model", vocabulary.to_dict(), list(data.label_names))
-    typer.echo("assessing memory ...", err=True)
-    report = rnnmem.assess(model, data, max_distance=max_distance, estimators=[e.strip() for e in estimators.split(",") if e.strip()],
-                           vocabulary=vocabulary, max_sequences=max_sequences, seed=seed, progress=not quiet)
-    report.meta["model"] = {"unit": unit, "hidden_size": model.config.hidden_size, "corpus": data.name,
-                            "train_max_len": max_len if history else None,
-                            "test_accuracy": history.final_accuracy if history else None,
-                            "checkpoint": str(checkpoint) if checkpoint else None}
-    report.meta["corpus_notes"] = data.notes
+        report, history = _assess_checkpoint(checkpoint, config, quiet), None
     report.to_json(out / "report.json")
     report.plot(out)
-    report.to_markdown(out / "report.md", title=f"Memory of {unit} on {data.name}")
-    if history is not None:
-        (out / "history.json").write_text(json.dumps(history.__dict__, indent=2))
-    typer.echo(_summary_table(report, unit, history))
+    report.to_markdown(out / "report.md", title=f"Memory of {report.meta['model']['unit']} on {report.meta['model']['corpus']}")
+    typer.echo(_summary_table(report, report.meta["model"]["unit"], history))
     typer.echo(f"\nwrote {out}/report.md, report.json and plots in {time.perf_counter() - started:.0f} s")
+
+
+def _assess_checkpoint(checkpoint: Path, config, quiet: bool):
+    """Assess a saved model on the config's corpus, encoded with the model's own vocabulary."""
+    import rnnmem
+    from rnnmem.data import Vocabulary
+    from rnnmem.sweep.cell import corpus_for
+
+    model, meta = rnnmem.load_model(checkpoint)
+    data = corpus_for(config)
+    if model.config.num_classes != data.num_classes:
+        raise rnnmem.ModelProtocolError(
+            f"the checkpoint predicts {model.config.num_classes} classes but {data.name} has "
+            f"{data.num_classes}; assess it on the corpus it was trained for.")
+    vocabulary = Vocabulary.from_dict(meta["vocabulary"]) if meta.get("vocabulary") else data.vocabulary
+    report = rnnmem.assess(model, data, max_distance=config.max_distance, estimators=config.estimators,
+                           vocabulary=vocabulary, max_sequences=config.max_sequences, seed=config.seed,
+                           progress=not quiet)
+    report.meta["model"] = {"unit": model.config.unit, "hidden_size": model.config.hidden_size, "corpus": data.name,
+                            "checkpoint": str(checkpoint)}
+    report.meta["corpus_notes"] = data.notes
+    return report
 
 
 def _summary_table(report, unit: str, history) -> str:
@@ -130,6 +132,7 @@ def _summary_table(report, unit: str, history) -> str:
         rows.append({
             "unit": unit, "estimator": name,
             "accuracy": f"{history.final_accuracy:.3f}" if history else "-",
+            "majority": f"{history.majority_baseline:.3f}" if history else "-",
             "ML(0.5)": _ml(values["ML(0.5)"], report), "ML(0.1)": _ml(values["ML(0.1)"], report),
             "capacity": f"{values['capacity']:.2f}",
         })
@@ -155,14 +158,106 @@ def _check_writable(out: Path) -> None:
 
 
 @app.command()
+@_guarded
+def sweep(
+    store: Path = typer.Option(..., help="Results store (SQLite file); created if missing, resumed if it exists."),
+    grid: Optional[Path] = typer.Option(None, help="TOML grid file with a [grid] table; the options below override it."),
+    units: Optional[str] = typer.Option(None, help="Comma-separated units, e.g. srn,lstm,gru."),
+    lengths: Optional[str] = typer.Option(None, help="Comma-separated training lengths, e.g. 16,32,64."),
+    seeds: Optional[str] = typer.Option(None, help="Comma-separated seeds, e.g. 0,1,2."),
+    corpus: Optional[str] = typer.Option(None, help="Corpus name or a .csv/.jsonl path (default tweets-docs)."),
+    epochs: Optional[int] = typer.Option(None, help="Training epochs per cell."),
+    hidden_size: Optional[int] = typer.Option(None, "--hidden", help="Hidden units of the recurrent unit."),
+    embedding_dim: Optional[int] = typer.Option(None, help="Word embedding size."),
+    doc_tokens: Optional[int] = typer.Option(None, help="tweets-docs only: target tokens per document."),
+    max_distance: Optional[int] = typer.Option(None, help="Largest distance from the end to measure retention at."),
+    max_sequences: Optional[int] = typer.Option(None, help="Test sequences to assess on per cell."),
+    executor: str = typer.Option("local", help="'local' (worker processes) or 'ray' (a Ray cluster)."),
+    workers: Optional[int] = typer.Option(None, help="Local worker processes (default: one per CPU)."),
+    address: Optional[str] = typer.Option(None, help="Ray cluster address, e.g. auto (default: start a local Ray)."),
+    quiet: bool = typer.Option(False, help="No progress bar."),
+):
+    """Run a grid of unit x training length x seed into a results store; re-run to resume or retry.
+
+    Example: rnnmem sweep --units srn,lstm --lengths 16,32,64 --seeds 0,1 --store runs/study.sqlite
+    """
+    from rnnmem.sweep import ResultsStore, expand_grid, load_grid_file, run_sweep
+
+    base, axes = load_grid_file(grid) if grid else ({}, {})
+    flags = {"unit": _list_option(units, str, "--units", "srn,lstm"),
+             "max_len": _list_option(lengths, int, "--lengths", "16,32,64"),
+             "seed": _list_option(seeds, int, "--seeds", "0,1,2")}
+    settings = {"corpus": corpus, "epochs": epochs, "hidden_size": hidden_size, "embedding_dim": embedding_dim,
+                "doc_tokens": doc_tokens, "max_distance": max_distance, "max_sequences": max_sequences}
+    # a flag replaces the file's value for that setting, whether the file has it as an axis or fixed
+    for name, values in {**flags, **settings}.items():
+        if values is not None:
+            base.pop(name, None)
+            axes.pop(name, None)
+            (axes if name in flags else base)[name] = values
+    configs = expand_grid(base, axes)
+    summary = run_sweep(ResultsStore(store), configs, executor=executor, workers=workers, address=address,
+                        progress=not quiet)
+    typer.echo(_sweep_summary(summary, store))
+    if summary["failed"]:
+        raise typer.Exit(code=1)
+
+
+def _list_option(text: Optional[str], kind: type, flag: str, example: str) -> Optional[list]:
+    """Parse a comma-separated option (None when it was not given)."""
+    from rnnmem.errors import ConfigError
+
+    if text is None:
+        return None
+    try:
+        return [kind(part.strip()) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"{flag} must be a comma-separated list like {example}; got {text!r}.") from None
+
+
+def _sweep_summary(summary: dict, store: Path) -> str:
+    lines = [f"{summary['done']} of {summary['total']} cells done, {summary['failed']} failed (store {store})"]
+    if summary["running"]:
+        lines.append(f"{summary['running']} cells are being run by another sweep on this store")
+    for cell in summary["failures"]:
+        error = (cell["error"] or "unknown error").splitlines()[0]
+        lines.append(f"  failed: unit={cell['unit']} max_len={cell['max_len']} seed={cell['seed']}: {error}")
+    if summary["failed"]:
+        lines.append("re-run the same command to retry the failed cells (finished cells are kept)")
+    return "\n".join(lines)
+
+
+@app.command()
+@_guarded
+def report(
+    store: Path = typer.Argument(..., help="Results store written by `rnnmem sweep`."),
+    out: Path = typer.Option(None, help="Output folder (default: the store's name without .sqlite, plus -report)."),
+):
+    """Compare the units and training lengths of a sweep: tables, plots and a self-contained HTML page.
+
+    Example: rnnmem report runs/study.sqlite --out runs/study-report
+    """
+    from rnnmem.report.comparison import write_study_report
+
+    out = out or store.with_name(store.stem + "-report")
+    _check_writable(out)
+    written = write_study_report(store, out)
+    typer.echo(f"wrote {written['report_html']}, {written['comparison_md']} and {len(written) - 2} more files")
+
+
+@app.command()
 def units(hidden: int = typer.Option(64, help="Hidden size at which to count parameters."),
           embedding_dim: int = typer.Option(64, help="Input (embedding) size at which to count parameters.")):
     """List the recurrent units with a one-line description and their parameter count."""
+    from rnnmem.errors import ConfigError
     from rnnmem.units import UNITS, build_unit
 
     for name, spec in UNITS.items():
-        params = sum(p.numel() for p in build_unit(name, embedding_dim, hidden).parameters())
-        typer.echo(f"{name:8s} {params:>9,d} params  {spec.description}")
+        try:
+            count = f"{sum(p.numel() for p in build_unit(name, embedding_dim, hidden).parameters()):>9,d} params"
+        except ConfigError:  # e.g. the delay line needs hidden to be a multiple of the embedding size
+            count = f"{'n/a at this size':>16s}"
+        typer.echo(f"{name:8s} {count}  {spec.description}")
 
 
 @app.command()

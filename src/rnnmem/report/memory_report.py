@@ -167,7 +167,7 @@ class MemoryReport:
         return self.vocabulary.decode(ids)
 
     def to_dict(self) -> dict:
-        return _plain({
+        return json_safe({
             "summary": self.summary(),
             "retention": self.retention.to_dict(orient="list"),
             "fidelity": self.fidelity.to_dict(orient="list"),
@@ -204,12 +204,12 @@ def _or_beyond(length: int | None, curve: np.ndarray) -> int:
     return length if length is not None else int(np.isfinite(curve).cumprod().sum())
 
 
-def _plain(value):
+def json_safe(value):
     """JSON-safe copy: NumPy scalars to Python, NaN and infinities to None."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (float, np.floating)):

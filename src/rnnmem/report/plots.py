@@ -168,17 +168,33 @@ def ses_figure(report) -> Figure:
     """
     k = report.num_dimensions
     points = report.word_points[[f"s{i}" for i in range(k)]].to_numpy(float)
-    counts = report.word_points["count"].to_numpy(float)
-    words = report.words()
-    names = list(report.label_names) or [f"dim {i}" for i in range(k)]
-    sizes = 12 + 140 * np.sqrt(counts / max(counts.max(), 1.0)) if len(counts) else counts
-    labelled = _words_to_label(words, counts)
     trajectories = list(report.trajectories)[:N_TRAJECTORIES]
     captions = [_caption(report, i) for i in range(len(trajectories))]
+    return ses_figure_from_arrays(points, report.word_points["count"].to_numpy(float), report.words(),
+                                  report.label_names, trajectories, captions)
+
+
+def ses_figure_from_arrays(points: np.ndarray, counts: np.ndarray, words: list[str], label_names: list[str],
+                           trajectories: list, captions: list[str], heading: str | None = None) -> Figure:
+    """`ses_figure` drawn from plain arrays, for SES data kept without a MemoryReport (e.g. in a results store).
+
+    points [V, K] word points, counts [V], words [V], trajectories: up to N_TRAJECTORIES arrays [L, K]
+    with one caption each; ``heading`` (optional) is put above the title.
+    """
+    points = np.asarray(points, float).reshape(len(words), -1)
+    counts = np.asarray(counts, float)
+    k = points.shape[1]
+    names = list(label_names) or [f"dim {i}" for i in range(k)]
+    sizes = 12 + 140 * np.sqrt(counts / max(counts.max(), 1.0)) if len(counts) else counts
+    labelled = _words_to_label(words, counts)
+    trajectories = list(trajectories)[:N_TRAJECTORIES]
 
     with matplotlib.rc_context(_STYLE):
         if k == 1:
-            return _ses_1d(report, points[:, 0], counts, sizes, words, labelled, trajectories, captions, names)
+            fig = _ses_1d(points[:, 0], counts, sizes, words, labelled, trajectories, captions, names)
+            if heading:
+                fig.suptitle(f"{heading}\n{fig.get_suptitle()}", fontsize=11)
+            return fig
         fig = _figure(8.0, 6.4)
         ax = fig.add_subplot()
         if k == 2:
@@ -209,14 +225,15 @@ def ses_figure(report) -> Figure:
         ax.plot(0, 0, marker="P", ms=11, color="black", ls="none", zorder=8, label="origin o₀ (empty sequence)")
         ax.axhline(0, color="0.8", lw=0.8, zorder=1)
         ax.axvline(0, color="0.8", lw=0.8, zorder=1)
-        ax.set_title(f"Semantic Euclidean Space: {kind}\naxes {', '.join(names)}; {len(points)} word points, "
+        ax.set_title((f"{heading}\n" if heading else "") +
+                     f"Semantic Euclidean Space: {kind}\naxes {', '.join(names)}; {len(points)} word points, "
                      f"{len(trajectories)} trajectories (★ = final point S(x))")
         ax.grid(True, alpha=0.2)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=1, framealpha=0.9)
     return fig
 
 
-def _ses_1d(report, x, counts, sizes, words, labelled, trajectories, captions, names) -> Figure:
+def _ses_1d(x, counts, sizes, words, labelled, trajectories, captions, names) -> Figure:
     fig = _figure(8.0, 7.0)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     rank = np.empty(len(counts), int)
@@ -272,9 +289,18 @@ def _caption(report, i: int, n_words: int = 8) -> str:
             shown = "ids " + " ".join(map(str, ids[:n_words]))
     else:
         shown = "ids " + " ".join(map(str, ids[:n_words]))
-    if len(ids) > n_words or len(shown) > 60:
+    return _format_caption(shown, len(ids), n_words)
+
+
+def words_caption(words: list[str], n_words: int = 8) -> str:
+    """Legend caption of a trajectory from its decoded words, in the form `_caption` gives."""
+    return _format_caption(" ".join(map(str, words[:n_words])), len(words), n_words)
+
+
+def _format_caption(shown: str, n_tokens: int, n_words: int) -> str:
+    if n_tokens > n_words or len(shown) > 60:
         shown = (shown[:58] if len(shown) > 60 else shown) + " …"
-    return f"“{shown}” ({len(ids)} tokens)"
+    return f"“{shown}” ({n_tokens} tokens)"
 
 
 def plot_ses(report, path: str | Path) -> Path:

@@ -1,0 +1,205 @@
+"""The study comparison report (rnnmem.report.comparison) on a real, small results store."""
+
+from __future__ import annotations
+
+import csv
+import math
+import random
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.image import imread
+
+from rnnmem.errors import DataError
+from rnnmem.report.comparison import format_cell, metric_values, t_interval, write_study_report
+from rnnmem.sweep import CellConfig, ResultsStore, run_cell
+
+UNITS = ("srn", "gru")
+LENGTHS = (8, 16)
+SEEDS = (0, 1)
+FAILED_ERROR = "TrainingError: the loss diverged at epoch 1"
+PNGS = ("retention_by_unit.png", "accuracy_fidelity_by_length.png", "memory_length_by_length.png", "ses.png")
+
+
+def _write_corpus(path) -> None:
+    """Two classes set by a cue word among ~30 filler words, 200 rows of 6-14 words."""
+    rng = random.Random(1)
+    filler = [f"w{i}" for i in range(30)]
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        for i in range(200):
+            words = [rng.choice(filler) for _ in range(rng.randint(5, 13))]
+            words.insert(rng.randint(0, 3), "good" if i % 2 else "bad")
+            writer.writerow([" ".join(words), "pos" if i % 2 else "neg"])
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory):
+    """8 finished cells (srn, gru x L 8, 16 x seeds 0, 1) and one failed cell."""
+    root = tmp_path_factory.mktemp("study")
+    corpus = root / "tiny.csv"
+    _write_corpus(corpus)
+    store = ResultsStore(root / "study.sqlite")
+    common = dict(corpus=str(corpus), hidden_size=8, embedding_dim=8, epochs=1, max_distance=8, max_sequences=20,
+                  n_resamples=50)
+    for unit in UNITS:
+        for length in LENGTHS:
+            for seed in SEEDS:
+                cfg = CellConfig(unit=unit, max_len=length, seed=seed, **common)
+                store.add([cfg])
+                assert store.claim().key == cfg.key
+                store.finish(cfg.key, run_cell(cfg))
+    failed = CellConfig(unit="lstm", max_len=8, seed=0, **common)
+    store.add([failed])
+    store.claim()
+    store.fail(failed.key, f"{FAILED_ERROR}\nTraceback (most recent call last): ...")
+    return store.path
+
+
+@pytest.fixture(scope="module")
+def report(store_path, tmp_path_factory):
+    return write_study_report(store_path, tmp_path_factory.mktemp("report"))
+
+
+def test_returns_every_file_it_wrote(report):
+    expected = {"comparison_csv", "comparison_md", "report_md", "report_html",
+                "retention_by_unit", "accuracy_fidelity_by_length", "memory_length_by_length", "ses"}
+    assert set(report) == expected
+    assert all(path.is_file() and path.stat().st_size > 0 for path in report.values())
+
+
+@pytest.mark.parametrize("unit, length, metric", [("gru", 16, "occlusion.capacity"), ("srn", 8, "accuracy"),
+                                                  ("gru", 8, "fidelity_at_median_length")])
+def test_csv_mean_is_the_mean_over_seeds_and_inside_its_interval(report, store_path, unit, length, metric):
+    table = pd.read_csv(report["comparison_csv"])
+    row = table[(table["unit"] == unit) & (table["max_len"] == length) & (table["metric"] == metric)]
+    assert len(row) == 1
+    row = row.iloc[0]
+    values = [r["result"]["metrics"][metric] for r in ResultsStore(store_path).results()
+              if r["config"]["unit"] == unit and r["config"]["max_len"] == length]
+    assert len(values) == len(SEEDS) == row["n"]
+    assert row["mean"] == pytest.approx(np.mean(values))
+    assert row["lo"] <= row["mean"] <= row["hi"]
+
+
+def test_csv_is_tidy_over_the_whole_grid(report):
+    table = pd.read_csv(report["comparison_csv"])
+    assert not table.duplicated(["unit", "max_len", "metric"]).any()
+    assert set(table["unit"]) == set(UNITS) and set(table["max_len"]) == set(LENGTHS)
+    assert table.groupby(["unit", "max_len"]).size().nunique() == 1  # same metrics in every group
+    full = table[table["n"] >= 2]
+    assert (full["lo"] <= full["mean"] + 1e-12).all() and (full["mean"] <= full["hi"] + 1e-12).all()
+
+
+def test_memory_length_past_the_range_counts_as_d_plus_one():
+    def cell(ml, distances=9):
+        return {"result": {"metrics": {"occlusion.ML(0.5)": ml},
+                           "report": {"retention": {"distance": list(range(distances)),
+                                                    "occlusion": [1.0] * distances}}}}
+
+    values, beyond, limit = metric_values([cell(None), cell(3)], "occlusion.ML(0.5)", "occlusion")
+    assert values == [9.0, 3.0] and beyond == 1 and limit == 8
+    mean, lo, hi = t_interval(values)
+    assert format_cell({"n": 2, "n_beyond": 1, "mean": mean, "lo": lo, "hi": hi, "max_distance": 8}).startswith("≥ 6")
+    assert format_cell({"n": 2, "n_beyond": 2, "mean": 9.0, "lo": 9.0, "hi": 9.0, "max_distance": 8}) == "> 8"
+    assert math.isnan(t_interval([4.0])[1])  # one seed: no interval
+    assert format_cell({"n": 1, "n_beyond": 0, "mean": 4.0, "lo": math.nan, "hi": math.nan,
+                        "max_distance": 8}) == "4"
+
+
+def test_markdown_has_every_unit_length_and_the_failed_cell(report):
+    text = report["comparison_md"].read_text()
+    for unit in UNITS:
+        assert re.search(rf"^\| {unit} \|", text, re.M), unit
+    for length in LENGTHS:
+        assert f"L = {length}" in text
+    assert FAILED_ERROR in text
+    assert "Traceback" not in text  # only the error's first line
+    assert text.count("| unit | L = 8 | L = 16 |") == 7  # one table per metric
+
+
+def test_figures_exist_and_are_not_blank(report):
+    for name in PNGS:
+        path = report[name.removesuffix(".png")]
+        assert path.name == name
+        image = imread(path)
+        assert image.shape[0] > 200 and image.shape[1] > 200
+        assert np.ptp(image[..., :3]) > 0.5, f"{name} is a single colour"
+
+
+def _recommended(store_path) -> dict[str, int]:
+    """Per unit: median over seeds of the recommended length at its longest training length, rounded up."""
+    results = ResultsStore(store_path).results()
+    out = {}
+    for unit in UNITS:
+        longest = max(r["config"]["max_len"] for r in results if r["config"]["unit"] == unit)
+        recs = [r["result"]["metrics"]["recommended_length"] for r in results
+                if r["config"]["unit"] == unit and r["config"]["max_len"] == longest]
+        out[unit] = math.ceil(np.median(recs))
+    return out
+
+
+def test_html_is_self_contained_with_tables_images_and_recommendations(report, store_path):
+    html = report["report_html"].read_text()
+    assert "http://" not in html and "https://" not in html
+    assert "<script" not in html.lower() and "<link" not in html.lower() and "@import" not in html
+    sources = re.findall(r'src="([^"]*)"', html)
+    assert len(sources) == 4 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert html.count("<table>") >= 7 + 1  # seven metric tables and the recommendation table
+    assert "Memory capacity MC" in html and FAILED_ERROR in html
+    for unit, length in _recommended(store_path).items():
+        assert re.search(rf"<td>{unit}</td><td>{length} tokens</td>", html), (unit, length)
+    rule = ResultsStore(store_path).results()[0]["result"]["report"]["summary"]["recommended_length"]["rule"]
+    assert rule.split(":")[0] in html
+
+
+def test_report_markdown_links_the_figures_relatively(report):
+    text = report["report_md"].read_text()
+    for name in PNGS:
+        assert f"]({name})" in text
+        assert (report["report_md"].parent / name).is_file()
+
+
+def test_no_finished_cells_is_a_clear_error(tmp_path):
+    with pytest.raises(DataError, match="rnnmem sweep"):
+        write_study_report(tmp_path / "missing.sqlite", tmp_path / "out")
+    assert not (tmp_path / "missing.sqlite").exists()  # reading never creates a store
+    empty = ResultsStore(tmp_path / "empty.sqlite")
+    empty.add([CellConfig(unit="srn")])
+    with pytest.raises(DataError, match="no finished cells.*rnnmem sweep"):
+        write_study_report(empty.path, tmp_path / "out")
+
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless rendering check needs Debian's chromium (/usr/bin/chromium); "
+                                              "install it with `apt-get install chromium`")
+def test_headless_chromium_renders_the_images(report, tmp_path):
+    page = report["report_html"].resolve().as_uri()
+    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000"]
+    dom = subprocess.run(flags + ["--dump-dom", page], capture_output=True, text=True, timeout=60, check=True).stdout
+    images = re.findall(r"<img\b[^>]*>", dom)
+    assert len(images) == 4
+    for tag in images:
+        src = re.search(r'src="([^"]*)"', tag).group(1)
+        assert src.startswith("data:image/png;base64,") and len(src) > 10_000
+
+    shot = tmp_path / "shot.png"
+    subprocess.run(flags + [f"--screenshot={shot}", "--window-size=1200,3000", page], capture_output=True,
+                   timeout=60, check=True)
+    pixels = imread(shot)[..., :3]
+    assert np.ptp(pixels) > 0.5, "the rendering is a single colour"
+    non_white = (pixels < 0.95).any(axis=-1).mean()
+    assert non_white > 0.05, f"only {non_white:.1%} of the rendering is not white"
+    # Text and table borders are grey, so coloured pixels come from the figures' curves and bands:
+    # about 2% with the images drawn, under 0.1% when they fail to decode.
+    coloured = (pixels.max(axis=-1) - pixels.min(axis=-1) > 0.1).mean()
+    assert coloured > 0.005, f"only {coloured:.2%} of the rendering is coloured: the figures did not render"
