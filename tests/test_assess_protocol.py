@@ -93,3 +93,19 @@ def test_same_seed_same_numbers():
     b = rnnmem.assess(model, tokens, max_sequences=20, progress=False, n_resamples=100, seed=4).to_dict()
     assert a == b
     assert a["meta"]["seed"] == 4 and a["meta"]["versions"]["torch"] == torch.__version__
+
+
+@pytest.mark.parametrize("unit", ["srn", "lstm", "gru", "mgu", "indrnn", "mingru", "lru", "esn", "delay"])
+def test_occlusion_from_cached_prefix_states_equals_running_from_the_start(unit):
+    from rnnmem.indicators.retention import occlusion_effects
+
+    model = rnnmem.build_model(unit, 50, 3, hidden_size=16, embedding_dim=8).eval()
+    gen = torch.Generator().manual_seed(0)
+    tokens = torch.randint(1, 50, (12, 30), generator=gen)
+    lengths = torch.randint(5, 31, (12,), generator=gen)
+    tokens[torch.arange(30) >= lengths[:, None]] = 0
+    # a small budget forces several batches of mixed suffix lengths
+    cached = occlusion_effects(model, tokens, lengths, 0, 20, budget_tokens=500, reuse_prefix=True, progress=False)
+    direct = occlusion_effects(model, tokens, lengths, 0, 20, budget_tokens=500, reuse_prefix=False, progress=False)
+    assert np.isnan(cached).sum() == np.isnan(direct).sum() > 0
+    np.testing.assert_allclose(cached, direct, atol=1e-5)

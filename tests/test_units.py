@@ -45,14 +45,16 @@ def test_final_state_continues_the_sequence(name):
 
 
 @pytest.mark.parametrize("name", UNITS)
-def test_step_from_states_before_replays_forward(name):
+def test_run_from_states_before_replays_forward(name):
     unit = make_unit(name)
     x = random_input()
     outputs, _ = unit(x)
     states = unit.states_before(x)
     assert states.shape[:2] == (B, T) and not states.requires_grad and not states.is_complex()
-    replayed = torch.stack([unit.step(x[:, t], states[:, t]) for t in range(T)], dim=1)
+    replayed = torch.stack([unit.run_from(x[:, t : t + 1], states[:, t])[:, 0] for t in range(T)], dim=1)
     torch.testing.assert_close(replayed, outputs, atol=1e-5, rtol=1e-5)
+    # a whole suffix from a mid-sequence state equals the tail of the full run
+    torch.testing.assert_close(unit.run_from(x[:, 7:], states[:, 7]), outputs[:, 7:], atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("name", UNITS)

@@ -18,6 +18,9 @@ from rnnmem.errors import ConfigError, ModelProtocolError
 from rnnmem.units import build_unit
 
 
+MAX_WEIGHTS = 250_000_000  # 1 GiB of float32 weights; Adam keeps three copies more while training
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     unit: str
@@ -65,12 +68,12 @@ class SequenceModel(nn.Module):
         return self.forward_embedded(self.embed(tokens))
 
     def states_before(self, tokens: torch.Tensor) -> torch.Tensor:
-        """The unit's full state entering every step, [B, T, S]: lets one step be replayed in isolation."""
+        """The unit's full state entering every step, [B, T, S]: lets any suffix be replayed from it."""
         return self.unit.states_before(self.embed(tokens))
 
-    def readout_step(self, emb_t: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
-        """Readout after one step with input ``emb_t`` [B, E] from ``state`` [B, S] (as given by states_before)."""
-        return self.readout(self.unit.step(emb_t, state))
+    def readout_from(self, emb: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        """Readouts [B, L, K] after the steps ``emb`` [B, L, E] taken from ``state`` [B, S] (as given by states_before)."""
+        return self.readout(self.unit.run_from(emb, state))
 
     def initial_readout(self) -> torch.Tensor:
         """o_0 = W h_0 + b with h_0 = 0: the SES origin (the empty sequence), [K]."""
@@ -95,8 +98,13 @@ def build_model(
                              ("hidden_size", hidden_size, 1), ("embedding_dim", embedding_dim, 1)):
         if not isinstance(value, int) or value < low:
             raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}.")
-    if hidden_size > 65536 or embedding_dim > 65536:
-        raise ConfigError(f"hidden_size/embedding_dim above 65536 ({hidden_size}/{embedding_dim}) is not a model this tool can assess; use a smaller size.")
+    # checked before anything is allocated: an absurd size is a clear error, not an out-of-memory crash
+    weights = vocab_size * embedding_dim + 4 * hidden_size * (hidden_size + embedding_dim + 2) + hidden_size * num_classes
+    if weights > MAX_WEIGHTS:
+        raise ConfigError(
+            f"hidden_size={hidden_size}, embedding_dim={embedding_dim} and vocab_size={vocab_size} make a model of up to "
+            f"{weights:,} weights ({weights * 4 / 2**30:,.1f} GiB); rnnmem builds models of at most {MAX_WEIGHTS:,} "
+            f"weights ({MAX_WEIGHTS * 4 / 2**30:.0f} GiB). Use a smaller hidden size, embedding or vocabulary.")
     if not 0 <= pad_id < vocab_size:
         raise ConfigError(f"pad_id {pad_id} is outside the vocabulary 0..{vocab_size - 1}.")
     with torch.random.fork_rng(devices=[]):
@@ -109,11 +117,15 @@ def save_model(model: SequenceModel, directory: str | Path, vocabulary: dict | N
     """Write ``model.pt`` (a plain state dict) and ``model.json`` (config, vocabulary, labels)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), directory / "model.pt")
+    import io
+
+    from rnnmem.report.memory_report import _write_atomically
+
+    weights = io.BytesIO()  # both files are renamed into place, so a crash never leaves half a checkpoint
+    torch.save(model.state_dict(), weights)
+    _write_atomically(directory / "model.pt", weights.getvalue())
     meta = {"config": asdict(model.config), "vocabulary": vocabulary, "label_names": label_names}
-    tmp = directory / "model.json.tmp"
-    tmp.write_text(json.dumps(meta))
-    tmp.replace(directory / "model.json")
+    _write_atomically(directory / "model.json", json.dumps(meta))
     return directory
 
 
@@ -131,8 +143,14 @@ def load_model(directory: str | Path) -> tuple[SequenceModel, dict]:
             f"{directory} is not a saved rnnmem model: it needs model.json and model.pt "
             "(written by `rnnmem assess --out` or rnnmem.save_model)."
         )
-    meta = json.loads(meta_path.read_text())
-    model = SequenceModel(ModelConfig(**meta["config"]))
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        model = build_model(**meta["config"])  # validated like any other sizes: a tampered file cannot exhaust memory
+    except (ValueError, TypeError, KeyError) as exc:  # not JSON, not UTF-8, other fields, or a ConfigError
+        raise ModelProtocolError(
+            f"{meta_path} is not a model description written by rnnmem ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'missing config'}); re-save the model with rnnmem.save_model."
+        ) from None
     try:
         state = torch.load(weights_path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle refuses anything but tensors and plain containers

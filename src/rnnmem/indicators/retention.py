@@ -14,6 +14,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from rnnmem.indicators.bootstrap import Estimate, bootstrap
+from rnnmem.errors import ModelProtocolError
 from rnnmem.ses import checked_readouts
 
 
@@ -42,25 +43,64 @@ def _chunks(count: int, size: int):
 
 @torch.no_grad()
 def occlusion_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor, neutral_token: int,
-                      max_distance: int, budget_tokens: int = 1_000_000, progress: bool = True) -> np.ndarray:
+                      max_distance: int, budget_tokens: int = 1_000_000, reuse_prefix: bool = True,
+                      progress: bool = True) -> np.ndarray:
     """||S(x) - S(x with x_{T-d} := neutral)|| for every sequence and distance, [N, D+1].
 
-    All occluded variants are batched, ``budget_tokens`` token-steps per forward pass.
-    The origin o_0 cancels in the difference, so it is not needed here.
+    All occluded variants are batched, about ``budget_tokens`` token-steps per forward
+    pass (this bounds memory). The origin o_0 cancels in the difference. The states
+    before position t are the same for every variant that occludes t, so when the model
+    offers ``states_before`` and ``readout_from`` (SequenceModel does) and
+    ``reuse_prefix`` is set, each variant starts from the cached state h_{t-1} and runs
+    only the d + 1 steps after it: the work falls from D * T to about D^2 / 2
+    token-steps per sequence. Otherwise every variant is run from the start.
     """
     n, t = tokens.shape
-    rows = torch.arange(n)
-    final = torch.cat([checked_readouts(model, tokens[s])[rows[s], lengths[s] - 1] for s in _chunks(n, 256)])
+    cached = reuse_prefix and hasattr(model, "states_before") and hasattr(model, "readout_from")
     seq, pos = _positions_within(lengths, max_distance)
     effects = torch.empty(len(seq), dtype=torch.float64)
-    batch = max(1, budget_tokens // t)
-    for s in tqdm(list(_chunks(len(seq), batch)), desc="occlusion", disable=not progress, leave=False):
-        variants = tokens[seq[s]].clone()
-        variants[torch.arange(len(variants)), pos[s]] = neutral_token
-        width = int(lengths[seq[s]].max())
-        occluded = checked_readouts(model, variants[:, :width])[torch.arange(len(variants)), lengths[seq[s]] - 1]
-        effects[s] = (final[seq[s]] - occluded).double().norm(dim=-1)
+    chunks = list(_chunks(n, 256))
+    for chunk in tqdm(chunks, desc="occlusion", disable=not progress or len(chunks) == 1, leave=False):
+        rows = torch.arange(chunk.start, chunk.stop)
+        final = checked_readouts(model, tokens[chunk])[rows - chunk.start, lengths[chunk] - 1]
+        mine = torch.nonzero((seq >= chunk.start) & (seq < chunk.stop))[:, 0]
+        run = _occlude_from_cache if cached else _occlude_from_start
+        effects[mine] = run(model, tokens, lengths, neutral_token, chunk, seq[mine], pos[mine], final, budget_tokens)
     return _to_distance_matrix(effects, seq, pos, lengths, n, max_distance)
+
+
+def _occlude_from_start(model, tokens, lengths, neutral, chunk, seq, pos, final, budget) -> torch.Tensor:
+    effects = torch.empty(len(seq), dtype=torch.float64)
+    width = int(lengths[chunk].max())
+    for s in _chunks(len(seq), max(1, budget // width)):
+        variants = tokens[seq[s], :width].clone()
+        variants[torch.arange(len(variants)), pos[s]] = neutral
+        occluded = checked_readouts(model, variants)[torch.arange(len(variants)), lengths[seq[s]] - 1]
+        effects[s] = (final[seq[s] - chunk.start] - occluded).double().norm(dim=-1)
+    return effects
+
+
+def _occlude_from_cache(model, tokens, lengths, neutral, chunk, seq, pos, final, budget) -> torch.Tensor:
+    states = model.states_before(tokens[chunk])
+    dist = lengths[seq] - 1 - pos
+    order = torch.argsort(dist, stable=True)  # equal suffix lengths share a batch: no padding wasted
+    effects = torch.empty(len(seq), dtype=torch.float64)
+    start = 0
+    while start < len(order):
+        guess = min(len(order), start + max(1, budget // (int(dist[order[start]]) + 1)))
+        width = int(dist[order[guess - 1]]) + 1
+        idx = order[start : min(len(order), start + max(1, budget // width))]
+        width = int(dist[idx].max()) + 1
+        columns = (pos[idx, None] + torch.arange(width)).clamp(max=tokens.shape[1] - 1)
+        suffix = tokens[seq[idx, None], columns]
+        suffix[:, 0] = neutral
+        out = model.readout_from(model.embed(suffix), states[seq[idx] - chunk.start, pos[idx]])
+        occluded = out[torch.arange(len(idx)), dist[idx]]
+        if not torch.isfinite(occluded).all():
+            raise ModelProtocolError("the model returned NaN or infinite readouts for an occluded sequence.")
+        effects[idx] = (final[seq[idx] - chunk.start] - occluded).double().norm(dim=-1)
+        start += len(idx)
+    return effects
 
 
 def gradient_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor, max_distance: int,
@@ -70,7 +110,7 @@ def gradient_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tens
     Returns (||dS(x)/de_{T-d}||_F, ||dS(x_1..T-d)/de_{T-d}||_F). Needs ``model.embed`` and
     ``model.forward_embedded``. One backward pass per SES dimension per batch gives the
     first for every position at once. The second replays each step alone from the state
-    before it when the model offers ``states_before`` and ``readout_step`` (as
+    before it when the model offers ``states_before`` and ``readout_from`` (as
     SequenceModel does); otherwise it is the d = 0 Jacobian of batched prefix copies.
     """
     n, _ = tokens.shape
@@ -79,7 +119,7 @@ def gradient_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tens
         final_norms[s, : int(lengths[s].max())] = _jacobian_norms(model, tokens[s], lengths[s] - 1, trim=True)
     seq, pos = _positions_within(lengths, max_distance)
     numerator = final_norms[seq, pos]
-    if hasattr(model, "states_before") and hasattr(model, "readout_step"):
+    if hasattr(model, "states_before") and hasattr(model, "readout_from"):
         denominator = _local_jacobian_norms(model, tokens, seq, pos, batch_size)
     else:
         denominator = _prefix_jacobian_norms(model, tokens, seq, pos, budget_tokens, progress)
@@ -96,7 +136,7 @@ def _local_jacobian_norms(model, tokens, seq, pos, batch_size) -> torch.Tensor:
         states = model.states_before(tokens[s])[rows - s.start, at]
         with torch.enable_grad():
             emb = model.embed(tokens[rows, at]).detach().requires_grad_(True)
-            readout = model.readout_step(emb, states)
+            readout = model.readout_from(emb[:, None], states)[:, 0]
             squared = torch.zeros(len(rows), dtype=torch.float64)
             for k in range(readout.shape[1]):
                 (grad,) = torch.autograd.grad(readout[:, k].sum(), emb, retain_graph=k + 1 < readout.shape[1])

@@ -17,6 +17,10 @@ class RecurrentUnit(nn.Module):
     def initial_state(self, x: torch.Tensor, state: torch.Tensor | None) -> torch.Tensor:
         return x.new_zeros(x.shape[0], self.hidden_size) if state is None else state
 
+    def run_from(self, x: torch.Tensor, packed_state: torch.Tensor) -> torch.Tensor:
+        """Outputs [B, L, H] of the steps x [B, L, E] taken from a packed state [B, S] (see states_before)."""
+        return self(x, packed_state)[0]
+
     @torch.no_grad()
     def states_before(self, x: torch.Tensor) -> torch.Tensor:
         """The state entering every step, [B, T, H]: the outputs shifted one step right."""

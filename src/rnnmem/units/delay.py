@@ -36,6 +36,3 @@ class DelayUnit(RecurrentUnit):
         windows = padded.unfold(1, self.k, 1).flip(-1)  # [B, T, E, k], newest first
         outputs = windows.transpose(-1, -2).reshape(batch, steps, self.hidden_size)
         return outputs, outputs[:, -1]
-
-    def step(self, x_t: torch.Tensor, packed_state: torch.Tensor) -> torch.Tensor:
-        return torch.cat([x_t, packed_state[:, : self.hidden_size - self.input_size]], dim=-1)

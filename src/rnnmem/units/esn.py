@@ -58,7 +58,3 @@ class ESNUnit(RecurrentUnit):
             h = h + self.leak * (torch.tanh(driven[:, t] + h @ self.weight.T) - h)
             outputs.append(h)
         return torch.stack(outputs, dim=1), h
-
-    def step(self, x_t: torch.Tensor, packed_state: torch.Tensor) -> torch.Tensor:
-        h = packed_state
-        return h + self.leak * (torch.tanh(x_t @ self.input_weight.T + h @ self.weight.T) - h)

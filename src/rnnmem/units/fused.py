@@ -29,10 +29,12 @@ class _FusedUnit(nn.Module):
         outputs, _ = self.rnn(x)
         return torch.cat([torch.zeros_like(outputs[:, :1]), outputs[:, :-1]], dim=1)
 
-    def step(self, x_t: torch.Tensor, packed_state: torch.Tensor) -> torch.Tensor:
-        """One step from a packed state: x_t [B, E], state [B, S] -> h_t [B, H]."""
-        outputs, _ = self.rnn(x_t[:, None], packed_state[None].contiguous())
-        return outputs[:, 0]
+    def run_from(self, x: torch.Tensor, packed_state: torch.Tensor) -> torch.Tensor:
+        """Outputs [B, L, H] of the steps x [B, L, E] taken from a packed state [B, S] (see states_before)."""
+        return self.rnn(x, self.unpack(packed_state))[0]
+
+    def unpack(self, packed_state: torch.Tensor):
+        return packed_state[None].contiguous()
 
 
 class SRNUnit(_FusedUnit):
@@ -65,10 +67,9 @@ class LSTMUnit(_FusedUnit):
             _, (h, c) = self.rnn(x[:, t : t + 1], (h, c))
         return torch.stack(packed, dim=1)
 
-    def step(self, x_t: torch.Tensor, packed_state: torch.Tensor) -> torch.Tensor:
+    def unpack(self, packed_state: torch.Tensor):
         h, c = packed_state.split(self.hidden_size, dim=-1)
-        outputs, _ = self.rnn(x_t[:, None], (h[None].contiguous(), c[None].contiguous()))
-        return outputs[:, 0]
+        return h[None].contiguous(), c[None].contiguous()
 
 
 class GRUUnit(_FusedUnit):

@@ -42,6 +42,3 @@ class IndRNNUnit(RecurrentUnit):
             h = torch.relu(projected[:, t] + u * h)
             outputs.append(h)
         return torch.stack(outputs, dim=1), h
-
-    def step(self, x_t: torch.Tensor, packed_state: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.input_proj(x_t) + self.recurrent_weight * packed_state)

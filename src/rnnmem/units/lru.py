@@ -103,6 +103,6 @@ class LRUUnit(nn.Module):
         packed = self._pack(self._states(x, None))
         return torch.cat([torch.zeros_like(packed[:, :1]), packed[:, :-1]], dim=1)
 
-    def step(self, x_t: torch.Tensor, packed_state: torch.Tensor) -> torch.Tensor:
-        s = self.eigenvalues() * self._unpack(packed_state) + self._drive(x_t)
-        return self._read(s, x_t)
+    def run_from(self, x: torch.Tensor, packed_state: torch.Tensor) -> torch.Tensor:
+        """Outputs [B, L, H] of the steps x [B, L, E] taken from a packed state [B, S] (see states_before)."""
+        return self(x, packed_state)[0]

@@ -40,6 +40,3 @@ class MGUUnit(RecurrentUnit):
             h = self.cell(projected[:, t], h)
             outputs.append(h)
         return torch.stack(outputs, dim=1), h
-
-    def step(self, x_t: torch.Tensor, packed_state: torch.Tensor) -> torch.Tensor:
-        return self.cell(self.input_proj(x_t), packed_state)

@@ -30,8 +30,3 @@ class MinGRUUnit(RecurrentUnit):
         z = torch.sigmoid(gate)
         outputs = linear_scan(1 - z, z * candidate, state)
         return outputs, outputs[:, -1]
-
-    def step(self, x_t: torch.Tensor, packed_state: torch.Tensor) -> torch.Tensor:
-        gate, candidate = self.input_proj(x_t).chunk(2, dim=-1)
-        z = torch.sigmoid(gate)
-        return packed_state + z * (candidate - packed_state)
