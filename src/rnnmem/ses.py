@@ -25,9 +25,16 @@ class Origin:
     route: str
 
 
+def device_of(model: nn.Module) -> torch.device:
+    """Where the model's weights live (CPU for a model without any): inputs are sent there."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
 def checked_readouts(model: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
-    """``model(tokens)`` after checking the protocol: shape [B, T, K] and finite values."""
-    out = model(tokens)
+    """``model(tokens)`` on the model's device after checking the protocol: [B, T, K], finite; returned on the CPU."""
+    out = model(tokens.to(device_of(model)))
     if not isinstance(out, torch.Tensor) or out.dim() != 3 or out.shape[:2] != tokens.shape:
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ModelProtocolError(
@@ -40,13 +47,13 @@ def checked_readouts(model: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
             "model(tokens) returned NaN or infinite values; memory cannot be measured on "
             "them. Check the model's weights (a diverged training run?) and its inputs."
         )
-    return out
+    return out.cpu()
 
 
 def origin(model: nn.Module, neutral_token: int) -> Origin:
     """o_0 from ``model.initial_readout()`` when the model has it, else the readout after one neutral token."""
     if hasattr(model, "initial_readout"):
-        return Origin(torch.as_tensor(model.initial_readout()).detach().reshape(-1), "initial state h_0")
+        return Origin(torch.as_tensor(model.initial_readout()).detach().reshape(-1).cpu(), "initial state h_0")
     with torch.no_grad():
         first = checked_readouts(model, torch.full((1, 1), neutral_token, dtype=torch.long))
     return Origin(first[0, 0], f"readout after one neutral token (id {neutral_token}); the model exposes no initial_readout()")

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from rnnmem.indicators.bootstrap import Estimate, bootstrap
 from rnnmem.errors import ModelProtocolError
-from rnnmem.ses import checked_readouts
+from rnnmem.ses import checked_readouts, device_of
 
 
 def _positions_within(lengths: torch.Tensor, max_distance: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,7 +81,8 @@ def _occlude_from_start(model, tokens, lengths, neutral, chunk, seq, pos, final,
 
 
 def _occlude_from_cache(model, tokens, lengths, neutral, chunk, seq, pos, final, budget) -> torch.Tensor:
-    states = model.states_before(tokens[chunk])
+    device = device_of(model)
+    states = model.states_before(tokens[chunk].to(device))
     dist = lengths[seq] - 1 - pos
     order = torch.argsort(dist, stable=True)  # equal suffix lengths share a batch: no padding wasted
     effects = torch.empty(len(seq), dtype=torch.float64)
@@ -94,8 +95,8 @@ def _occlude_from_cache(model, tokens, lengths, neutral, chunk, seq, pos, final,
         columns = (pos[idx, None] + torch.arange(width)).clamp(max=tokens.shape[1] - 1)
         suffix = tokens[seq[idx, None], columns]
         suffix[:, 0] = neutral
-        out = model.readout_from(model.embed(suffix), states[seq[idx] - chunk.start, pos[idx]])
-        occluded = out[torch.arange(len(idx)), dist[idx]]
+        out = model.readout_from(model.embed(suffix.to(device)), states[seq[idx] - chunk.start, pos[idx]])
+        occluded = out[torch.arange(len(idx)), dist[idx]].cpu()
         if not torch.isfinite(occluded).all():
             raise ModelProtocolError("the model returned NaN or infinite readouts for an occluded sequence.")
         effects[idx] = (final[seq[idx] - chunk.start] - occluded).double().norm(dim=-1)
@@ -129,19 +130,20 @@ def gradient_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tens
 
 def _local_jacobian_norms(model, tokens, seq, pos, batch_size) -> torch.Tensor:
     """||d o_t / d e_t|| by replaying step t alone from the state the model had before it."""
+    device = device_of(model)
     out = torch.empty(len(seq), dtype=torch.float64)
     for s in _chunks(len(tokens), batch_size):
         pick = (seq >= s.start) & (seq < s.stop)
         rows, at = seq[pick], pos[pick]
-        states = model.states_before(tokens[s])[rows - s.start, at]
+        states = model.states_before(tokens[s].to(device))[rows - s.start, at]
         with torch.enable_grad():
-            emb = model.embed(tokens[rows, at]).detach().requires_grad_(True)
+            emb = model.embed(tokens[rows, at].to(device)).detach().requires_grad_(True)
             readout = model.readout_from(emb[:, None], states)[:, 0]
-            squared = torch.zeros(len(rows), dtype=torch.float64)
+            squared = torch.zeros(len(rows), dtype=torch.float64, device=device)
             for k in range(readout.shape[1]):
                 (grad,) = torch.autograd.grad(readout[:, k].sum(), emb, retain_graph=k + 1 < readout.shape[1])
                 squared += grad.double().pow(2).sum(dim=-1)
-        out[pick] = squared.sqrt()
+        out[pick] = squared.sqrt().cpu()
     return out
 
 
@@ -162,15 +164,16 @@ def _jacobian_norms(model: nn.Module, tokens: torch.Tensor, read_at: torch.Tenso
     """||d o_{read_at} / d e_t||_F for every position t of every row, [B, T'] (T' = max(read_at) + 1 when trimmed)."""
     if trim:
         tokens = tokens[:, : int(read_at.max()) + 1]
+    device = device_of(model)
     with torch.enable_grad():
-        emb = model.embed(tokens).detach().requires_grad_(True)
+        emb = model.embed(tokens.to(device)).detach().requires_grad_(True)
         out = model.forward_embedded(emb)
         picked = out[torch.arange(len(tokens)), read_at]  # [B, K]
-        squared = torch.zeros(tokens.shape, dtype=torch.float64)
+        squared = torch.zeros(tokens.shape, dtype=torch.float64, device=device)
         for k in range(picked.shape[1]):
             (grad,) = torch.autograd.grad(picked[:, k].sum(), emb, retain_graph=k + 1 < picked.shape[1])
             squared += grad.double().pow(2).sum(dim=-1)
-    return squared.sqrt()
+    return squared.sqrt().cpu()
 
 
 def regression_design(words: np.ndarray, points: np.ndarray, max_distance: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -188,8 +191,8 @@ def regression_design(words: np.ndarray, points: np.ndarray, max_distance: int) 
     design = np.concatenate([near, far], axis=1)  # [N, P, K]
     used = np.abs(design).sum(axis=(0, 2)) > 0
     design = design[:, used]
-    gram = np.einsum("npk,nqk->npq", design, design)
-    rhs = np.einsum("npk,nk->np", design, points)
+    gram = design @ design.transpose(0, 2, 1)
+    rhs = (design @ points[..., None])[..., 0]
     return gram, rhs, used
 
 
@@ -201,7 +204,7 @@ def regression_retention(words: np.ndarray, points: np.ndarray, max_distance: in
     distances_used = used[: max_distance + 1]
 
     def statistic(w):
-        g = np.einsum("bn,npq->bpq", w, gram)
+        g = (w @ gram.reshape(len(gram), -1)).reshape(-1, p, p)  # one BLAS product for all resamples
         b = w @ rhs
         # a vanishing ridge keeps resamples that miss a rare distance solvable
         g += np.eye(p) * (1e-10 * np.trace(g, axis1=1, axis2=2) / p)[:, None, None]
