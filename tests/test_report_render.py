@@ -79,7 +79,7 @@ def _assert_real_png(path):
 # -- figures -----------------------------------------------------------------------------
 def test_plot_writes_three_valid_pngs(report, tmp_path):
     paths = report.plot(tmp_path / "figs")
-    assert set(paths) == {"retention", "fidelity", "ses"}
+    assert set(paths) == {"retention", "fidelity", "ses", "hull"}
     for name, path in paths.items():
         assert path == tmp_path / "figs" / f"{name}.png"
         _assert_real_png(path)

@@ -16,14 +16,21 @@ from torch import nn
 
 from rnnmem import __version__
 from rnnmem.data import Corpus, Vocabulary, encode_batch
+from rnnmem.data.tweets import token_source_labels
 from rnnmem.errors import ConfigError, DataError, ModelProtocolError
 from rnnmem.indicators.bootstrap import ratio_of_sums
 from rnnmem.indicators.fidelity import fidelity_by_length
+from rnnmem.indicators.hull import hull_indicators, retained_words
+from rnnmem.indicators.probes import probe_accuracy_by_distance, token_targets
 from rnnmem.indicators.retention import gradient_effects, occlusion_effects, regression_retention
 from rnnmem.report.memory_report import MemoryReport
 from rnnmem import ses
 
 ESTIMATORS = ("occlusion", "regression", "gradient")
+# Probes fit one classifier per distance: the cap bounds their cost on long sequences
+# (retention r(d) covers the far distances without it).
+PROBE_MAX_DISTANCE = 32
+PROBE_TOP_TOKENS = 10
 
 
 def assess(
@@ -40,6 +47,7 @@ def assess(
     n_resamples: int = 1000,
     seed: int = 0,
     progress: bool = True,
+    probes: bool = True,
 ) -> MemoryReport:
     """Measure how much of each token the final state of ``model`` still carries.
 
@@ -69,6 +77,9 @@ def assess(
         Bootstrap resamples for the 95% confidence intervals.
     seed : int
         Seed of the subset and the bootstrap: the same seed gives the same numbers.
+    probes : bool
+        Fit linear probes on h_T for the token (and, for ``tweets-docs``, the segment class)
+        at each distance up to 32 (``report.probes``); one small classifier per distance.
 
     Returns
     -------
@@ -81,7 +92,10 @@ def assess(
         raise ConfigError(f"max_sequences must be at least 2 (or None for all), got {max_sequences}.")
     notes: list[str] = []
     tokens, lengths, vocabulary, label_names = _as_tokens(data, lengths, vocabulary, max_len)
-    tokens, lengths = _subsample(tokens, lengths, max_sequences, seed, notes)
+    segments = _segment_labels(data, tokens.shape[1]) if probes else None
+    tokens, lengths, kept = _subsample(tokens, lengths, max_sequences, seed, notes)
+    if segments is not None:
+        segments = segments[kept, : tokens.shape[1]]
     neutral = (vocabulary.pad_id if vocabulary is not None else 0) if neutral_token is None else neutral_token
     longest = int(lengths.max())
     if max_distance > longest - 1:
@@ -92,7 +106,10 @@ def assess(
     was_training = model.training
     model.eval()
     try:
+        _check_causal(model, tokens, lengths, neutral)
         report = _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes)
+        if probes:
+            report.probes = _probe_table(model, tokens, lengths, segments, max_distance, seed, report.notes)
     except IndexError as exc:
         raise ModelProtocolError(
             f"the model failed on the data's token ids ({exc}); the data was probably encoded with another "
@@ -127,6 +144,7 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
     swap_norms = np.linalg.norm(words[:, : max_distance + 1] - neutral_point, axis=-1)
 
     curves, resamples = {}, {}
+    effects = None
     if "occlusion" in estimators:
         effects = occlusion_effects(model, tokens, lengths, neutral, max_distance, progress=progress)
         curves["occlusion"] = ratio_of_sums(effects, swap_norms, n_resamples, seed)
@@ -144,7 +162,7 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
     fidelity = fidelity_by_length(traj, np.nan_to_num(words_at), lens, n_resamples, seed)
 
     distance = np.arange(max_distance + 1)
-    return MemoryReport.from_curves(
+    report = MemoryReport.from_curves(
         distance=distance, curves=curves, fidelity=fidelity, lengths=lens,
         word_ids=ids, word_points=word_table, token_counts=_token_counts(tokens, lengths, ids),
         trajectories=[traj[i, : lens[i]] for i in range(min(len(lens), 8))],
@@ -154,6 +172,83 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
               "estimators": list(curves), "origin": o0.route,
               "sequence_length": {"min": int(lens.min()), "median": float(np.median(lens)), "max": int(lens.max())}},
     )
+    if effects is None:
+        notes.append("hull indicators skipped: they judge retention by occlusion, which was not run.")
+    else:
+        report.hull = _hull_view(words[:, : max_distance + 1], effects, swap_norms, tokens, lengths, points,
+                                 n_resamples, seed, notes)
+    return report
+
+
+def _hull_view(words, effects, swap_norms, tokens, lengths, points, n_resamples, seed, notes):
+    """Hull indicators on each sequence's last D + 1 words (those with occlusion effects), plus one sequence to draw."""
+    view, hulls = hull_indicators(words, effects, swap_norms, n_resamples=n_resamples, seed=seed)
+    k, width = words.shape[-1], words.shape[1]
+    if k > 3:
+        notes.append(f"hull indicators: the SES has K = {k} > 3 dimensions, so each sequence's hull is taken in the "
+                     "top three principal directions of its word points.")
+    full = min(k, 3)
+    if any(count for route, count in view.routes.items() if route != f"{full}-D"):
+        taken = ", ".join(f"{route}: {count}" for route, count in view.routes.items() if count)
+        notes.append(f"hull indicators: sequences whose word points span fewer than {full} dimensions (too few distinct "
+                     f"words, collinear or coplanar points) got the hull of their span; routes taken — {taken}.")
+    if int(lengths.max()) > width:
+        notes.append(f"hull indicators use each sequence's last {width} words, the ones occlusion was measured for.")
+    lens = lengths.numpy()
+    # draw a readable sequence: a hull of full dimension, with a few words but not a crowd
+    readable = [i for i, h in enumerate(hulls) if h.dim == full and 4 <= len(h.pillars) <= 30]
+    i = readable[0] if readable else 0
+    present = np.flatnonzero(np.all(np.isfinite(words[i]), axis=-1))
+    view.example = {
+        "tokens": tokens[i, lens[i] - 1 - present].tolist(), "distances": present.tolist(),
+        "points": words[i, present], "pillars": hulls[i].pillars, "final": points[i], "route": hulls[i].route,
+        "retained": retained_words(effects[i, present], swap_norms[i, present], view.tau),
+    }
+    return view
+
+
+def _probe_table(model, tokens, lengths, segments, max_distance, seed, notes):
+    """Probe accuracy by distance for the token identity (and the segment class when ``segments`` is given)."""
+    depth = min(max_distance, PROBE_MAX_DISTANCE) + 1
+    if max_distance > PROBE_MAX_DISTANCE:
+        notes.append(f"probes are fit for distances 0..{PROBE_MAX_DISTANCE} only.")
+    features = _final_states(model, tokens, lengths, notes)
+    at = (lengths[:, None] - 1 - torch.arange(depth)).numpy()  # position of the token at distance d
+    valid = at >= 0
+    token_ids = np.where(valid, np.take_along_axis(tokens.numpy(), np.maximum(at, 0), axis=1), -1)
+    frame = probe_accuracy_by_distance(features, token_targets(token_ids, PROBE_TOP_TOKENS), seed)
+    frame = frame.rename(columns={"accuracy": "token_accuracy", "chance": "token_chance", "n": "token_n"})
+    if segments is not None:
+        classes = np.where(valid, np.take_along_axis(segments, np.maximum(at, 0), axis=1), -1)
+        by_segment = probe_accuracy_by_distance(features, classes, seed)
+        for column in ("accuracy", "chance", "n"):
+            frame[f"segment_{column}"] = by_segment[column]
+    return frame
+
+
+@torch.no_grad()
+def _final_states(model, tokens, lengths, notes, batch_size: int = 256) -> np.ndarray:
+    """h_T after each sequence's last true token, [N, H]; the readout o_T when the model hides its state."""
+    exposes_state = hasattr(model, "embed") and hasattr(model, "hidden_states")
+    if not exposes_state:
+        notes.append("probes read the readout o_T: the model exposes no embed(tokens) and hidden_states(emb) "
+                     "to read the hidden state h_T from.")
+    parts = []
+    for start in range(0, len(tokens), batch_size):
+        batch, last = tokens[start : start + batch_size], lengths[start : start + batch_size] - 1
+        states = model.hidden_states(model.embed(batch)) if exposes_state else ses.checked_readouts(model, batch)
+        parts.append(states[torch.arange(len(batch)), last])
+    return torch.cat(parts).double().numpy()
+
+
+def _segment_labels(data, width: int) -> np.ndarray | None:
+    """Class of the tweet covering each token of a ``tweets-docs`` test split, [N, width] (-1 past the end)."""
+    if not isinstance(data, Corpus) or data.test_sources is None:
+        return None
+    out = np.full((len(data.test_sources), width), -1)
+    for row, labels in enumerate(token_source_labels(data.test_sources)):
+        out[row, : min(len(labels), width)] = labels[:width]
+    return out
 
 
 def _token_counts(tokens, lengths, ids) -> np.ndarray:
@@ -203,9 +298,41 @@ def _as_tokens(data, lengths, vocabulary, max_len):
 
 def _subsample(tokens, lengths, max_sequences, seed, notes):
     if max_sequences is None or len(tokens) <= max_sequences:
-        return tokens, lengths
+        return tokens, lengths, np.arange(len(tokens))
     keep = np.sort(np.random.default_rng(seed).choice(len(tokens), max_sequences, replace=False))
     notes.append(f"measured on a seeded random subset of {max_sequences} of {len(tokens)} sequences.")
-    keep = torch.as_tensor(keep)
-    tokens, lengths = tokens[keep], lengths[keep]
-    return tokens[:, : int(lengths.max())], lengths
+    rows = torch.as_tensor(keep)
+    tokens, lengths = tokens[rows], lengths[rows]
+    return tokens[:, : int(lengths.max())], lengths, keep
+
+
+@torch.no_grad()
+def _check_causal(model, tokens, lengths, neutral) -> None:
+    """Refuse a model whose readout after t tokens depends on what comes after them (tokens or padding).
+
+    rnnmem reads o_t as the meaning of the prefix x_1..t and right-pads batches, reading each
+    sequence at its true last token. A model that looks ahead (a bidirectional RNN, attention
+    without a causal mask, pooling over the whole row) gives prefixes meaning from words not yet
+    read and lets padding leak into S(x). Checked cheaply on the longest and the shortest
+    sequence: everything after the middle (padding included) is swapped for another token, and
+    the readouts up to the middle must not move.
+    """
+    real = tokens[torch.arange(tokens.shape[1]) < lengths[:, None]]
+    others = real[real != neutral]
+    if len(others) == 0 or int(lengths.max()) < 2:
+        return
+    fill = int(others[0])
+    for row in dict.fromkeys([int(lengths.argmax()), int(torch.where(lengths >= 2, lengths, lengths.max() + 1).argmin())]):
+        t = int(lengths[row]) // 2
+        original = tokens[row : row + 1]
+        changed = original.clone()
+        changed[:, t:] = torch.where(original[:, t:] == neutral, fill, neutral)
+        out = ses.checked_readouts(model, torch.cat([original, changed]))[:, :t].double()
+        moved = float((out[1] - out[0]).abs().max())
+        if moved > 1e-4 * (1.0 + float(out[0].abs().max())):
+            raise ModelProtocolError(
+                f"the model's readout after {t} tokens moved by {moved:.3g} when only the tokens after them "
+                "changed: model(tokens)[:, t] must depend on tokens[:, :t+1] alone. rnnmem reads o_t as the meaning "
+                "of the prefix x_1..t and right-pads batches, so a model that looks ahead (a bidirectional RNN, "
+                "attention without a causal mask, pooling over the whole row) cannot be assessed; assess its "
+                "forward (causal) part.")

@@ -33,6 +33,9 @@ class Corpus:
     train_sources, test_sources : list of tuple of int, or None
         For corpora assembled from smaller texts (``tweets-docs``), the source row ids of
         each text; None otherwise.
+    train_distances, test_distances : list of int, or None
+        For synthetic corpora with a planted signal (``planted``), the signal's distance
+        from the end of each text; None otherwise.
     """
 
     name: str
@@ -44,6 +47,8 @@ class Corpus:
     notes: dict = field(default_factory=dict)
     train_sources: list[tuple[int, ...]] | None = None
     test_sources: list[tuple[int, ...]] | None = None
+    train_distances: list[int] | None = None
+    test_distances: list[int] | None = None
 
     @property
     def num_classes(self) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rnnmem.data.corpus import Corpus
 from rnnmem.data.files import SUPPORTED_SUFFIXES, read_corpus
+from rnnmem.data.planted import load_planted
 from rnnmem.data.tweets import load_tweets, load_tweets_docs
 from rnnmem.errors import ConfigError, DataError
 
@@ -20,6 +21,10 @@ _CORPORA: dict[str, tuple[Callable[..., Corpus], str]] = {
     "tweets-docs": (
         load_tweets_docs,
         "long documents of concatenated tweets labelled by majority sentiment (memory test)",
+    ),
+    "planted": (
+        load_planted,
+        "synthetic: filler words with one class word planted at a known distance from the end",
     ),
 }
 
@@ -38,7 +43,8 @@ def load_corpus(name: str, **options) -> Corpus:
         A name from `list_corpora`, or the path of a .csv or .jsonl file.
     **options
         Passed to the loader: ``seed`` and ``test_fraction`` for every corpus,
-        ``doc_tokens`` for ``tweets-docs``, ``text_column``/``label_column`` for files.
+        ``doc_tokens`` for ``tweets-docs``, ``num_classes``/``length``/``distances``/``size``
+        for ``planted``, ``text_column``/``label_column`` for files.
 
     Returns
     -------

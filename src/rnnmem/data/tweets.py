@@ -176,6 +176,29 @@ def load_tweets_docs(doc_tokens: int = 128, test_fraction: float = 0.2, seed: in
     )
 
 
+def token_source_labels(sources: list[tuple[int, ...]]) -> list[np.ndarray]:
+    """Per token of each ``tweets-docs`` document, the class of the tweet it came from.
+
+    A document is its tweets joined by spaces, which never merges tokens, so its tokens are
+    the tweets' tokens in order and each tweet contributes `TweetTable.num_tokens` of them.
+
+    Parameters
+    ----------
+    sources : list of tuple of int
+        Tweet row ids of each document (``Corpus.train_sources`` or ``test_sources``).
+
+    Returns
+    -------
+    list of int arrays, one per document, aligned with ``tokenize(text)``.
+    """
+    table = tweets_table()
+    out = []
+    for row_ids in sources:
+        at = np.searchsorted(table.ids, row_ids)
+        out.append(np.repeat(table.labels[at], table.num_tokens[at]))
+    return out
+
+
 @dataclass
 class _Docs:
     texts: list[str]

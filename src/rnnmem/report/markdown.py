@@ -28,6 +28,12 @@ EXPLANATIONS = (
      "state stops expressing the whole sequence."),
     ("Recommended length", "the shortest training length that keeps every token the unit can still use "
      "(by default ML(0.1), capped by the data's own lengths)."),
+    ("Probe accuracy by distance", "held-out accuracy of a linear classifier that reads, from the final hidden "
+     "state, which of the 10 most frequent tokens stood d steps before the end (or the class of the segment "
+     "covering it); far above chance = the state still carries that token."),
+    ("Pillar words and retention", "a sequence's pillar words are the vertices of the convex hull of its word "
+     "points; pillar retention is the share of them whose occlusion still moves S(x) by at least τ times their "
+     "own effect, and retained volume the share of the hull's volume spanned by the retained words."),
 )
 
 
@@ -77,6 +83,8 @@ def render_markdown(report, title: str = "Memory assessment") -> str:
             "S*(x) = Σ s(x_t), by sequence length (every prefix counts as a sequence of its length).", ""]
     out += [_fidelity_table(report, knee), ""]
 
+    out += _probe_section(report) + _hull_section(report)
+
     out += ["## What the indicators mean", ""]
     out += [f"- **{name}**: {text}" for name, text in EXPLANATIONS]
     out += [""]
@@ -87,6 +95,8 @@ def render_markdown(report, title: str = "Memory assessment") -> str:
 
     out += ["## Images", ""]
     out += [f"![{alt}]({path})" for path, alt in IMAGES]
+    if report.hull is not None and report.hull.example:
+        out += ["![Semantic hull of one sequence](hull.png)"]
     out += [""]
     return "\n".join(out)
 
@@ -143,6 +153,44 @@ def _fidelity_table(report, knee) -> str:
         rows.append([f"{length}{mark}", int(row["sequences"]),
                      _with_ci(row["cosine"], (row["cosine_lo"], row["cosine_hi"])), _num(row["r2"])])
     return pipe_table(["length", "sequences", "cosine [95% CI]", "R²"], rows)
+
+
+def _probe_section(report) -> list[str]:
+    if report.probes is None:
+        return []
+    table = report.probes
+    wanted = set(_powers_of_two(int(table["distance"].iloc[-1]))) if len(table) else set()
+    header = ["d", "token probe", "chance", "n"]
+    segment = "segment_accuracy" in table
+    if segment:
+        header += ["segment probe", "chance", "n"]
+    rows = []
+    for _, row in table[table["distance"].isin(wanted)].iterrows():
+        cells = [int(row["distance"]), _num(row["token_accuracy"]), _num(row["token_chance"]), int(row["token_n"])]
+        if segment:
+            cells += [_num(row["segment_accuracy"]), _num(row["segment_chance"]), int(row["segment_n"])]
+        rows.append(cells)
+    return ["## Probes by distance", "", "Held-out accuracy of a linear probe on the final hidden state that recovers "
+            "the token at distance d (among the 10 most frequent tokens)" + (" and the class of the segment covering "
+            "it" if segment else "") + "; chance = always answering the most frequent class; n = held-out sequences.",
+            "", pipe_table(header, rows), ""]
+
+
+def _hull_section(report) -> list[str]:
+    hull = report.hull
+    if hull is None:
+        return []
+    table = hull.by_distance
+    wanted = set(_powers_of_two(int(table["distance"].iloc[-1]))) if len(table) else set()
+    rows = [[int(row["distance"]), _with_ci(row["pillar_retention"], (row["lo"], row["hi"])), int(row["n"])]
+            for _, row in table[table["distance"].isin(wanted)].iterrows()]
+    volume = hull.retained_volume
+    return ["## Hull view", "", f"Pillar words are the vertices of the convex hull of a sequence's word points; one "
+            f"counts as retained when occluding it still moves S(x) by at least τ = {_num(hull.tau)} times its own "
+            "effect. Retention of pillar words by distance from the end (n = pillar words):", "",
+            pipe_table(["d", "pillar retention [95% CI]", "n"], rows), "",
+            f"- **Retained volume**: {_with_ci(volume.mean, (volume.lo, volume.hi))} of the hull's volume is spanned "
+            f"by the retained words (mean over {volume.n} sequences).", ""]
 
 
 def _powers_of_two(last: int) -> list[int]:

@@ -15,6 +15,7 @@ from rnnmem.errors import ConfigError
 from rnnmem.guidance import Recommendation, recommend_length
 from rnnmem.indicators.bootstrap import Estimate
 from rnnmem.indicators.fidelity import knee
+from rnnmem.indicators.hull import HullView
 from rnnmem.indicators.summary import capacity, memory_length, recency_bias
 
 
@@ -34,6 +35,11 @@ class MemoryReport:
         Everything the reader must know about how the numbers were obtained.
     meta : dict
         Number of sequences, lengths, seed, versions, thread count.
+    probes : DataFrame or None
+        Linear-probe accuracy by distance from h_T: distance, token_accuracy, token_chance,
+        token_n and, for corpora with segment labels, segment_accuracy/_chance/_n.
+    hull : HullView or None
+        Pillar retention by distance and retained hull volume (needs the occlusion estimator).
     """
 
     retention: pd.DataFrame
@@ -47,6 +53,8 @@ class MemoryReport:
     resamples: dict[str, np.ndarray] = field(repr=False)
     vocabulary: object = None
     label_names: list[str] = field(default_factory=list)
+    probes: pd.DataFrame | None = None
+    hull: HullView | None = None
 
     @classmethod
     def from_curves(cls, distance, curves: dict[str, Estimate], fidelity, lengths, word_ids, word_points,
@@ -174,6 +182,8 @@ class MemoryReport:
             "label_names": self.label_names,
             "notes": self.notes,
             "meta": self.meta,
+            "probes": None if self.probes is None else self.probes.to_dict(orient="list"),
+            "hull": None if self.hull is None else self.hull.to_dict(),
         })
 
     def to_json(self, path: str | Path) -> Path:
@@ -188,16 +198,19 @@ class MemoryReport:
         return text
 
     def plot(self, directory: str | Path) -> dict[str, Path]:
-        """Write retention.png, fidelity.png and ses.png into ``directory``; returns their paths."""
+        """Write retention.png, fidelity.png, ses.png (and hull.png when measured) into ``directory``; returns their paths."""
         from rnnmem.report import plots
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        return {
+        paths = {
             "retention": plots.plot_retention(self, directory / "retention.png"),
             "fidelity": plots.plot_fidelity(self, directory / "fidelity.png"),
             "ses": plots.plot_ses(self, directory / "ses.png"),
         }
+        if self.hull is not None and self.hull.example:
+            paths["hull"] = plots.plot_hull(self, directory / "hull.png")
+        return paths
 
 
 def _or_beyond(length: int | None, curve: np.ndarray) -> int:
@@ -217,13 +230,20 @@ def json_safe(value):
     return value
 
 
-def _write_atomically(path: str | Path, text: str) -> Path:
-    """Write via a temporary file and rename, so a crash never leaves half a file."""
+def _write_atomically(path: str | Path, text: str | bytes) -> Path:
+    """Write via a temporary file and rename, so a crash never leaves half a file.
+
+    The one writer of every file rnnmem produces (reports, JSON, plots, model weights):
+    ``text`` is written as UTF-8, ``bytes`` as they are.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text)
+        if isinstance(text, bytes):
+            tmp.write_bytes(text)
+        else:
+            tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

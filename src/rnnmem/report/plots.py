@@ -13,6 +13,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 from matplotlib import patheffects
+from scipy.spatial import ConvexHull, QhullError
 from matplotlib.figure import Figure
 
 from rnnmem.ses import project_2d
@@ -36,11 +37,14 @@ def _figure(width: float = 7.5, height: float = 4.8) -> Figure:
 
 
 def _save(fig: Figure, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, format="png")
+    import io
+
+    from rnnmem.report.memory_report import _write_atomically
+
+    png = io.BytesIO()  # rendered in memory, then renamed into place: a crash never leaves half a PNG
+    fig.savefig(png, dpi=DPI, format="png")
     fig.clear()
-    return path
+    return _write_atomically(path, png.getvalue())
 
 
 def _color(estimator: str) -> str:
@@ -305,3 +309,93 @@ def _format_caption(shown: str, n_tokens: int, n_words: int) -> str:
 
 def plot_ses(report, path: str | Path) -> Path:
     return _save(ses_figure(report), path)
+
+
+# -- the hull view -----------------------------------------------------------------------
+PILLAR_COLOR = "#D55E00"
+
+
+def hull_figure(report) -> Figure:
+    """One sequence's word points, their convex hull, the pillar words named, and its final point S(x).
+
+    Filled markers are words still retained at the end (occluding them moves S(x) by at least
+    tau times their own effect), hollow ones are forgotten; the dashed outline is the hull of
+    the retained words, whose share of the whole is the retained volume.
+
+    K = 2: the SES itself; K > 2: the first two principal directions of the sequence's word
+    points, where the polygon is the hull of the projection while the pillars marked are those
+    of the hull in (up to) three dimensions; K = 1: the SES coordinate on x against the word's
+    distance from the end on y, the hull being the interval between the extreme words.
+    """
+    example = report.hull.example
+    points = np.asarray(example["points"], float)
+    final = np.asarray(example["final"], float)
+    pillars = np.asarray(example["pillars"], bool)
+    retained = np.asarray(example["retained"], bool)
+    distances = np.asarray(example["distances"])
+    words = report.vocabulary.decode(example["tokens"]) if report.vocabulary is not None else [str(t) for t in example["tokens"]]
+    k = points.shape[1]
+    names = report.label_names or [f"dim {i}" for i in range(k)]
+    with matplotlib.rc_context(_STYLE):
+        fig = _figure(8.0, 6.4)
+        ax = fig.add_subplot()
+        if k == 1:
+            coords, end = np.column_stack([points[:, 0], distances]), np.array([final[0], -1.0])
+            ax.axvspan(points[:, 0].min(), points[:, 0].max(), color=PILLAR_COLOR, alpha=0.08, label="hull (interval)")
+            ax.set_xlabel(f"SES coordinate: {names[0]}")
+            ax.set_ylabel("distance from the end d (S(x) drawn at d = −1)")
+            ax.invert_yaxis()
+            kind = "the SES (K = 1) against the distance from the end"
+        else:
+            if k == 2:
+                coords, axes = points, np.eye(2)
+                ax.set_xlabel(f"{names[0]} (SES axis 1)")
+                ax.set_ylabel(f"{names[1]} (SES axis 2)")
+                kind = "the SES itself (K = 2)"
+            else:
+                coords, axes = project_2d(points)
+                ax.set_xlabel("PC1 of the sequence's word points")
+                ax.set_ylabel("PC2 of the sequence's word points")
+                kind = f"first two principal directions of its word points (K = {k}; polygon = hull of the projection)"
+            end = final @ axes.T
+            _draw_polygon(ax, coords, label="convex hull of all words")
+            if retained.sum() >= 2:
+                _draw_polygon(ax, coords[retained], label="hull of the retained words", ls="--", fill=False)
+        for name, chosen, color, size in (("pillar word", pillars, PILLAR_COLOR, 64), ("word", ~pillars, "0.55", 28)):
+            for kept in (True, False):  # filled = retained, hollow = forgotten
+                pick = chosen & (retained == kept)
+                if pick.any():
+                    ax.scatter(coords[pick, 0], coords[pick, 1], s=size, facecolors=color if kept else "white",
+                               edgecolors="black" if kept else color, linewidths=0.6 if kept else 1.4,
+                               zorder=5 if kept else 4,  # a repeated word retained at one distance shows as retained
+                               label=f"{name}, {'retained' if kept else 'forgotten'}")
+        at_point: dict[tuple, list[int]] = {}  # a repeated word sits on one point: one label with all its distances
+        for i in np.flatnonzero(pillars):
+            at_point.setdefault((words[i], *coords[i]), []).append(i)
+        for (word, *_), rows in at_point.items():
+            ax.annotate(f"{word} (d={', '.join(str(distances[i]) for i in rows)})", coords[rows[0]], xytext=(4, 4),
+                        textcoords="offset points", fontsize=8.5, color="0.1", zorder=6, path_effects=_HALO)
+        ax.plot(*end, marker="*", ms=17, color=TRAJECTORY_COLORS[0], mec="black", mew=0.8, ls="none", zorder=7,
+                label="final point S(x)")
+        ax.set_title(f"Semantic hull of one sequence ({len(points)} words, hull route {example['route']}; "
+                     f"retained = r ≥ τ = {report.hull.tau:g})\n{kind}", fontsize=10)
+        ax.grid(True, alpha=0.2)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2, framealpha=0.9)
+    return fig
+
+
+def _draw_polygon(ax, coords: np.ndarray, label: str, ls: str = "-", fill: bool = True) -> None:
+    """The convex hull of 2-D points as a filled polygon (a segment when they are collinear)."""
+    try:
+        ring = coords[ConvexHull(coords).vertices]
+    except (QhullError, ValueError):  # collinear or too few points: the hull is the segment between the extremes
+        along = (coords - coords.mean(axis=0)) @ np.linalg.svd(coords - coords.mean(axis=0))[2][0]
+        ring = coords[[np.argmin(along), np.argmax(along)]]
+    if fill:
+        ax.fill(ring[:, 0], ring[:, 1], color=PILLAR_COLOR, alpha=0.1, zorder=1)
+    closed = np.vstack([ring, ring[:1]])
+    ax.plot(closed[:, 0], closed[:, 1], color=PILLAR_COLOR if fill else "0.25", lw=1.3, ls=ls, zorder=2, label=label)
+
+
+def plot_hull(report, path: str | Path) -> Path:
+    return _save(hull_figure(report), path)
