@@ -24,10 +24,10 @@ def main(debug: bool = typer.Option(False, "--debug", help="Show the full traceb
     _state["debug"] = debug
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: BaseException, message: str | None = None) -> None:
     if _state["debug"]:
         raise exc
-    typer.echo(f"error: {exc}", err=True)
+    typer.echo(f"error: {message or exc}", err=True)
     typer.echo("(run with --debug for the traceback)", err=True)
     raise typer.Exit(code=2)
 
@@ -44,6 +44,17 @@ def _guarded(fn):
             return fn(*args, **kwargs)
         except (RnnmemError, OSError) as exc:
             _fail(exc)
+        except (MemoryError, RuntimeError) as exc:
+            if isinstance(exc, RuntimeError) and "allocate memory" not in str(exc):  # torch's CPU allocator
+                raise
+            _fail(exc, "out of memory; use a smaller --hidden, --embedding-dim, --max-len or --max-sequences "
+                       "(or fewer --workers).")
+        except KeyboardInterrupt:
+            if _state["debug"]:
+                raise
+            typer.echo("interrupted; finished work was kept (every file written so far is complete, and re-running "
+                       "a sweep resumes it without redoing finished cells).", err=True)
+            raise typer.Exit(code=130) from None
     return wrapper
 
 
@@ -91,7 +102,7 @@ def assess(
         typer.echo(f"training {unit} (max_len {max_len}) on {corpus}, then assessing ...", err=True)
         model, data, history, report, _ = train_and_assess(config, progress=not quiet)
         rnnmem.save_model(model, out / "model", data.vocabulary.to_dict(), list(data.label_names))
-        (out / "history.json").write_text(json.dumps(history.__dict__, indent=2))
+        _write_atomically(out / "history.json", json.dumps(history.__dict__, indent=2))
     else:
         report, history = _assess_checkpoint(checkpoint, config, quiet), None
     report.to_json(out / "report.json")
@@ -109,7 +120,19 @@ def _assess_checkpoint(checkpoint: Path, config, quiet: bool):
 
     model, meta = rnnmem.load_model(checkpoint)
     data = corpus_for(config)
-    if model.config.num_classes != data.num_classes:
+    trained_on = [str(name) for name in meta.get("label_names") or []]
+    if trained_on and trained_on != list(data.label_names):
+        unknown = [name for name in data.label_names if name not in trained_on]
+        missing = [name for name in trained_on if name not in data.label_names]
+        what = "; ".join(part for part in (
+            f"{', '.join(map(repr, unknown))} in {data.name} but not in training" if unknown else "",
+            f"{', '.join(map(repr, missing))} in training but not in {data.name}" if missing else "",
+        ) if part) or "the same names in another order"
+        raise rnnmem.ModelProtocolError(
+            f"the checkpoint was trained on labels {', '.join(trained_on)} but {data.name} has "
+            f"{', '.join(data.label_names)} ({what}); its readout axes would be read as the wrong classes. "
+            "Assess it on a corpus with the labels it was trained on (or check --label-column).")
+    if model.config.num_classes != data.num_classes:  # checkpoints saved without label names
         raise rnnmem.ModelProtocolError(
             f"the checkpoint predicts {model.config.num_classes} classes but {data.name} has "
             f"{data.num_classes}; assess it on the corpus it was trained for.")
@@ -143,6 +166,13 @@ def _summary_table(report, unit: str, history) -> str:
 
 def _ml(value, report) -> str:
     return str(value) if value is not None else f"> {int(report.retention['distance'].max())}"
+
+
+def _write_atomically(path: Path, text: str) -> Path:
+    """Temporary file + rename (the library's one writer), so an interrupted run never leaves half a file."""
+    from rnnmem.report.memory_report import _write_atomically as write
+
+    return write(path, text)
 
 
 def _check_writable(out: Path) -> None:
@@ -243,6 +273,44 @@ def report(
     _check_writable(out)
     written = write_study_report(store, out)
     typer.echo(f"wrote {written['report_html']}, {written['comparison_md']} and {len(written) - 2} more files")
+
+
+@app.command()
+@_guarded
+def capacity(
+    unit: str = typer.Option("esn", help="Recurrent unit to measure, freshly initialised and untrained (see `rnnmem units`)."),
+    hidden_size: int = typer.Option(50, "--hidden", help="Hidden units of the recurrent unit."),
+    length: int = typer.Option(5000, help="Steps of i.i.d. uniform input driving the unit."),
+    max_delay: Optional[int] = typer.Option(None, help="Largest delay k to recall (default: 2 * hidden)."),
+    washout: int = typer.Option(100, help="Leading steps left out of the fit while the initial state fades."),
+    input_scale: float = typer.Option(1.0, help="Input drawn uniform in [-input_scale, input_scale]."),
+    seed: int = typer.Option(0, help="Seed for the unit's initialisation and the input series."),
+    per_delay: bool = typer.Option(False, "--per-delay", help="Print MC_k for every delay k."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the numbers to this JSON file."),
+):
+    """Classical memory capacity (Jaeger 2002) of an untrained unit driven by i.i.d. scalar input.
+
+    Example: rnnmem capacity --unit esn --hidden 50 --per-delay
+    """
+    from rnnmem.indicators.classical import drive_unit, memory_capacity
+
+    max_delay = 2 * hidden_size if max_delay is None else max_delay
+    states, inputs = drive_unit(unit, hidden_size, length, seed=seed, input_scale=input_scale)
+    mc = memory_capacity(states, inputs, max_delay, washout=washout)
+    first = "  ".join(f"{v:.3f}" for v in mc.per_delay[:5])
+    typer.echo(f"memory capacity of {unit} (untrained, seed {seed}): MC = {mc.total:.3f} of {hidden_size} units "
+               f"(delays 1..{max_delay}; fitted on {mc.n_train} steps, scored on {mc.n_test})")
+    typer.echo(f"MC_k for k = 1..{min(5, max_delay)}: {first}")
+    if per_delay:
+        typer.echo(f"{'k':>5s} {'MC_k':>7s} {'sum':>8s}")
+        for k, value, total in zip(mc.delays, mc.per_delay, mc.per_delay.cumsum()):
+            typer.echo(f"{k:5d} {value:7.4f} {total:8.3f}")
+    if json_path is not None:
+        _write_atomically(json_path, json.dumps({
+            "unit": unit, "hidden_size": hidden_size, "length": length, "max_delay": max_delay, "washout": washout,
+            "input_scale": input_scale, "seed": seed, "n_train": mc.n_train, "n_test": mc.n_test,
+            "total": mc.total, "per_delay": mc.per_delay.tolist()}, indent=2))
+        typer.echo(f"wrote {json_path}")
 
 
 @app.command()

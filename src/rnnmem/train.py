@@ -94,10 +94,14 @@ def train(
     for name, value in (("max_len", max_len), ("epochs", epochs), ("batch_size", batch_size)):
         if not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be a positive integer, got {value!r}.")
+    # far beyond any real use: a typo, refused before hours of work or an out-of-memory crash
+    for name, value, bound in (("max_len", max_len, 1_000_000), ("epochs", epochs, 10_000)):
+        if value > bound:
+            raise ConfigError(f"{name} must be at most {bound:,}, got {value:,}.")
     if bptt_window is not None and (not isinstance(bptt_window, int) or bptt_window < 1):
         raise ConfigError(f"bptt_window must be a positive integer or None, got {bptt_window!r}.")
-    if not lr > 0 or not math.isfinite(lr):
-        raise ConfigError(f"lr must be a positive number, got {lr!r}; 1e-3 to 1e-2 suits Adam.")
+    if not 0 < lr <= 10:  # also refuses NaN; Adam's steps are about lr in size, so above 10 is a typo
+        raise ConfigError(f"lr must be a positive number of at most 10, got {lr!r}; 1e-3 to 1e-2 suits Adam.")
     vocabulary = vocabulary or corpus.vocabulary
     generator = seed_everything(seed)
     tokens, lengths, labels = corpus.encode(vocabulary, "train", max_len=max_len, keep=keep)

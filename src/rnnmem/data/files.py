@@ -59,6 +59,11 @@ def read_corpus(
     labels = [lab for lab, k in zip(labels, keep) if k]
 
     label_names = _sorted_labels(set(labels))
+    if not texts:
+        raise DataError(
+            f"no row of {path.name} has both a text with words in column {text_column!r} and a label in column "
+            f"{label_column!r} ({has_text.count(False)} of {len(table)} texts are empty); check --text-column."
+        )
     if len(label_names) < 2:
         found = label_names[0] if label_names else "none"
         raise DataError(

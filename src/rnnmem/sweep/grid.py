@@ -126,6 +126,10 @@ def _check_type(name: str, value) -> None:
     expected = type(getattr(CellConfig(), name))
     if expected in (int, float, str) and not _is_a(value, expected):
         raise ConfigError(f"{name} must be {expected.__name__} values; got {value!r}.")
+    if name == "estimators" and (not isinstance(value, (list, tuple)) or not all(isinstance(e, str) for e in value)):
+        raise ConfigError(f"estimators must be a list of names like [\"occlusion\", \"regression\"]; got {value!r}.")
+    if name == "bptt_window" and value is not None and not _is_a(value, int):
+        raise ConfigError(f"bptt_window must be int values; got {value!r}.")
 
 
 def _is_a(value, expected: type) -> bool:

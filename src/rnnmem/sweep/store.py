@@ -46,14 +46,26 @@ class ResultsStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        if self.path.is_dir():
+            raise DataError(f"{self.path} is a folder; pass --store the path of a results file, e.g. {self.path / 'study.sqlite'}.")
         if self.path.exists() and self.path.stat().st_size > 0:
             with self.path.open("rb") as handle:
                 if handle.read(16) != b"SQLite format 3\x00":
                     raise DataError(f"{self.path} is not a SQLite database; pass --store a new file name or an rnnmem store.")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
+        try:
+            with closing(self._connect()) as db, db:
+                tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                columns = {row[1] for row in db.execute("PRAGMA table_info(cells)")}
+                # never add our table to someone else's database
+                if tables and not {"key", "config", "status", "result"} <= columns:
+                    raise DataError(f"{self.path} is a SQLite database but not an rnnmem results store (its tables: "
+                                    f"{', '.join(sorted(tables))}); pass --store a new file name or an rnnmem store.")
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:  # a damaged file, or a folder we may not write in
+            raise DataError(f"cannot use {self.path} as a results store ({exc}); pass --store a new file name "
+                            "in a writable folder, or an intact rnnmem store.") from None
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
