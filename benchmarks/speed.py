@@ -10,7 +10,7 @@ Figures:
    steps, the O(T^2) work) over the token-steps per second of a plain fused nn.LSTM
    forward on the batch shape occlusion uses; with and without prefix caching.
 2. units: one training step (forward + backward) of each unit over nn.GRU's, same shapes.
-3. memory_capacity: ours against ReservoirPy's on the same states (when both are installed).
+3. memory_capacity: ours against ReservoirPy's, same reservoir and series (when reservoirpy is installed).
 4. end to end: `rnnmem assess` on the README default, wall time and peak memory (CPU only).
 
     python benchmarks/speed.py --memory-check [--device cuda]
@@ -101,29 +101,38 @@ def bench_units(device, batch, length, hidden, repeats, sync) -> dict:
 
 
 def bench_memory_capacity(repeats) -> dict:
+    """Both sides run the same reservoir on the same series and fit every delay (ReservoirPy's API takes a model)."""
     try:
+        from reservoirpy.nodes import Reservoir, Ridge
         from reservoirpy.observables import memory_capacity as theirs
-        from rnnmem import memory_capacity as ours
     except ImportError as exc:
-        return {"skipped": f"needs reservoirpy and rnnmem.memory_capacity ({exc})"}
+        return {"skipped": f"needs reservoirpy ({exc}); pip install -e '.[test]'"}
+    from rnnmem import memory_capacity as ours
+
     rng = np.random.default_rng(0)
-    n, steps, max_delay = 100, 5000, 100
-    w = rng.normal(size=(n, n))
-    w *= 0.9 / np.max(np.abs(np.linalg.eigvals(w)))
-    w_in = rng.uniform(-1, 1, n)
-    u = rng.uniform(-1, 1, steps)
-    states = np.zeros((steps, n))
-    h = np.zeros(n)
-    for t in range(steps):
-        h = np.tanh(w @ h + w_in * u[t])
-        states[t] = h
-    ours_t = timed(lambda: ours(states, u, max_delay), repeats, lambda: None)
-    try:
-        theirs_t = timed(lambda: theirs(states, u[:, None], max_delay), repeats, lambda: None)
-    except TypeError as exc:
-        return {"skipped": f"reservoirpy's memory_capacity signature differs here ({exc})", "ours": ours_t}
+    n, steps, max_delay, ridge, test_size = 100, 5000, 100, 1e-6, 0.3
+    w = rng.standard_normal((n, n)) * (rng.random((n, n)) < 0.2)
+    w *= 0.9 / np.abs(np.linalg.eigvals(w)).max()
+    w_in = rng.uniform(-1, 1, (n, 1))
+    series = rng.uniform(-0.8, 0.8, (steps, 1))
+
+    def run_ours():
+        driven = series[max_delay:, 0]
+        states, h = np.zeros((len(driven), n)), np.zeros(n)
+        for t, u in enumerate(driven):
+            h = np.tanh(w @ h + w_in[:, 0] * u)
+            states[t] = h
+        return ours(states, driven, max_delay, washout=max_delay, ridge=ridge, test_length=round(steps * test_size))
+
+    def run_theirs():
+        model = Reservoir(W=w, Win=w_in, bias=0.0, lr=1.0) >> Ridge(ridge=ridge)
+        return theirs(model, max_delay, as_list=True, series=series, test_size=test_size)
+
+    ours_t = timed(run_ours, repeats, lambda: None)
+    theirs_t = timed(run_theirs, repeats, lambda: None)
+    agreement = float(np.max(np.abs(run_ours().per_delay - run_theirs())))
     return {"shape": {"units": n, "steps": steps, "max_delay": max_delay}, "ours": ours_t, "reservoirpy": theirs_t,
-            "ratio_ours_to_theirs": ours_t["median_s"] / theirs_t["median_s"]}
+            "ratio_ours_to_theirs": ours_t["median_s"] / theirs_t["median_s"], "max_abs_difference_mc_k": agreement}
 
 
 def bench_end_to_end() -> dict:

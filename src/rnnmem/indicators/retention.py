@@ -136,7 +136,7 @@ def _local_jacobian_norms(model, tokens, seq, pos, batch_size) -> torch.Tensor:
         pick = (seq >= s.start) & (seq < s.stop)
         rows, at = seq[pick], pos[pick]
         states = model.states_before(tokens[s].to(device))[rows - s.start, at]
-        with torch.enable_grad():
+        with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):
             emb = model.embed(tokens[rows, at].to(device)).detach().requires_grad_(True)
             readout = model.readout_from(emb[:, None], states)[:, 0]
             squared = torch.zeros(len(rows), dtype=torch.float64, device=device)
@@ -165,7 +165,8 @@ def _jacobian_norms(model: nn.Module, tokens: torch.Tensor, read_at: torch.Tenso
     if trim:
         tokens = tokens[:, : int(read_at.max()) + 1]
     device = device_of(model)
-    with torch.enable_grad():
+    # cuDNN refuses RNN backward in eval mode, and train mode would switch on dropout
+    with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):
         emb = model.embed(tokens.to(device)).detach().requires_grad_(True)
         out = model.forward_embedded(emb)
         picked = out[torch.arange(len(tokens)), read_at]  # [B, K]
