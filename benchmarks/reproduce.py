@@ -23,7 +23,7 @@ import rnnmem
 from rnnmem.indicators.planted import accuracy_by_planted_distance, memory_distance
 from rnnmem.report.comparison import load_study, metric_values, write_study_report
 from rnnmem.report.markdown import pipe_table
-from rnnmem.report.memory_report import _write_atomically
+from rnnmem.report.memory_report import write_atomically
 from rnnmem.sweep import ResultsStore, expand_grid, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,7 +185,7 @@ def main() -> None:
     planted = planted_distances(plan["planted"], plan["units"], plan["base"].get("hidden_size", 64))
     study = load_study(store_path)
     text = study_document(study, plan, planted, time.perf_counter() - started, figures.name, store_path)
-    _write_atomically(args.docs / f"study{suffix}.md", text)
+    write_atomically(args.docs / f"study{suffix}.md", text)
     print(f"wrote {args.docs / f'study{suffix}.md'} in {(time.perf_counter() - started) / 60:.1f} min")
 
 

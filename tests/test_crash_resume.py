@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnmem.report.memory_report import _write_atomically
+from rnnmem.report.memory_report import write_atomically
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "rnnmem"
 TOTAL = 4
@@ -113,7 +113,7 @@ def test_sigkilled_sweep_resumes_to_the_results_of_an_uninterrupted_run(tiny_csv
 
 
 def test_a_failed_write_leaves_the_old_file_whole_and_no_temporary(tmp_path, monkeypatch):
-    target = _write_atomically(tmp_path / "report.json", '{"old": true}')
+    target = write_atomically(tmp_path / "report.json", '{"old": true}')
 
     def crash_half_way(self, data, *args, **kwargs):
         with open(self, "w") as handle:
@@ -122,20 +122,20 @@ def test_a_failed_write_leaves_the_old_file_whole_and_no_temporary(tmp_path, mon
 
     monkeypatch.setattr(Path, "write_text", crash_half_way)
     with pytest.raises(OSError, match="No space left"):
-        _write_atomically(target, '{"new": "a much longer report that will not fit"}')
+        write_atomically(target, '{"new": "a much longer report that will not fit"}')
     assert target.read_text() == '{"old": true}'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
 
 
 def test_bytes_are_written_atomically_too(tmp_path):
-    path = _write_atomically(tmp_path / "sub" / "model.pt", b"\x00\x01binary")
+    path = write_atomically(tmp_path / "sub" / "model.pt", b"\x00\x01binary")
     assert path.read_bytes() == b"\x00\x01binary"
     assert [p.name for p in path.parent.iterdir()] == ["model.pt"]
 
 
 # Functions allowed to write a file directly: the atomic writer itself, the output-folder
 # probe, and writers that render into memory (BytesIO) and hand the bytes to the writer.
-ALLOWED_WRITERS = {("report/memory_report.py", "_write_atomically"), ("cli.py", "_check_writable"),
+ALLOWED_WRITERS = {("report/memory_report.py", "write_atomically"), ("cli.py", "_check_writable"),
                    ("report/plots.py", "_save"), ("model.py", "save_model")}
 WRITES = {"write_text", "write_bytes", "savefig", "to_csv", "to_parquet"}
 
@@ -164,7 +164,7 @@ def test_every_file_rnnmem_writes_goes_through_the_atomic_writer():
         for function, line in _direct_writes(path):
             if (relative, function) not in ALLOWED_WRITERS:
                 offenders.append(f"{relative}:{line} in {function}()")
-    assert not offenders, ("write these through rnnmem.report.memory_report._write_atomically (temporary file + "
+    assert not offenders, ("write these through rnnmem.report.memory_report.write_atomically (temporary file + "
                            "rename) so a crash never leaves half a file: " + ", ".join(offenders))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import platform
+from dataclasses import asdict
 from typing import Sequence
 
 import numpy as np
@@ -16,6 +17,7 @@ from torch import nn
 
 from rnnmem import __version__
 from rnnmem.data import Corpus, Vocabulary, encode_batch
+from rnnmem.data.lexicon import vader_lexicon
 from rnnmem.data.tweets import token_source_labels
 from rnnmem.errors import ConfigError, DataError, ModelProtocolError
 from rnnmem.indicators.bootstrap import ratio_of_sums
@@ -23,6 +25,8 @@ from rnnmem.indicators.fidelity import fidelity_by_length
 from rnnmem.indicators.hull import hull_indicators, retained_words
 from rnnmem.indicators.probes import probe_accuracy_by_distance, token_targets
 from rnnmem.indicators.retention import gradient_effects, occlusion_effects, regression_retention
+from rnnmem.indicators.validity import semantic_validity
+from rnnmem.model import SequenceModel, build_model
 from rnnmem.report.memory_report import MemoryReport
 from rnnmem import ses
 
@@ -31,6 +35,8 @@ ESTIMATORS = ("occlusion", "regression", "gradient")
 # (retention r(d) covers the far distances without it).
 PROBE_MAX_DISTANCE = 32
 PROBE_TOP_TOKENS = 10
+# Weights of the untrained model whose semantic validity is the floor (fixed: the same floor on every run).
+UNTRAINED_SEED = 1
 
 
 def assess(
@@ -110,6 +116,9 @@ def assess(
         report = _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes)
         if probes:
             report.probes = _probe_table(model, tokens, lengths, segments, max_distance, seed, report.notes)
+        if label_names and {"positive", "negative"} <= set(label_names):
+            report.semantic_validity = _validity_view(model, report, vocabulary, list(label_names), neutral,
+                                                      n_resamples, seed, report.notes)
     except IndexError as exc:
         raise ModelProtocolError(
             f"the model failed on the data's token ids ({exc}); the data was probably encoded with another "
@@ -207,6 +216,48 @@ def _hull_view(words, effects, swap_norms, tokens, lengths, points, n_resamples,
     return view
 
 
+def _validity_view(model, report, vocabulary, label_names, neutral, n_resamples, seed, notes):
+    """Semantic validity of the positive-minus-negative axis against human valence, for the model and its floor.
+
+    Word points are taken for every vocabulary token the VADER lexicon rates (one forward pass of
+    [V, 1]); without a vocabulary, for the words of the assessed data.
+    """
+    try:
+        lexicon = vader_lexicon()
+    except DataError as exc:
+        notes.append(f"semantic validity skipped: {exc}")
+        return None
+    pos, neg = label_names.index("positive"), label_names.index("negative")
+    if vocabulary is not None:
+        ids = torch.tensor([i for i, token in enumerate(vocabulary.tokens) if token in lexicon], dtype=torch.long)
+        words = vocabulary.decode(ids.tolist())
+        source = "vocabulary words"
+    else:
+        ids = torch.as_tensor(report.word_points["token_id"].to_numpy(), dtype=torch.long)
+        words = report.words()
+        source = "words of the assessed data (no vocabulary was given to name the others)"
+
+    def validity(net):
+        if len(ids) == 0:
+            return semantic_validity([], np.empty(0), lexicon, n_resamples, seed)
+        points = ses.word_points(net, ids, ses.origin(net, neutral).point).double().numpy()
+        return semantic_validity(words, points[:, pos] - points[:, neg], lexicon, n_resamples, seed)
+
+    trained = validity(model)
+    untrained = None
+    if isinstance(model, SequenceModel):
+        floor = build_model(**asdict(model.config), seed=UNTRAINED_SEED).eval()
+        untrained = validity(floor)
+        floor_text = f"the floor is an untrained model of the same configuration (weights from seed {UNTRAINED_SEED})"
+    else:
+        floor_text = ("no untrained floor: the model is not an rnnmem SequenceModel, so rnnmem cannot build an "
+                      "untrained model of the same architecture")
+    notes.append(f"semantic validity: Spearman rho between s(w)[positive] - s(w)[negative] and the mean human valence "
+                 f"of the VADER lexicon (Hutto & Gilbert 2014) over the {trained.n_matched} {source} it rates; "
+                 f"{floor_text}.")
+    return {"trained": trained, "untrained": untrained}
+
+
 def _probe_table(model, tokens, lengths, segments, max_distance, seed, notes):
     """Probe accuracy by distance for the token identity (and the segment class when ``segments`` is given)."""
     depth = min(max_distance, PROBE_MAX_DISTANCE) + 1
@@ -236,7 +287,10 @@ def _final_states(model, tokens, lengths, notes, batch_size: int = 256) -> np.nd
     parts = []
     for start in range(0, len(tokens), batch_size):
         batch, last = tokens[start : start + batch_size], lengths[start : start + batch_size] - 1
-        states = model.hidden_states(model.embed(batch)) if exposes_state else ses.checked_readouts(model, batch)
+        if exposes_state:
+            states = model.hidden_states(model.embed(batch.to(ses.device_of(model)))).cpu()
+        else:
+            states = ses.checked_readouts(model, batch)
         parts.append(states[torch.arange(len(batch)), last])
     return torch.cat(parts).double().numpy()
 

@@ -102,7 +102,7 @@ def assess(
         typer.echo(f"training {unit} (max_len {max_len}) on {corpus}, then assessing ...", err=True)
         model, data, history, report, _ = train_and_assess(config, progress=not quiet)
         rnnmem.save_model(model, out / "model", data.vocabulary.to_dict(), list(data.label_names))
-        _write_atomically(out / "history.json", json.dumps(history.__dict__, indent=2))
+        write_atomically(out / "history.json", json.dumps(history.__dict__, indent=2))
     else:
         report, history = _assess_checkpoint(checkpoint, config, quiet), None
     report.to_json(out / "report.json")
@@ -168,9 +168,9 @@ def _ml(value, report) -> str:
     return str(value) if value is not None else f"> {int(report.retention['distance'].max())}"
 
 
-def _write_atomically(path: Path, text: str) -> Path:
+def write_atomically(path: Path, text: str) -> Path:
     """Temporary file + rename (the library's one writer), so an interrupted run never leaves half a file."""
-    from rnnmem.report.memory_report import _write_atomically as write
+    from rnnmem.report.memory_report import write_atomically as write
 
     return write(path, text)
 
@@ -306,7 +306,7 @@ def capacity(
         for k, value, total in zip(mc.delays, mc.per_delay, mc.per_delay.cumsum()):
             typer.echo(f"{k:5d} {value:7.4f} {total:8.3f}")
     if json_path is not None:
-        _write_atomically(json_path, json.dumps({
+        write_atomically(json_path, json.dumps({
             "unit": unit, "hidden_size": hidden_size, "length": length, "max_delay": max_delay, "washout": washout,
             "input_scale": input_scale, "seed": seed, "n_train": mc.n_train, "n_test": mc.n_test,
             "total": mc.total, "per_delay": mc.per_delay.tolist()}, indent=2))

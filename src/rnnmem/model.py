@@ -119,13 +119,13 @@ def save_model(model: SequenceModel, directory: str | Path, vocabulary: dict | N
     directory.mkdir(parents=True, exist_ok=True)
     import io
 
-    from rnnmem.report.memory_report import _write_atomically
+    from rnnmem.report.memory_report import write_atomically
 
     weights = io.BytesIO()  # both files are renamed into place, so a crash never leaves half a checkpoint
     torch.save(model.state_dict(), weights)
-    _write_atomically(directory / "model.pt", weights.getvalue())
+    write_atomically(directory / "model.pt", weights.getvalue())
     meta = {"config": asdict(model.config), "vocabulary": vocabulary, "label_names": label_names}
-    _write_atomically(directory / "model.json", json.dumps(meta))
+    write_atomically(directory / "model.json", json.dumps(meta))
     return directory
 
 

@@ -9,6 +9,7 @@ from rnnmem.indicators.planted import accuracy_by_planted_distance, memory_dista
 from rnnmem.indicators.probes import probe_accuracy_by_distance, token_targets
 from rnnmem.indicators.retention import gradient_effects, occlusion_effects, regression_retention
 from rnnmem.indicators.summary import capacity, memory_length, recency_bias
+from rnnmem.indicators.validity import Validity, semantic_validity
 
 __all__ = [
     "Estimate", "bootstrap", "ratio_of_sums", "fidelity_by_length", "knee", "gradient_effects",
@@ -16,4 +17,5 @@ __all__ = [
     "MemoryCapacity", "drive_unit", "memory_capacity",
     "HullView", "RetainedVolume", "WordHull", "hull_indicators", "retained_words", "subset_volume", "word_hull",
     "accuracy_by_planted_distance", "memory_distance", "probe_accuracy_by_distance", "token_targets",
+    "Validity", "semantic_validity",
 ]

@@ -33,7 +33,7 @@ from scipy import stats
 from rnnmem.errors import DataError
 from rnnmem.report import plots
 from rnnmem.report.markdown import _num, pipe_table
-from rnnmem.report.memory_report import _write_atomically
+from rnnmem.report.memory_report import write_atomically
 
 # Settings that define the grid; any other setting that varies between cells is reported.
 GRID = ("unit", "max_len", "seed")
@@ -550,15 +550,15 @@ def write_study_report(store_path: str | Path, out_dir: str | Path) -> dict[str,
     info = summary(study)
 
     paths = {"comparison_csv": out / "comparison.csv"}
-    _write_atomically(paths["comparison_csv"], table.to_csv(index=False))
+    write_atomically(paths["comparison_csv"], table.to_csv(index=False))
     comparison_md = study_markdown(study, tables, fails)
-    paths["comparison_md"] = _write_atomically(out / "comparison.md", comparison_md)
+    paths["comparison_md"] = write_atomically(out / "comparison.md", comparison_md)
     figures = write_figures(study, table, out)
     paths.update(figures)
-    paths["report_md"] = _write_atomically(out / "report.md", report_markdown(study, info, recs, comparison_md,
+    paths["report_md"] = write_atomically(out / "report.md", report_markdown(study, info, recs, comparison_md,
                                                                               figures))
     html = render_study_html(summary_lines(info), recs, recommendation_lines(recs), tables, fails,
                              [(FIGURE_TEXT[name][0], FIGURE_TEXT[name][1], path) for name, path in figures.items()],
                              CI_NOTE)
-    paths["report_html"] = _write_atomically(out / "report.html", html)
+    paths["report_html"] = write_atomically(out / "report.html", html)
     return paths

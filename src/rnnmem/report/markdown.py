@@ -34,6 +34,10 @@ EXPLANATIONS = (
     ("Pillar words and retention", "a sequence's pillar words are the vertices of the convex hull of its word "
      "points; pillar retention is the share of them whose occlusion still moves S(x) by at least τ times their "
      "own effect, and retained volume the share of the hull's volume spanned by the retained words."),
+    ("Semantic validity", "Spearman rank correlation between each word's SES coordinate along positive minus "
+     "negative, s(w)[positive] − s(w)[negative], and its mean human valence rating in the VADER lexicon (Hutto & "
+     "Gilbert 2014); beside it the same for an untrained model of the same configuration, the floor. Well above "
+     "the floor = the axes mean what they are named for."),
 )
 
 
@@ -83,7 +87,7 @@ def render_markdown(report, title: str = "Memory assessment") -> str:
             "S*(x) = Σ s(x_t), by sequence length (every prefix counts as a sequence of its length).", ""]
     out += [_fidelity_table(report, knee), ""]
 
-    out += _probe_section(report) + _hull_section(report)
+    out += _probe_section(report) + _hull_section(report) + _validity_section(report)
 
     out += ["## What the indicators mean", ""]
     out += [f"- **{name}**: {text}" for name, text in EXPLANATIONS]
@@ -97,6 +101,8 @@ def render_markdown(report, title: str = "Memory assessment") -> str:
     out += [f"![{alt}]({path})" for path, alt in IMAGES]
     if report.hull is not None and report.hull.example:
         out += ["![Semantic hull of one sequence](hull.png)"]
+    if _validity_views(report):
+        out += ["![Semantic validity: SES axis against human valence](validity.png)"]
     out += [""]
     return "\n".join(out)
 
@@ -191,6 +197,26 @@ def _hull_section(report) -> list[str]:
             pipe_table(["d", "pillar retention [95% CI]", "n"], rows), "",
             f"- **Retained volume**: {_with_ci(volume.mean, (volume.lo, volume.hi))} of the hull's volume is spanned "
             f"by the retained words (mean over {volume.n} sequences).", ""]
+
+
+def _validity_views(report) -> list:
+    views = getattr(report, "semantic_validity", None) or {}
+    return [(name, views.get(key)) for key, name in (("trained", "trained (this model)"),
+                                                     ("untrained", "untrained (floor)")) if views.get(key) is not None]
+
+
+def _validity_section(report) -> list[str]:
+    views = _validity_views(report)
+    if not views:
+        return []
+    rows = [[name, _with_ci(v.rho, (v.low, v.high)), v.n_matched] for name, v in views]
+    text = ["## Semantic validity", "", "Spearman ρ between each vocabulary word's SES coordinate s(w)[positive] − "
+            "s(w)[negative] and its mean human valence rating (VADER lexicon, ten raters, −4 … 4); 95% bootstrap "
+            "intervals over words; n = words rated in the lexicon.", "",
+            pipe_table(["model", "Spearman ρ [95% CI]", "n"], rows), ""]
+    if len(views) == 1:
+        text += ["No untrained floor: see the notes.", ""]
+    return text
 
 
 def _powers_of_two(last: int) -> list[int]:

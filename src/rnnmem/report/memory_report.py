@@ -40,6 +40,10 @@ class MemoryReport:
         token_n and, for corpora with segment labels, segment_accuracy/_chance/_n.
     hull : HullView or None
         Pillar retention by distance and retained hull volume (needs the occlusion estimator).
+    semantic_validity : dict or None
+        For a sentiment SES (axes "positive" and "negative"): {"trained": Validity, "untrained": Validity
+        or None} — Spearman rho between each word's s(w)[positive] - s(w)[negative] and its human valence
+        (VADER lexicon), for this model and for an untrained model of the same configuration (the floor).
     """
 
     retention: pd.DataFrame
@@ -55,6 +59,7 @@ class MemoryReport:
     label_names: list[str] = field(default_factory=list)
     probes: pd.DataFrame | None = None
     hull: HullView | None = None
+    semantic_validity: dict | None = None
 
     @classmethod
     def from_curves(cls, distance, curves: dict[str, Estimate], fidelity, lengths, word_ids, word_points,
@@ -118,7 +123,12 @@ class MemoryReport:
             values = [recency_bias(c, int(np.median(self.lengths))) for c in curves]
         else:
             raise ConfigError(f"no interval for '{indicator}'; choose capacity, memory_length or recency_bias.")
-        low, high = np.nanpercentile(np.asarray(values, float), [2.5, 97.5])
+        values = np.asarray(values, float)
+        values = values[~np.isnan(values)]
+        if len(values) == 0:
+            return (math.nan, math.nan)
+        # percentiles of infinite values (a forgotten older half) are taken by rank, without arithmetic
+        low, high = np.sort(values)[[int(0.025 * (len(values) - 1)), int(np.ceil(0.975 * (len(values) - 1)))]]
         return float(low), float(high)
 
     def fidelity_knee(self) -> float | None:
@@ -184,21 +194,26 @@ class MemoryReport:
             "meta": self.meta,
             "probes": None if self.probes is None else self.probes.to_dict(orient="list"),
             "hull": None if self.hull is None else self.hull.to_dict(),
+            "semantic_validity": None if self.semantic_validity is None else {
+                name: None if v is None else v.to_dict() for name, v in self.semantic_validity.items()},
         })
 
     def to_json(self, path: str | Path) -> Path:
-        return _write_atomically(path, json.dumps(self.to_dict(), indent=2, allow_nan=False))
+        return write_atomically(path, json.dumps(self.to_dict(), indent=2, allow_nan=False))
 
     def to_markdown(self, path: str | Path | None = None, title: str = "Memory assessment") -> str:
         from rnnmem.report.markdown import render_markdown
 
         text = render_markdown(self, title)
         if path is not None:
-            _write_atomically(path, text)
+            write_atomically(path, text)
         return text
 
     def plot(self, directory: str | Path) -> dict[str, Path]:
-        """Write retention.png, fidelity.png, ses.png (and hull.png when measured) into ``directory``; returns their paths."""
+        """Write retention.png, fidelity.png, ses.png (and hull.png, validity.png when measured) into ``directory``.
+
+        Returns the paths by name.
+        """
         from rnnmem.report import plots
 
         directory = Path(directory)
@@ -210,6 +225,8 @@ class MemoryReport:
         }
         if self.hull is not None and self.hull.example:
             paths["hull"] = plots.plot_hull(self, directory / "hull.png")
+        if self.semantic_validity is not None and self.semantic_validity.get("trained") is not None:
+            paths["validity"] = plots.plot_validity(self, directory / "validity.png")
         return paths
 
 
@@ -230,7 +247,7 @@ def json_safe(value):
     return value
 
 
-def _write_atomically(path: str | Path, text: str | bytes) -> Path:
+def write_atomically(path: str | Path, text: str | bytes) -> Path:
     """Write via a temporary file and rename, so a crash never leaves half a file.
 
     The one writer of every file rnnmem produces (reports, JSON, plots, model weights):

@@ -1,4 +1,4 @@
-"""Figures of a MemoryReport: retention curves, semantic fidelity and the Semantic Euclidean Space.
+"""Figures of a MemoryReport: retention curves, semantic fidelity, the Semantic Euclidean Space and semantic validity.
 
 Each figure is built by a ``*_figure(report) -> Figure`` function (handy in notebooks and
 tests) and written by the matching ``plot_*(report, path) -> Path``. Figures are made
@@ -39,12 +39,12 @@ def _figure(width: float = 7.5, height: float = 4.8) -> Figure:
 def _save(fig: Figure, path: str | Path) -> Path:
     import io
 
-    from rnnmem.report.memory_report import _write_atomically
+    from rnnmem.report.memory_report import write_atomically
 
     png = io.BytesIO()  # rendered in memory, then renamed into place: a crash never leaves half a PNG
     fig.savefig(png, dpi=DPI, format="png")
     fig.clear()
-    return _write_atomically(path, png.getvalue())
+    return write_atomically(path, png.getvalue())
 
 
 def _color(estimator: str) -> str:
@@ -399,3 +399,50 @@ def _draw_polygon(ax, coords: np.ndarray, label: str, ls: str = "-", fill: bool 
 
 def plot_hull(report, path: str | Path) -> Path:
     return _save(hull_figure(report), path)
+
+
+# -- semantic validity -------------------------------------------------------------------
+N_EXTREME_WORDS = 4
+VALIDITY_PANELS = (("trained", "trained model", "#0072B2"), ("untrained", "untrained model (floor)", "0.45"))
+
+
+def validity_figure(report) -> Figure:
+    """Human valence (x) against the SES coordinate s(w)[positive] − s(w)[negative] (y), one panel per model.
+
+    Left: the assessed (trained) model; right, when there is one: an untrained model of the same
+    configuration, the floor. Each panel gives Spearman ρ with its 95% CI and the number of words,
+    the median coordinate per unit of valence as a line, and names the words at both ends of the axis.
+    """
+    views = [(report.semantic_validity.get(key), title, color) for key, title, color in VALIDITY_PANELS]
+    views = [view for view in views if view[0] is not None]
+    with matplotlib.rc_context(_STYLE):
+        fig = _figure(6.0 * len(views) + 1.0, 5.8)
+        axes = np.atleast_1d(fig.subplots(1, len(views), squeeze=False)[0])
+        for ax, (v, title, color) in zip(axes, views):
+            x, y = np.asarray(v.valence, float), np.asarray(v.axis, float)
+            ax.scatter(x, y, s=9, color=color, alpha=0.35, edgecolors="none", label="one rated word", zorder=2)
+            centres = np.arange(-4, 5)
+            medians = [np.median(y[np.abs(x - c) <= 0.5]) if np.any(np.abs(x - c) <= 0.5) else np.nan for c in centres]
+            ax.plot(centres, medians, color="black", lw=1.4, marker="o", ms=3.5, zorder=4,
+                    label="median per unit of valence")
+            order = np.argsort(y, kind="stable")
+            for i in dict.fromkeys([*order[:N_EXTREME_WORDS], *order[::-1][:N_EXTREME_WORDS]]):
+                right = x[i] > 2  # named on the left of the point, so the name stays inside the panel
+                ax.annotate(v.words[i], (x[i], y[i]), xytext=(-3 if right else 3, 2), textcoords="offset points",
+                            ha="right" if right else "left", fontsize=8, color="0.1", zorder=6, path_effects=_HALO)
+            ax.axhline(0, color="0.75", lw=0.8, zorder=1)
+            ax.axvline(0, color="0.75", lw=0.8, zorder=1)
+            ci = "" if not np.isfinite(v.low) else f" [{v.low:.2f}, {v.high:.2f}]"
+            rho = "—" if not np.isfinite(v.rho) else f"{v.rho:.2f}"
+            ax.set_title(f"{title}\nSpearman ρ = {rho}{ci} (95% CI), {v.n_matched} words")
+            ax.set_xlabel("human valence (VADER lexicon, −4 … 4)")
+            ax.set_ylabel("SES coordinate s(w)[positive] − s(w)[negative]")
+            ax.grid(True, alpha=0.2)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, framealpha=0.9)
+        fig.suptitle("Semantic validity: does the positive − negative axis of the SES order words as people do?",
+                     fontsize=11)
+    return fig
+
+
+def plot_validity(report, path: str | Path) -> Path:
+    return _save(validity_figure(report), path)
