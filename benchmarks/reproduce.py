@@ -154,6 +154,11 @@ def findings(units, ml, acc, base, rec, planted, study) -> list[str]:
             trend.append(f"{u} ρ = {fmt(rho)}")
     out.append(f"- **External factor**: rank correlation of occlusion ML(0.1) with training length per unit: "
                f"{'; '.join(trend)} (positive: longer training sequences teach longer memory).")
+    longest = max(study.lengths)
+    knees = {u: mean_over_seeds(study, u, longest, "fidelity_knee") for u in units}
+    out.append("- **Where fidelity breaks** (knee of cos(S, S*) over sequence length, mean over seeds): "
+               + "; ".join(f"{u} {fmt(knees[u], 0)}" for u in units)
+               + ". Past the knee the final state no longer expresses the additive sum of the words read.")
     out.append("- **Recommended training length** (ML(0.1) capped by the data): "
                + "; ".join(f"{u} {fmt(rec[u], 1)}" for u in units) + ".")
     pairs = [(u, planted[u]["memory_distance"], ml["occlusion"][u]) for u in units]
