@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 
+import re
 import matplotlib.image
 import numpy as np
 import pytest
@@ -194,3 +195,14 @@ def test_markdown_sections_notes_and_images(report, tmp_path):
 def test_pipe_table_escapes_and_aligns():
     table = pipe_table(["a", "b"], [["x|y", 1.5], ["z", "line\nbreak"]])
     assert table.splitlines() == ["| a | b |", "| :--- | ---: |", "| x\\|y | 1.5 |", "| z | line break |"]
+
+
+def test_html_report_is_self_contained_and_carries_tables_and_plots(report, tmp_path):
+    page = report.to_html(tmp_path / "report.html", title="Toy <memory>").read_text()
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    images = re.findall(r'<img src="([^"]+)"', page)
+    assert len(images) >= 4 and all(src.startswith("data:image/png;base64,") and len(src) > 5000 for src in images)
+    assert "<title>Toy &lt;memory&gt;</title>" in page  # user text is escaped
+    ml = report.memory_length(0.5, "occlusion")
+    assert re.search(rf"<td>occlusion</td><td>{ml} ", page)  # the headline table, as a table
+    assert page.count("<table>") >= 3

@@ -106,10 +106,11 @@ def assess(
     else:
         report, history = _assess_checkpoint(checkpoint, config, quiet), None
     report.to_json(out / "report.json")
-    report.plot(out)
-    report.to_markdown(out / "report.md", title=f"Memory of {report.meta['model']['unit']} on {report.meta['model']['corpus']}")
+    title = f"Memory of {report.meta['model']['unit']} on {report.meta['model']['corpus']}"
+    report.to_markdown(out / "report.md", title=title)
+    report.to_html(out / "report.html", title=title)
     typer.echo(_summary_table(report, report.meta["model"]["unit"], history))
-    typer.echo(f"\nwrote {out}/report.md, report.json and plots in {time.perf_counter() - started:.0f} s")
+    typer.echo(f"\nwrote {out}/report.md, report.html, report.json and plots in {time.perf_counter() - started:.0f} s")
 
 
 def _assess_checkpoint(checkpoint: Path, config, quiet: bool):

@@ -8,6 +8,7 @@ through `html.escape`, since unit names, corpus paths and error messages come fr
 from __future__ import annotations
 
 import base64
+import re
 from html import escape
 from pathlib import Path
 
@@ -60,6 +61,61 @@ def page(title: str, body: str) -> str:
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{escape(title)}</title><style>{CSS}</style></head>\n"
             f"<body><h1>{escape(title)}</h1>\n{body}\n</body></html>\n")
+
+
+def markdown_body(text: str, image_dir: str | Path) -> str:
+    """HTML for the Markdown rnnmem writes itself (headings, pipe tables, bullets, images, paragraphs).
+
+    Not a general Markdown parser: it covers exactly the constructs of `render_markdown`,
+    with images read from ``image_dir`` and inlined. The first-level heading is left to `page`.
+    """
+    out, bullets, rows = [], [], []
+
+    def flush():
+        if bullets:
+            out.append("<ul>" + "".join(f"<li>{item}</li>" for item in bullets) + "</ul>")
+            bullets.clear()
+        if rows:
+            cells = [[c.strip() for c in r.strip().strip("|").split("|")] for r in rows if not set(r) <= set("|:- ")]
+            out.append(_markdown_table(cells))
+            rows.clear()
+
+    for line in text.splitlines():
+        image = re.fullmatch(r"!\[(.*)\]\((.+\.png)\)", line.strip())
+        if line.startswith("|"):
+            rows.append(line)
+            continue
+        if line.startswith("- ") or (line.startswith("  ") and bullets):
+            if line.startswith("- "):
+                bullets.append(_inline(line[2:]))
+            else:
+                bullets[-1] += " " + _inline(line.strip())
+            continue
+        flush()
+        if line.startswith("# "):
+            continue
+        if line.startswith("## "):
+            out.append(f"<h2>{_inline(line[3:])}</h2>")
+        elif image and (Path(image_dir) / image.group(2)).exists():
+            out.append(f'<figure><img src="{data_uri(Path(image_dir) / image.group(2))}" '
+                       f'alt="{escape(image.group(1), quote=True)}"><figcaption>{escape(image.group(1))}</figcaption></figure>')
+        elif line.strip():
+            out.append(f"<p>{_inline(line)}</p>")
+    flush()
+    return "\n".join(out)
+
+
+def _markdown_table(cells: list[list[str]]) -> str:
+    head = "".join(f"<th>{_inline(h)}</th>" for h in cells[0])
+    body = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in cells[1:])
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _inline(text: str) -> str:
+    """Escape, then **bold** and `code`; pipe-table escapes (\\|) become plain bars."""
+    text = escape(text.replace("\\|", "|"))
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
 
 
 def _recommendation_table(recs: dict[str, dict]) -> str:

@@ -209,6 +209,15 @@ class MemoryReport:
             write_atomically(path, text)
         return text
 
+    def to_html(self, path: str | Path, title: str = "Memory assessment") -> Path:
+        """A self-contained page (plots inlined, no external links); the PNGs are also written beside it."""
+        from rnnmem.report import html
+        from rnnmem.report.markdown import render_markdown
+
+        path = Path(path)
+        self.plot(path.parent)
+        return write_atomically(path, html.page(title, html.markdown_body(render_markdown(self, title), path.parent)))
+
     def plot(self, directory: str | Path) -> dict[str, Path]:
         """Write retention.png, fidelity.png, ses.png (and hull.png, validity.png when measured) into ``directory``.
 
