@@ -88,8 +88,8 @@ def study_document(study, plan, planted, elapsed: float, figures_dir: str, store
         "",
         "## Setup",
         "",
-        f"- Corpus: `tweets-docs` — documents of concatenated real tweets labelled by their majority sentiment "
-        f"(negative / neutral / positive); to classify one a model must remember the whole document.",
+        "- Corpus: `tweets-docs` — documents of concatenated real tweets labelled by their majority sentiment "
+        "(negative / neutral / positive); to classify one a model must remember the whole document.",
         f"- Grid: units {', '.join(units)} × training lengths {', '.join(map(str, study.lengths))} × seeds "
         f"{', '.join(map(str, study.seeds))} = {len(study.results)} trained and assessed models "
         f"(settings: {plan['base'] or 'the defaults of `rnnmem assess`'}).",

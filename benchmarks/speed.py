@@ -69,8 +69,8 @@ def bench_occlusion(device, n, length, hidden, max_distance, budget, repeats, sy
     out = {"shape": {"sequences": n, "length": length, "hidden": hidden, "max_distance": max_distance,
                      "kernel_batch": batch}, "lstm_forward_token_steps_per_s": base_rate, "lstm_forward": base}
     for reuse in (False, True):
-        run = timed(lambda: occlusion_effects(model, tokens, lengths, 0, max_distance, budget_tokens=budget,
-                                              reuse_prefix=reuse, progress=False), repeats, sync)
+        run = timed(lambda reuse=reuse: occlusion_effects(model, tokens, lengths, 0, max_distance, budget_tokens=budget,
+                                                          reuse_prefix=reuse, progress=False), repeats, sync)
         name = "prefix_cached" if reuse else "from_start"
         out[name] = dict(run, logical_token_steps_per_s=logical / run["median_s"],
                          ratio_to_lstm_forward=logical / run["median_s"] / base_rate)

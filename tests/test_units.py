@@ -1,6 +1,5 @@
 """Every registered unit follows the unit protocol; each new unit keeps its own promise."""
 
-import csv
 
 import pytest
 import torch

@@ -152,7 +152,7 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
     neutral_point = ses.word_points(model, torch.tensor([neutral]), o0.point).double().numpy()[0]
     swap_norms = np.linalg.norm(words[:, : max_distance + 1] - neutral_point, axis=-1)
 
-    curves, resamples = {}, {}
+    curves = {}
     effects = None
     if "occlusion" in estimators:
         effects = occlusion_effects(model, tokens, lengths, neutral, max_distance, progress=progress)
