@@ -37,13 +37,17 @@ def data_uri(path: str | Path) -> str:
     return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
-def table(header: list[str], rows: list[list], text_columns: tuple[int, ...] = ()) -> str:
-    """An HTML table; columns in ``text_columns`` are left-aligned prose."""
-    head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
+def table(header: list[str], rows: list[list], text_columns: tuple[int, ...] = (), render=None) -> str:
+    """An HTML table; columns in ``text_columns`` are left-aligned prose.
+
+    ``render`` turns a cell's value into HTML; the default escapes it as plain text.
+    """
+    render = render or (lambda value: escape(str(value)))
+    head = "".join(f"<th>{render(h)}</th>" for h in header)
     body = []
     for row in rows:
-        cells = "".join(f'<td class="text">{escape(str(c))}</td>' if j in text_columns and j else
-                        f"<td>{escape(str(c))}</td>" for j, c in enumerate(row))
+        cells = "".join(f'<td class="text">{render(c)}</td>' if j in text_columns and j else
+                        f"<td>{render(c)}</td>" for j, c in enumerate(row))
         body.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -77,7 +81,7 @@ def markdown_body(text: str, image_dir: str | Path) -> str:
             bullets.clear()
         if rows:
             cells = [[c.strip() for c in r.strip().strip("|").split("|")] for r in rows if not set(r) <= set("|:- ")]
-            out.append(_markdown_table(cells))
+            out.append(table(cells[0], cells[1:], render=_inline))
             rows.clear()
 
     for line in text.splitlines():
@@ -103,12 +107,6 @@ def markdown_body(text: str, image_dir: str | Path) -> str:
             out.append(f"<p>{_inline(line)}</p>")
     flush()
     return "\n".join(out)
-
-
-def _markdown_table(cells: list[list[str]]) -> str:
-    head = "".join(f"<th>{_inline(h)}</th>" for h in cells[0])
-    body = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in cells[1:])
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _inline(text: str) -> str:

@@ -178,6 +178,20 @@ def ses_figure(report) -> Figure:
                                   report.label_names, trajectories, captions)
 
 
+def _plane(ax, points: np.ndarray, names: list[str]):
+    """(coords [N, 2], axes [2, K], kind) of points drawn in a plane of the SES.
+
+    For K = 2 that is the SES itself, with its axes labelled and its kind named; for K > 2
+    the top two principal directions, which the caller labels (kind None).
+    """
+    if points.shape[1] == 2:
+        ax.set_xlabel(f"{names[0]} (SES axis 1)")
+        ax.set_ylabel(f"{names[1]} (SES axis 2)")
+        return points, np.eye(2), "the SES itself (K = 2)"
+    coords, axes = project_2d(points)
+    return coords, axes, None
+
+
 def ses_figure_from_arrays(points: np.ndarray, counts: np.ndarray, words: list[str], label_names: list[str],
                            trajectories: list, captions: list[str], heading: str | None = None) -> Figure:
     """`ses_figure` drawn from plain arrays, for SES data kept without a MemoryReport (e.g. in a results store).
@@ -201,13 +215,8 @@ def ses_figure_from_arrays(points: np.ndarray, counts: np.ndarray, words: list[s
             return fig
         fig = _figure(8.0, 6.4)
         ax = fig.add_subplot()
-        if k == 2:
-            coords, axes = points, np.eye(2)
-            ax.set_xlabel(f"{names[0]} (SES axis 1)")
-            ax.set_ylabel(f"{names[1]} (SES axis 2)")
-            kind = "the SES itself (K = 2)"
-        else:
-            coords, axes = project_2d(points)
+        coords, axes, kind = _plane(ax, points, names)
+        if kind is None:
             share = _explained(points, axes)
             ax.set_xlabel(f"PC1 of the SES ({share[0]:.0%} of word-point variance)")
             ax.set_ylabel(f"PC2 of the SES ({share[1]:.0%} of word-point variance)")
@@ -347,13 +356,8 @@ def hull_figure(report) -> Figure:
             ax.invert_yaxis()
             kind = "the SES (K = 1) against the distance from the end"
         else:
-            if k == 2:
-                coords, axes = points, np.eye(2)
-                ax.set_xlabel(f"{names[0]} (SES axis 1)")
-                ax.set_ylabel(f"{names[1]} (SES axis 2)")
-                kind = "the SES itself (K = 2)"
-            else:
-                coords, axes = project_2d(points)
+            coords, axes, kind = _plane(ax, points, names)
+            if kind is None:
                 ax.set_xlabel("PC1 of the sequence's word points")
                 ax.set_ylabel("PC2 of the sequence's word points")
                 kind = f"first two principal directions of its word points (K = {k}; polygon = hull of the projection)"

@@ -187,9 +187,7 @@ def _run_ray(store: ResultsStore, keys: list[str], address: str | None):
 
 def _ray_cell(config_json: str) -> tuple[str, object]:
     """Body of the Ray task: run a cell where Ray placed it and send back (status, result or error)."""
-    import torch
-
-    torch.set_num_threads(1)  # as in the local executor (see the module docstring)
+    _single_threaded()  # as in the local executor (see the module docstring)
     try:
         return "done", run_cell(CellConfig.from_dict(json.loads(config_json)))
     except Exception as exc:
