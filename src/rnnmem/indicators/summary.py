@@ -25,7 +25,7 @@ def memory_length(retention: np.ndarray, tau: float = 0.5) -> int | None:
     4
     """
     r = np.asarray(retention, dtype=float)
-    measured = r[: _measured_extent(r)]
+    measured = r[: measured_extent(r)]
     below = np.nonzero(measured <= tau + _ROUNDING)[0]
     return int(below[0]) if len(below) else None
 
@@ -37,7 +37,7 @@ def capacity(retention: np.ndarray) -> float:
     2.0
     """
     r = np.asarray(retention, dtype=float)
-    return float(r[: _measured_extent(r)].sum())
+    return float(r[: measured_extent(r)].sum())
 
 
 def recency_bias(retention: np.ndarray, typical_length: int) -> float:
@@ -47,7 +47,7 @@ def recency_bias(retention: np.ndarray, typical_length: int) -> float:
     Infinite when the older half is forgotten entirely.
     """
     r = np.asarray(retention, dtype=float)
-    end = min(typical_length, _measured_extent(r))
+    end = min(typical_length, measured_extent(r))
     older = r[max(1, end // 2) : end]
     if len(older) == 0:
         return float("nan")
@@ -55,6 +55,18 @@ def recency_bias(retention: np.ndarray, typical_length: int) -> float:
     return float(r[0] / mean_old) if mean_old > 0 else float("inf")
 
 
-def _measured_extent(r: np.ndarray) -> int:
+def measured_extent(retention) -> int:
+    """How many distances 0, 1, ... were measured: a missing value (NaN or None) ends the range."""
+    r = np.asarray(retention, dtype=float)
     missing = np.nonzero(~np.isfinite(r))[0]
     return int(missing[0]) if len(missing) else len(r)
+
+
+def last_measured_distance(distance, retention) -> int:
+    """D of "> D": the distance before the first missing r(d) (the last distance when none was measured)."""
+    distance = np.asarray(distance)
+    if not len(distance):
+        return 0
+    if not np.isfinite(np.asarray(retention, dtype=float)).any():
+        return int(distance[-1])
+    return int(distance[max(measured_extent(retention) - 1, 0)])

@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from rnnmem.errors import DataError
+from rnnmem.indicators.summary import last_measured_distance
 from rnnmem.report import plots
 from rnnmem.report.markdown import _num, pipe_table
 from rnnmem.report.memory_report import write_atomically
@@ -105,9 +106,7 @@ def _estimator(results: list[dict]) -> str:
 def measured_distance(result: dict, estimator: str) -> int:
     """Largest distance D with a measured r(d) (a missing value ends the range): the D of "> D"."""
     retention = result["report"]["retention"]
-    distance, r = retention.get("distance", []), retention.get(estimator, [])
-    end = next((i for i, v in enumerate(r) if v is None), len(r))
-    return int(distance[end - 1]) if end > 0 and distance else 0
+    return last_measured_distance(retention.get("distance", []), retention.get(estimator, []))
 
 
 # -- statistics --------------------------------------------------------------------------

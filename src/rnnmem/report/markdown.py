@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from rnnmem.indicators.summary import last_measured_distance
+
 IMAGES = (("retention.png", "Retention curves r(d)"), ("fidelity.png", "Semantic fidelity F(L)"),
           ("ses.png", "Semantic Euclidean Space"))
 
@@ -288,16 +290,8 @@ def _missing(value) -> bool:
 
 
 def _last_measured(report, estimator: str) -> int:
-    """Largest distance with a finite r(d) for this estimator (D of "> D")."""
-    r = report.retention[estimator].to_numpy(float)
-    distance = report.retention["distance"].to_numpy()
-    finite = np.nonzero(np.isfinite(r))[0]
-    if not len(finite):
-        return int(distance[-1]) if len(distance) else 0
-    # NaN ends the measured range (see indicators.summary), so D is the distance before the first NaN.
-    missing = np.nonzero(~np.isfinite(r))[0]
-    end = int(missing[0]) if len(missing) else len(r)
-    return int(distance[max(end - 1, 0)])
+    """Largest measured distance for this estimator (D of "> D")."""
+    return last_measured_distance(report.retention["distance"], report.retention[estimator])
 
 
 def _context(report) -> str:

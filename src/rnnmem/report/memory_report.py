@@ -16,7 +16,7 @@ from rnnmem.guidance import Recommendation, recommend_length
 from rnnmem.indicators.bootstrap import Estimate
 from rnnmem.indicators.fidelity import knee
 from rnnmem.indicators.hull import HullView
-from rnnmem.indicators.summary import capacity, memory_length, recency_bias
+from rnnmem.indicators.summary import capacity, measured_extent, memory_length, recency_bias
 
 
 @dataclass
@@ -240,7 +240,7 @@ class MemoryReport:
 
 
 def _or_beyond(length: int | None, curve: np.ndarray) -> int:
-    return length if length is not None else int(np.isfinite(curve).cumprod().sum())
+    return length if length is not None else measured_extent(curve)
 
 
 def json_safe(value):

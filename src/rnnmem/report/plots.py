@@ -16,6 +16,7 @@ from matplotlib import patheffects
 from scipy.spatial import ConvexHull, QhullError
 from matplotlib.figure import Figure
 
+from rnnmem.indicators.summary import last_measured_distance
 from rnnmem.ses import project_2d
 
 DPI = 120
@@ -70,7 +71,7 @@ def retention_figure(report) -> Figure:
             lo = report.retention[f"{name}_lo"].to_numpy(float)
             hi = report.retention[f"{name}_hi"].to_numpy(float)
             ml = report.memory_length(0.5, name)
-            label = f"{name}: ML(0.5) = {ml}" if ml is not None else f"{name}: ML(0.5) > {_last_measured(distance, r)}"
+            label = f"{name}: ML(0.5) = {ml}" if ml is not None else f"{name}: ML(0.5) > {last_measured_distance(distance, r)}"
             label += f", MC = {report.capacity(name):.3g}"
             ax.fill_between(distance, lo, hi, color=color, alpha=0.18, linewidth=0)
             ax.plot(distance, r, color=color, lw=1.8, marker=None if many else "o", ms=3.5, label=label)
@@ -96,11 +97,6 @@ def retention_figure(report) -> Figure:
         else:
             ax.text(0.5, 0.5, "no retention estimator was computed", transform=ax.transAxes, ha="center")
     return fig
-
-
-def _last_measured(distance: np.ndarray, r: np.ndarray) -> int:
-    finite = np.nonzero(np.isfinite(r))[0]
-    return int(distance[finite[-1]]) if len(finite) else int(distance[-1])
 
 
 def _retention_limits(report) -> tuple[float, float]:
