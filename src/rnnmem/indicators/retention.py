@@ -139,11 +139,7 @@ def _local_jacobian_norms(model, tokens, seq, pos, batch_size) -> torch.Tensor:
         with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):
             emb = model.embed(tokens[rows, at].to(device)).detach().requires_grad_(True)
             readout = model.readout_from(emb[:, None], states)[:, 0]
-            squared = torch.zeros(len(rows), dtype=torch.float64, device=device)
-            for k in range(readout.shape[1]):
-                (grad,) = torch.autograd.grad(readout[:, k].sum(), emb, retain_graph=k + 1 < readout.shape[1])
-                squared += grad.double().pow(2).sum(dim=-1)
-        out[pick] = squared.sqrt().cpu()
+            out[pick] = _frobenius_norms(readout, emb)
     return out
 
 
@@ -169,11 +165,18 @@ def _jacobian_norms(model: nn.Module, tokens: torch.Tensor, read_at: torch.Tenso
     with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):
         emb = model.embed(tokens.to(device)).detach().requires_grad_(True)
         out = model.forward_embedded(emb)
-        picked = out[torch.arange(len(tokens)), read_at]  # [B, K]
-        squared = torch.zeros(tokens.shape, dtype=torch.float64, device=device)
-        for k in range(picked.shape[1]):
-            (grad,) = torch.autograd.grad(picked[:, k].sum(), emb, retain_graph=k + 1 < picked.shape[1])
-            squared += grad.double().pow(2).sum(dim=-1)
+        return _frobenius_norms(out[torch.arange(len(tokens)), read_at], emb)
+
+
+def _frobenius_norms(readouts: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+    """||d readouts[b] / d emb[b, ...]||_F for each row b, one backward pass per SES dimension; on the CPU.
+
+    Rows are independent sequences, so the gradient of the batch sum is each row's own.
+    """
+    squared = torch.zeros(emb.shape[:-1], dtype=torch.float64, device=emb.device)
+    for k in range(readouts.shape[1]):
+        (grad,) = torch.autograd.grad(readouts[:, k].sum(), emb, retain_graph=k + 1 < readouts.shape[1])
+        squared += grad.double().pow(2).sum(dim=-1)
     return squared.sqrt().cpu()
 
 
