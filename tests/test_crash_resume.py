@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnmem.report.memory_report import write_atomically
+from rnnmem.fileio import write_atomically
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "rnnmem"
 TOTAL = 4
@@ -135,8 +135,8 @@ def test_bytes_are_written_atomically_too(tmp_path):
 
 # Functions allowed to write a file directly: the atomic writer itself, the output-folder
 # probe, and writers that render into memory (BytesIO) and hand the bytes to the writer.
-ALLOWED_WRITERS = {("report/memory_report.py", "write_atomically"), ("cli.py", "_check_writable"),
-                   ("report/plots.py", "_save"), ("model.py", "save_model")}
+ALLOWED_WRITERS = {("fileio.py", "write_atomically"), ("fileio.py", "save_png"), ("cli.py", "_check_writable"),
+                   ("model.py", "save_model")}
 WRITES = {"write_text", "write_bytes", "savefig", "to_csv", "to_parquet"}
 
 
@@ -164,7 +164,7 @@ def test_every_file_rnnmem_writes_goes_through_the_atomic_writer():
         for function, line in _direct_writes(path):
             if (relative, function) not in ALLOWED_WRITERS:
                 offenders.append(f"{relative}:{line} in {function}()")
-    assert not offenders, ("write these through rnnmem.report.memory_report.write_atomically (temporary file + "
+    assert not offenders, ("write these through rnnmem.fileio.write_atomically (temporary file + "
                            "rename) so a crash never leaves half a file: " + ", ".join(offenders))
 
 

@@ -170,7 +170,7 @@ def test_tweets_docs_rejects_bad_length(doc_tokens):
 
 
 def test_unknown_corpus_name_suggests_closest():
-    with pytest.raises(DataError, match="did you mean 'tweets-docs'"):
+    with pytest.raises(DataError, match="Did you mean 'tweets-docs'"):
         load_corpus("tweet-docs")
 
 

@@ -6,7 +6,6 @@ the gradient estimator) and hands arrays to the pure indicator functions.
 
 from __future__ import annotations
 
-import difflib
 import platform
 from dataclasses import asdict
 from typing import Sequence
@@ -20,6 +19,7 @@ from rnnmem.data import Corpus, Vocabulary, encode_batch
 from rnnmem.data.lexicon import vader_lexicon
 from rnnmem.data.tweets import token_source_labels
 from rnnmem.errors import ConfigError, DataError, ModelProtocolError
+from rnnmem.validation import check_choice
 from rnnmem.indicators.bootstrap import ratio_of_sums
 from rnnmem.indicators.fidelity import fidelity_by_length
 from rnnmem.indicators.hull import hull_indicators, retained_words
@@ -315,10 +315,7 @@ def _check_estimators(estimators: Sequence[str]) -> tuple[str, ...]:
     if isinstance(estimators, str):
         estimators = (estimators,)
     for name in estimators:
-        if name not in ESTIMATORS:
-            close = difflib.get_close_matches(str(name), ESTIMATORS, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(f"unknown estimator '{name}'.{hint} Valid estimators: {', '.join(ESTIMATORS)}.")
+        check_choice("estimators", name, ESTIMATORS, what="estimator")
     if not estimators:
         raise ConfigError(f"estimators is empty; choose at least one of {', '.join(ESTIMATORS)}.")
     return tuple(estimators)

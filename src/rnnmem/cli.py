@@ -10,6 +10,8 @@ from typing import Optional
 
 import typer
 
+from rnnmem.fileio import write_atomically
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -167,13 +169,6 @@ def _summary_table(report, unit: str, history) -> str:
 
 def _ml(value, report) -> str:
     return str(value) if value is not None else f"> {int(report.retention['distance'].max())}"
-
-
-def write_atomically(path: Path, text: str) -> Path:
-    """Temporary file + rename (the library's one writer), so an interrupted run never leaves half a file."""
-    from rnnmem.report.memory_report import write_atomically as write
-
-    return write(path, text)
 
 
 def _check_writable(out: Path) -> None:

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from rnnmem.errors import ConfigError, ModelProtocolError
+from rnnmem.fileio import write_atomically
 from rnnmem.units import build_unit
 
 
@@ -119,7 +120,6 @@ def save_model(model: SequenceModel, directory: str | Path, vocabulary: dict | N
     directory.mkdir(parents=True, exist_ok=True)
     import io
 
-    from rnnmem.report.memory_report import write_atomically
 
     weights = io.BytesIO()  # both files are renamed into place, so a crash never leaves half a checkpoint
     torch.save(model.state_dict(), weights)

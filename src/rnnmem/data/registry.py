@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +11,7 @@ from rnnmem.data.files import SUPPORTED_SUFFIXES, read_corpus
 from rnnmem.data.planted import load_planted
 from rnnmem.data.tweets import load_tweets, load_tweets_docs
 from rnnmem.errors import ConfigError, DataError
+from rnnmem.validation import did_you_mean
 
 _CORPORA: dict[str, tuple[Callable[..., Corpus], str]] = {
     "tweets": (
@@ -56,10 +56,8 @@ def load_corpus(name: str, **options) -> Corpus:
         loader = read_corpus
         options = {"path": name, **options}
     else:
-        close = difflib.get_close_matches(name, _CORPORA, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
         raise DataError(
-            f"unknown corpus {name!r}; {hint}choose one of: {', '.join(_CORPORA)}, "
+            f"unknown corpus {name!r};{did_you_mean(name, _CORPORA)} Choose one of: {', '.join(_CORPORA)}, "
             f"or give the path of a {'/'.join(SUPPORTED_SUFFIXES)} file."
         )
     _check_options(loader, options, name)

@@ -34,7 +34,7 @@ from rnnmem.errors import DataError
 from rnnmem.indicators.summary import last_measured_distance
 from rnnmem.report import plots
 from rnnmem.report.markdown import _num, pipe_table
-from rnnmem.report.memory_report import write_atomically
+from rnnmem.fileio import write_atomically
 
 # Settings that define the grid; any other setting that varies between cells is reported.
 GRID = ("unit", "max_len", "seed")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from rnnmem.errors import ConfigError
+from rnnmem.fileio import json_safe, write_atomically
 from rnnmem.guidance import Recommendation, recommend_length
 from rnnmem.indicators.bootstrap import Estimate
 from rnnmem.indicators.fidelity import knee
@@ -241,37 +241,3 @@ class MemoryReport:
 
 def _or_beyond(length: int | None, curve: np.ndarray) -> int:
     return length if length is not None else measured_extent(curve)
-
-
-def json_safe(value):
-    """JSON-safe copy: NumPy scalars to Python, NaN and infinities to None."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value
-
-
-def write_atomically(path: str | Path, text: str | bytes) -> Path:
-    """Write via a temporary file and rename, so a crash never leaves half a file.
-
-    The one writer of every file rnnmem produces (reports, JSON, plots, model weights):
-    ``text`` is written as UTF-8, ``bytes`` as they are.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        if isinstance(text, bytes):
-            tmp.write_bytes(text)
-        else:
-            tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path

@@ -16,6 +16,7 @@ from matplotlib import patheffects
 from scipy.spatial import ConvexHull, QhullError
 from matplotlib.figure import Figure
 
+from rnnmem.fileio import save_png
 from rnnmem.indicators.summary import last_measured_distance
 from rnnmem.ses import project_2d
 
@@ -38,14 +39,7 @@ def _figure(width: float = 7.5, height: float = 4.8) -> Figure:
 
 
 def _save(fig: Figure, path: str | Path) -> Path:
-    import io
-
-    from rnnmem.report.memory_report import write_atomically
-
-    png = io.BytesIO()  # rendered in memory, then renamed into place: a crash never leaves half a PNG
-    fig.savefig(png, dpi=DPI, format="png")
-    fig.clear()
-    return write_atomically(path, png.getvalue())
+    return save_png(fig, path, DPI)
 
 
 def _color(estimator: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from rnnmem.data import load_corpus
 from rnnmem.errors import ConfigError
-from rnnmem.report.memory_report import json_safe
+from rnnmem.fileio import json_safe
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ and chunked evaluation rely on.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Callable
 
 from torch import nn
 
 from rnnmem.errors import ConfigError
+from rnnmem.validation import did_you_mean
 from rnnmem.units.delay import DelayUnit
 from rnnmem.units.esn import ESNUnit
 from rnnmem.units.fused import GRUUnit, LSTMUnit, SRNUnit
@@ -55,10 +55,8 @@ UNITS: dict[str, UnitSpec] = {
 def build_unit(name: str, input_size: int, hidden_size: int) -> nn.Module:
     """Instantiate the unit registered under ``name``."""
     if name not in UNITS:
-        close = difflib.get_close_matches(name, UNITS, n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
         raise ConfigError(
-            f"unknown unit '{name}'.{hint} Valid units: {', '.join(UNITS)} (see `rnnmem units`)."
+            f"unknown unit '{name}'.{did_you_mean(name, UNITS)} Valid units: {', '.join(UNITS)} (see `rnnmem units`)."
         )
     if hidden_size < 1 or input_size < 1:
         raise ConfigError(

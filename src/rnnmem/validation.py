@@ -1,0 +1,69 @@
+"""Argument checks at the public edge, in one style (scikit-learn's).
+
+Each check names the argument, the value it got and what would be valid, and raises
+`ConfigError`. Library functions call these where an argument enters; inner code trusts
+what was checked.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable
+from numbers import Integral, Real
+
+from rnnmem.errors import ConfigError
+
+
+def did_you_mean(value: object, choices: Iterable[str]) -> str:
+    """' Did you mean 'x'?' for the closest choice, or '' when none is close."""
+    close = difflib.get_close_matches(str(value), list(choices), n=1)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def check_choice(name: str, value: object, choices: Iterable[str], *, what: str | None = None) -> str:
+    """Return ``value`` if it is one of ``choices``; otherwise raise naming the valid ones."""
+    choices = list(choices)
+    if value not in choices:
+        what = what or name
+        raise ConfigError(f"unknown {what} '{value}'.{did_you_mean(value, choices)} "
+                          f"Valid {name}: {', '.join(choices)}.")
+    return value
+
+
+def check_real(name: str, value: object, *, low: float | None = None, high: float | None = None,
+               low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as float if it is a finite real number within [low, high] (ends open where asked)."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
+        raise ConfigError(f"{name} must be a finite number{_range(low, high, low_open, high_open)} (got {value!r}).")
+    value = float(value)
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        raise ConfigError(f"{name} must be{_range(low, high, low_open, high_open)} (got {value!r}).")
+    return value
+
+
+def check_int(name: str, value: object, *, low: int | None = None, high: int | None = None) -> int:
+    """Return ``value`` as int if it is a whole number within [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ConfigError(f"{name} must be a whole number{_range(low, high, False, False)} (got {value!r}).")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ConfigError(f"{name} must be{_range(low, high, False, False)} (got {value!r}).")
+    return value
+
+
+def check_tau(tau: object) -> float:
+    """A retention threshold: strictly between 0 and 1."""
+    return check_real("tau", tau, low=0.0, high=1.0, low_open=True, high_open=True)
+
+
+def _range(low, high, low_open, high_open) -> str:
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {low}"
+    if high is not None:
+        return f" {'<' if high_open else '<='} {high}"
+    return ""
