@@ -21,9 +21,9 @@ from scipy import stats
 
 import rnnmem
 from rnnmem.indicators.planted import accuracy_by_planted_distance, memory_distance
-from rnnmem.report.comparison import load_study, metric_values, write_study_report
+from rnnmem.sweep.study import load_study, metric_values, write_study_report
 from rnnmem.report.markdown import pipe_table
-from rnnmem.report.memory_report import write_atomically
+from rnnmem.fileio import write_atomically
 from rnnmem.sweep import ResultsStore, expand_grid, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent

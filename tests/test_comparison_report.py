@@ -1,4 +1,4 @@
-"""The study comparison report (rnnmem.report.comparison) on a real, small results store."""
+"""The study comparison report (rnnmem.sweep.study) on a real, small results store."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from matplotlib.image import imread
 
 from rnnmem.errors import DataError
-from rnnmem.report.comparison import format_cell, metric_values, t_interval, write_study_report
+from rnnmem.sweep.study import format_cell, metric_values, t_interval, write_study_report
 from rnnmem.sweep import CellConfig, ResultsStore, run_cell
 
 UNITS = ("srn", "gru")

@@ -7,7 +7,7 @@ from rnnmem.errors import ConfigError, DataError, ModelProtocolError, RnnmemErro
 from rnnmem.model import SequenceModel, build_model, load_model, save_model  # noqa: E402
 from rnnmem.train import History, train  # noqa: E402
 from rnnmem.assessment import assess  # noqa: E402
-from rnnmem.report.memory_report import MemoryReport  # noqa: E402
+from rnnmem.memory_report import MemoryReport  # noqa: E402
 from rnnmem.guidance import Recommendation, recommend_length  # noqa: E402
 from rnnmem.indicators.classical import memory_capacity  # noqa: E402
 

@@ -27,7 +27,7 @@ from rnnmem.indicators.probes import probe_accuracy_by_distance, token_targets
 from rnnmem.indicators.retention import gradient_effects, occlusion_effects, regression_retention
 from rnnmem.indicators.validity import semantic_validity
 from rnnmem.model import SequenceModel, build_model
-from rnnmem.report.memory_report import MemoryReport
+from rnnmem.memory_report import MemoryReport
 from rnnmem import ses
 
 ESTIMATORS = ("occlusion", "regression", "gradient")

@@ -263,7 +263,7 @@ def report(
 
     Example: rnnmem report runs/study.sqlite --out runs/study-report
     """
-    from rnnmem.report.comparison import write_study_report
+    from rnnmem.sweep.study import write_study_report
 
     out = out or store.with_name(store.stem + "-report")
     _check_writable(out)

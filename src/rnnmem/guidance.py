@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnmem.indicators.summary import memory_length
+from rnnmem.indicators.curve import memory_length
 
 
 @dataclass(frozen=True)

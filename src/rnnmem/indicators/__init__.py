@@ -8,7 +8,7 @@ from rnnmem.indicators.hull import (HullView, RetainedVolume, WordHull, hull_ind
 from rnnmem.indicators.planted import accuracy_by_planted_distance, memory_distance
 from rnnmem.indicators.probes import probe_accuracy_by_distance, token_targets
 from rnnmem.indicators.retention import gradient_effects, occlusion_effects, regression_retention
-from rnnmem.indicators.summary import capacity, memory_length, recency_bias
+from rnnmem.indicators.curve import capacity, memory_length, recency_bias
 from rnnmem.indicators.validity import Validity, semantic_validity
 
 __all__ = [

@@ -21,7 +21,7 @@ from rnnmem.indicators.bootstrap import ratio_of_sums
 # Relative size below which a principal direction of the word points counts as absent
 # (the points are collinear / coplanar up to float rounding).
 _FLAT = 1e-9
-# r equal to tau up to rounding counts as reaching it, as in indicators.summary.
+# r equal to tau up to rounding counts as reaching it, as in indicators.curve.
 _ROUNDING = 1e-9
 ROUTES = ("3-D", "2-D", "1-D", "point")
 

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from rnnmem.indicators.summary import last_measured_distance
+from rnnmem.indicators.curve import last_measured_distance
 
 IMAGES = (("retention.png", "Retention curves r(d)"), ("fidelity.png", "Semantic fidelity F(L)"),
           ("ses.png", "Semantic Euclidean Space"))

@@ -17,7 +17,7 @@ from scipy.spatial import ConvexHull, QhullError
 from matplotlib.figure import Figure
 
 from rnnmem.fileio import save_png
-from rnnmem.indicators.summary import last_measured_distance
+from rnnmem.indicators.curve import last_measured_distance
 from rnnmem.ses import project_2d
 
 DPI = 120

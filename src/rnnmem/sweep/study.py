@@ -31,7 +31,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from rnnmem.errors import DataError
-from rnnmem.indicators.summary import last_measured_distance
+from rnnmem.indicators.curve import last_measured_distance
 from rnnmem.report import plots
 from rnnmem.report.markdown import _num, pipe_table
 from rnnmem.fileio import write_atomically

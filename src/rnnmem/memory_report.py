@@ -16,7 +16,7 @@ from rnnmem.guidance import Recommendation, recommend_length
 from rnnmem.indicators.bootstrap import Estimate
 from rnnmem.indicators.fidelity import knee
 from rnnmem.indicators.hull import HullView
-from rnnmem.indicators.summary import capacity, measured_extent, memory_length, recency_bias
+from rnnmem.indicators.curve import capacity, measured_extent, memory_length, recency_bias
 
 
 @dataclass
