@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from rnnmem import ConfigError, memory_capacity
+from rnnmem import ConfigError, task_free_capacity
 from rnnmem.cli import app
 from rnnmem.indicators.classical import drive_unit
 
@@ -50,7 +50,7 @@ def test_per_delay_matches_reservoirpy_on_the_same_reservoir():
     driven = series[k_max:, 0]
     states = run_reservoir(weight, input_weight[:, 0], driven)
     assert np.allclose(states, Reservoir(W=weight, Win=input_weight, bias=0.0).run(series[k_max:]))  # same states
-    ours = memory_capacity(states, driven, k_max, washout=k_max, ridge=ridge, test_length=round(length * test_size))
+    ours = task_free_capacity(states, driven, k_max, washout=k_max, ridge=ridge, test_length=round(length * test_size))
 
     assert ours.per_delay.shape == theirs.shape == (k_max,)
     small = theirs < 0.1
@@ -80,19 +80,19 @@ def test_linear_reservoir_reaches_mc_close_to_n(orthogonal_reservoir):
     # (1 - rho^2) N = 0.04 N and delays beyond 120 another rho^242 N < 0.01 N, so the sum
     # over k = 1..120 should be ~0.95 N.
     _, _, u, linear_states = orthogonal_reservoir
-    mc = memory_capacity(linear_states, u, max_delay=120, washout=200)
+    mc = task_free_capacity(linear_states, u, max_delay=120, washout=200)
     assert mc.total == pytest.approx(N_THEORY, rel=0.10)
     assert mc.total <= N_THEORY + 0.1  # MC <= N (up to chance correlation on the test part)
 
 
 def test_tanh_reservoir_remembers_less_than_the_linear_one(orthogonal_reservoir):
     weight, input_weight, u, linear_states = orthogonal_reservoir
-    linear = memory_capacity(linear_states, u, 120, washout=200)
+    linear = task_free_capacity(linear_states, u, 120, washout=200)
     # input weights in [-1, 1] times u in [-1, 1] with a 0.98 feedback: pre-activations of
     # order 1, where tanh saturates
     states = run_reservoir(weight, input_weight, u, activation=np.tanh)
     assert np.abs(states).max() > 0.9  # the nonlinear range is reached
-    nonlinear = memory_capacity(states, u, 120, washout=200)
+    nonlinear = task_free_capacity(states, u, 120, washout=200)
     assert nonlinear.total < 0.75 * linear.total
 
 
@@ -102,14 +102,14 @@ def test_noise_states_have_no_memory():
     # ~ sqrt(2 * 60) / n_test ~ 0.002. Five times the mean is far beyond chance.
     rng = np.random.default_rng(0)
     u = rng.uniform(-1, 1, 20_000)
-    mc = memory_capacity(rng.standard_normal((20_000, N_THEORY)), u, max_delay=60, washout=200)
+    mc = task_free_capacity(rng.standard_normal((20_000, N_THEORY)), u, max_delay=60, washout=200)
     assert mc.total < 5 * 60 / mc.n_test
 
 
 def test_delay_line_remembers_exactly_k_inputs():
     rng = np.random.default_rng(2)
     u, k_max = rng.uniform(-1, 1, 10_000), 12
-    mc = memory_capacity(shift_register(u, k_max), u, max_delay=30)
+    mc = task_free_capacity(shift_register(u, k_max), u, max_delay=30)
     np.testing.assert_allclose(mc.per_delay[:k_max], 1.0, atol=1e-6)
     assert np.all(mc.per_delay[k_max:] < 0.01)
     assert mc.total == pytest.approx(k_max, abs=0.05)
@@ -119,9 +119,9 @@ def test_delay_line_remembers_exactly_k_inputs():
 def test_the_split_leaves_out_the_washout_and_holds_out_the_tail():
     rng = np.random.default_rng(3)
     u = rng.uniform(-1, 1, 1000)
-    mc = memory_capacity(shift_register(u, 3), u, max_delay=5, washout=100, test_fraction=0.3)
+    mc = task_free_capacity(shift_register(u, 3), u, max_delay=5, washout=100, test_fraction=0.3)
     assert (mc.n_train, mc.n_test) == (630, 270)
-    mc = memory_capacity(shift_register(u, 3), u[:, None], max_delay=150, washout=100, test_length=50)
+    mc = task_free_capacity(shift_register(u, 3), u[:, None], max_delay=150, washout=100, test_length=50)
     assert (mc.n_train, mc.n_test) == (800, 50)  # max_delay > washout: the fit starts at max_delay
 
 
@@ -140,7 +140,7 @@ def test_drive_unit_returns_finite_states(unit):
 
 def test_drive_unit_on_the_delay_unit_gives_its_register_length():
     states, inputs = drive_unit("delay", hidden_size=8, length=3000)  # h_t = [u(t), ..., u(t-7)]
-    assert memory_capacity(states, inputs, max_delay=12).total == pytest.approx(7, abs=0.05)
+    assert task_free_capacity(states, inputs, max_delay=12).total == pytest.approx(7, abs=0.05)
 
 
 def test_cli_capacity_prints_the_memory_capacity_of_drive_unit(tmp_path):
@@ -149,7 +149,7 @@ def test_cli_capacity_prints_the_memory_capacity_of_drive_unit(tmp_path):
                                       "--per-delay", "--json", str(out)])
     assert result.exit_code == 0, result.output
     states, inputs = drive_unit("esn", 20, 2000, seed=0)
-    expected = memory_capacity(states, inputs, max_delay=40, washout=100)
+    expected = task_free_capacity(states, inputs, max_delay=40, washout=100)
     printed = float(re.search(r"MC = ([0-9.]+) of 20 units", result.output).group(1))
     assert printed == pytest.approx(expected.total, abs=5e-4)
     written = json.loads(out.read_text())
@@ -184,7 +184,7 @@ def test_invalid_arguments_name_the_parameter(kwargs, names):
     rng = np.random.default_rng(0)
     arguments = dict(states=rng.standard_normal((500, 3)), inputs=rng.uniform(-1, 1, 500), max_delay=5, washout=10)
     with pytest.raises(ConfigError) as info:
-        memory_capacity(**{**arguments, **kwargs})
+        task_free_capacity(**{**arguments, **kwargs})
     for name in names:
         assert name in str(info.value)
 

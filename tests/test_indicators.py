@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnnmem.guidance import recommend_length
-from rnnmem.indicators import capacity, knee, memory_length, ratio_of_sums, recency_bias
+from rnnmem.indicators import knee, retention_capacity, memory_length, ratio_of_sums, recency_bias
 
 
 def test_memory_length_is_the_first_distance_at_or_below_tau():
@@ -17,7 +17,7 @@ def test_memory_length_is_the_first_distance_at_or_below_tau():
 def test_memory_length_stops_at_the_measured_range():
     r = np.array([1.0, 0.9, np.nan, 0.0])
     assert memory_length(r, 0.5) is None
-    assert capacity(r) == pytest.approx(1.9)
+    assert retention_capacity(r) == pytest.approx(1.9)
 
 
 def test_recency_bias_compares_the_end_with_the_older_half():

@@ -1,7 +1,8 @@
-"""Turn memory indicators into a training-length decision (DESIGN §3)."""
+"""Turn memory indicators into a training-length decision (DESIGN §3): for one model, and for a unit across a study."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +23,7 @@ class Recommendation:
 
 
 def recommend_length(retention: np.ndarray, lengths: np.ndarray, tau: float = 0.1,
-                     data_quantile: float = 0.95) -> Recommendation:
+                     data_quantile: float = 0.95, context: dict | None = None) -> Recommendation:
     """Shortest training length that keeps every token the unit can still use.
 
     Rule: ML(tau) tokens (by default the horizon ML(0.1): tokens farther back than that
@@ -37,12 +38,14 @@ def recommend_length(retention: np.ndarray, lengths: np.ndarray, tau: float = 0.
         A retention curve r(d).
     lengths : array [N]
         Lengths of the sequences the curve was measured on.
+    context : dict, optional
+        Further evidence to report with the rule (e.g. the estimator and the fidelity knee).
     """
     lengths = np.asarray(lengths)
     data_cap = int(np.ceil(np.quantile(lengths, data_quantile)))
     horizon = memory_length(retention, tau)
     evidence = {f"ML({tau:g})": horizon, f"data length q{round(data_quantile * 100)}": data_cap,
-                "measured distances": int(np.isfinite(retention).sum())}
+                "measured distances": int(np.isfinite(retention).sum()), **(context or {})}
     if horizon is None:
         rule = (f"r(d) stays above {tau:g} for every measured distance, so the unit uses all "
                 f"it is shown: the {data_quantile:.0%} quantile of the data's lengths")
@@ -54,3 +57,40 @@ def recommend_length(retention: np.ndarray, lengths: np.ndarray, tau: float = 0.
         return Recommendation(data_cap, rule, evidence)
     rule = f"ML({tau:g}): tokens farther back than {horizon} keep less than {tau:g} of their meaning"
     return Recommendation(length, rule, evidence)
+
+
+@dataclass(frozen=True)
+class UnitRecommendation:
+    """A unit's recommended training length from the models of a study.
+
+    ``by_length`` is the median recommendation over seeds at each training length; the
+    unit's ``length`` is ``median`` (the one at ``from_length``) rounded up.
+    """
+
+    length: int
+    median: float
+    from_length: int
+    by_length: dict[int, float]
+
+
+def recommend_for_unit(recommended: dict[int, list[int]]) -> UnitRecommendation | None:
+    """One recommendation for a unit trained at several lengths with several seeds.
+
+    Rule: each model recommends `recommend_length`; per training length take the median over
+    seeds; the unit's recommendation is the median at its longest training length, rounded up
+    to a whole token (rounding down would drop a token the unit can still use). Those models
+    saw the most context, so their horizon is the least clipped by the training length itself.
+
+    Parameters
+    ----------
+    recommended : dict of training length -> the recommended lengths of its models (one per seed)
+
+    Returns
+    -------
+    UnitRecommendation, or None when no model has a recommendation.
+    """
+    by_length = {length: float(np.median(values)) for length, values in sorted(recommended.items()) if values}
+    if not by_length:
+        return None
+    longest = max(by_length)
+    return UnitRecommendation(math.ceil(by_length[longest]), by_length[longest], longest, by_length)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Callable
@@ -67,3 +68,17 @@ def ratio_of_sums(numerator: np.ndarray, denominator: np.ndarray, n_resamples: i
             return (w @ num) / (w @ den)
 
     return bootstrap(len(num), statistic, n_resamples, seed)
+
+
+def rank_interval(values) -> tuple[float, float]:
+    """95% percentile interval of resampled values taken by rank (NaN values left out; (nan, nan) when none remain).
+
+    Ranks, not interpolation: infinite values (a recency bias whose older half is forgotten)
+    keep their place without arithmetic on them.
+    """
+    values = np.asarray(values, float)
+    values = np.sort(values[~np.isnan(values)])
+    if len(values) == 0:
+        return (math.nan, math.nan)
+    low, high = values[[int(0.025 * (len(values) - 1)), int(np.ceil(0.975 * (len(values) - 1)))]]
+    return float(low), float(high)

@@ -1,4 +1,6 @@
-"""Classical memory capacity (Jaeger 2002): how many past scalar inputs a linear readout recovers.
+"""Task-free memory capacity (Jaeger 2002): how many past scalar inputs a linear readout recovers.
+
+Not the retention capacity sum_d r(d) of `rnnmem.indicators.curve`, which is measured on a task's SES.
 
 Task-free and model-free: drive a recurrence with i.i.d. scalar input, then ask, for every
 delay k, how well a linear readout of the state recovers u(t - k). DESIGN §2 item 7.
@@ -8,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 
@@ -15,8 +19,8 @@ from rnnmem.errors import ConfigError
 
 
 @dataclass(frozen=True, eq=False)
-class MemoryCapacity:
-    """Result of `memory_capacity`: MC = ``total`` = ``per_delay.sum()``.
+class TaskFreeCapacity:
+    """Result of `task_free_capacity`: MC = ``total`` = ``per_delay.sum()``.
 
     ``per_delay[i]`` is MC_k for k = ``delays[i]`` (k = 1..max_delay); ``n_train`` and
     ``n_test`` are the steps the readouts were fitted and scored on.
@@ -29,9 +33,9 @@ class MemoryCapacity:
     n_test: int
 
 
-def memory_capacity(states, inputs, max_delay: int, washout: int = 100, ridge: float = 1e-8,
-                    test_fraction: float = 0.3, test_length: int | None = None) -> MemoryCapacity:
-    """Classical memory capacity of a driven recurrence (Jaeger 2002).
+def task_free_capacity(states, inputs, max_delay: int, washout: int = 100, ridge: float = 1e-8,
+                       test_fraction: float = 0.3, test_length: int | None = None) -> TaskFreeCapacity:
+    """Task-free (classical) memory capacity of a driven recurrence (Jaeger 2002).
 
     .. math::
         MC = \\sum_{k=1}^{k_{max}} MC_k, \\qquad
@@ -71,7 +75,7 @@ def memory_capacity(states, inputs, max_delay: int, washout: int = 100, ridge: f
 
     Returns
     -------
-    MemoryCapacity
+    TaskFreeCapacity
         ``total`` (MC, float), ``per_delay`` (MC_k, array [max_delay]), ``delays``
         (1..max_delay), ``n_train`` and ``n_test``. A delay whose readout is constant on the
         test steps (e.g. all-zero states) scores MC_k = 0.
@@ -89,7 +93,7 @@ def memory_capacity(states, inputs, max_delay: int, washout: int = 100, ridge: f
     >>> rng = np.random.default_rng(0)
     >>> u = rng.uniform(-1, 1, 5000)
     >>> register = np.stack([np.roll(u, j) for j in range(6)], axis=1)  # u(t), ..., u(t-5)
-    >>> mc = memory_capacity(register, u, max_delay=8)
+    >>> mc = task_free_capacity(register, u, max_delay=8)
     >>> round(mc.total, 2), mc.per_delay.round(2).tolist()
     (5.0, [1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
 
@@ -146,7 +150,14 @@ def memory_capacity(states, inputs, max_delay: int, washout: int = 100, ridge: f
     per_delay = _squared_correlation(predicted, targets[test])
     per_delay.setflags(write=False)
     delays.setflags(write=False)
-    return MemoryCapacity(float(per_delay.sum()), per_delay, delays, n_train, n_test)
+    return TaskFreeCapacity(float(per_delay.sum()), per_delay, delays, n_train, n_test)
+
+
+def memory_capacity(*args, **kwargs) -> TaskFreeCapacity:
+    """Deprecated name of `task_free_capacity` (kept for one release)."""
+    warnings.warn("memory_capacity is renamed task_free_capacity (Jaeger's task-free MC, not the retention "
+                  "capacity sum_d r(d)); the old name goes in the next release.", DeprecationWarning, stacklevel=2)
+    return task_free_capacity(*args, **kwargs)
 
 
 def _ridge_solve(gram: np.ndarray, cross: np.ndarray, ridge: float) -> np.ndarray:
@@ -209,7 +220,7 @@ def drive_unit(unit_name: str, hidden_size: int, length: int, seed: int = 0,
     (x(t), _) = unit(u[None, :, None])      (input_size = 1: the unit's own input projection)
 
     This is the classical, task-free setting of Jaeger (2002): nothing is trained, the
-    unit's random initialisation is the system measured, and `memory_capacity` fits only
+    unit's random initialisation is the system measured, and `task_free_capacity` fits only
     the readouts. Saturating units (tanh, sigmoid gates) are closer to linear, and so
     remember more, for a small ``input_scale``.
 

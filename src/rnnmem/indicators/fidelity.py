@@ -85,3 +85,19 @@ def knee(x: np.ndarray, y: np.ndarray, smoothing: float = 0.05) -> float | None:
     gap = np.abs(ys - (1.0 - xs))
     i = int(np.argmax(gap))
     return float(x[i]) if gap[i] > 1e-9 else None
+
+
+def fidelity_knee(table: pd.DataFrame, n_sequences: int) -> float | None:
+    """Sequence length at the knee of F(L) (`knee` of the cosine curve): where S(x) stops expressing the whole sequence.
+
+    Only lengths that at least a tenth of the ``n_sequences`` reach (and at least 10) count,
+    so the sparse tail of the length distribution cannot place the knee.
+    """
+    frame = table[table["sequences"] >= max(10, 0.1 * n_sequences)]
+    return knee(frame["length"].to_numpy(), frame["cosine"].to_numpy())
+
+
+def fidelity_at(table: pd.DataFrame, length: int) -> float | None:
+    """Mean cosine(S, S*) at one sequence length, None when no sequence is that long."""
+    row = table[table["length"] == length]
+    return float(row["cosine"].iloc[0]) if len(row) else None

@@ -17,12 +17,11 @@ import pandas as pd
 from scipy.spatial import ConvexHull, QhullError
 
 from rnnmem.indicators.bootstrap import ratio_of_sums
+from rnnmem.indicators.curve import REACHED_TOLERANCE
 
 # Relative size below which a principal direction of the word points counts as absent
 # (the points are collinear / coplanar up to float rounding).
 _FLAT = 1e-9
-# r equal to tau up to rounding counts as reaching it, as in indicators.curve.
-_ROUNDING = 1e-9
 ROUTES = ("3-D", "2-D", "1-D", "point")
 
 
@@ -82,6 +81,26 @@ def word_hull(points: np.ndarray) -> WordHull:
     ('2-D', [True, True, True, False], 0.5)
     """
     points = np.asarray(points, float)
+    vertices, volume, dim, center, basis = _span_hull(points)
+    pillars = np.zeros(len(points), bool)
+    if len(vertices):
+        vertex_points = points[vertices]
+        # a word occurring twice sits at one point; every occurrence of a vertex word is a pillar
+        pillars = np.any(np.all(np.isclose(points[:, None], vertex_points[None], rtol=0, atol=1e-12), axis=-1), axis=1)
+    return WordHull(pillars, volume, dim, center, basis)
+
+
+def hull_vertices(points: np.ndarray) -> np.ndarray:
+    """Indices of the hull vertices of points [n, K] in their affine span, as `word_hull` takes it.
+
+    For points spanning a plane they are in order around the polygon (ready to draw); for
+    collinear points the two extremes, for coincident points every point.
+    """
+    return _span_hull(np.asarray(points, float))[0]
+
+
+def _span_hull(points: np.ndarray) -> tuple[np.ndarray, float, int, np.ndarray, np.ndarray]:
+    """(vertex indices, volume, dim, center, basis) of the hull in the points' principal directions of non-zero spread."""
     center = points.mean(axis=0)
     _, spread, vt = np.linalg.svd(points - center, full_matrices=False)
     dim = int(np.sum(spread > _FLAT * max(spread[0], 1e-300))) if len(spread) else 0
@@ -91,15 +110,9 @@ def word_hull(points: np.ndarray) -> WordHull:
         coords = (points - center) @ basis.T
         try:
             vertices, volume = _hull_of(coords)
-            break
+            return vertices, volume, dim, center, basis
         except QhullError:  # nearly flat beyond what the spread test caught: one dimension fewer
             dim -= 1
-    pillars = np.zeros(len(points), bool)
-    if len(vertices):
-        vertex_points = points[vertices]
-        # a word occurring twice sits at one point; every occurrence of a vertex word is a pillar
-        pillars = np.any(np.all(np.isclose(points[:, None], vertex_points[None], rtol=0, atol=1e-12), axis=-1), axis=1)
-    return WordHull(pillars, volume, dim, center, basis)
 
 
 def _hull_of(coords: np.ndarray) -> tuple[np.ndarray, float]:
@@ -187,7 +200,7 @@ def retained_words(effects: np.ndarray, yardstick: np.ndarray, tau: float = 0.5)
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         retention = np.where(yardstick > 0, effects / yardstick, np.nan)
-    return retention >= tau - _ROUNDING  # NaN compares False: never retained
+    return retention >= tau - REACHED_TOLERANCE  # NaN compares False: never retained
 
 
 def hull_indicators(words: np.ndarray, effects: np.ndarray, yardstick: np.ndarray, tau: float = 0.5,

@@ -1,0 +1,260 @@
+"""The report of one assessment: its blocks (for Markdown and HTML) and its figures.
+
+Reads a `MemoryReport` through its attributes and methods only; formats numbers with
+`rnnmem.report.format` and draws with `rnnmem.report.plots` / `rnnmem.report.ses_plots`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from rnnmem.report import plots, ses_plots
+from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, to_html, to_markdown
+from rnnmem.report.format import memory_length, memory_length_with_ci, number, powers_of_two, with_ci
+from rnnmem.report.style import save_figure
+
+IMAGES = (("retention", "Retention curves r(d)"), ("fidelity", "Semantic fidelity F(L)"), ("ses", "Semantic Euclidean Space"),
+          ("hull", "Semantic hull of one sequence"), ("validity", "Semantic validity: SES axis against human valence"))
+
+EXPLANATIONS = (
+    ("ML(0.5) — half-life", "the first distance from the end d at which a token keeps at most half of its "
+     "semantics in the final state; “> D” means it never fell that far within the measured distances 0..D."),
+    ("ML(0.1) — horizon", "the first distance at which a token keeps at most a tenth of its semantics: "
+     "tokens farther back barely reach the final state."),
+    ("Retention capacity", "the sum of r(d) over the measured distances: the effective number of tokens remembered "
+     "(not Jaeger's task-free memory capacity, which `rnnmem capacity` measures on an untrained unit)."),
+    ("Retention r(d)", "how much of the semantics of the token d steps before the end is still present at the end "
+     "(1 = all of it, 0 = none); estimated by occlusion (replace the token by a neutral one), regression "
+     "(least-squares weight of each distance) and gradient (how far error signals flow back)."),
+    ("Recency bias", "r(0) divided by the mean r(d) over the older half of a median-length sequence: 1 = no "
+     "preference for recent tokens, large = the last tokens dominate."),
+    ("Semantic fidelity F(L)", "mean cosine (and R²) between the sequence point S(x) and the full-memory "
+     "reference S*(x) = Σ s(x_t) for sequences of length L; its knee is the length past which the final "
+     "state stops expressing the whole sequence."),
+    ("Recommended length", "the shortest training length that keeps every token the unit can still use "
+     "(by default ML(0.1), capped by the data's own lengths)."),
+    ("Probe accuracy by distance", "held-out accuracy of a linear classifier that reads, from the final hidden "
+     "state, which of the 10 most frequent tokens stood d steps before the end (or the class of the segment "
+     "covering it); far above chance = the state still carries that token."),
+    ("Pillar words and retention", "a sequence's pillar words are the vertices of the convex hull of its word "
+     "points; pillar retention is the share of them whose occlusion still moves S(x) by at least τ times their "
+     "own effect, and retained volume the share of the hull's volume spanned by the retained words."),
+    ("Semantic validity", "Spearman rank correlation between each word's SES coordinate along positive minus "
+     "negative, s(w)[positive] − s(w)[negative], and its mean human valence rating in the VADER lexicon (Hutto & "
+     "Gilbert 2014); beside it the same for an untrained model of the same configuration, the floor. Well above "
+     "the floor = the axes mean what they are named for."),
+)
+
+def render_markdown(report, title: str = "Memory assessment") -> str:
+    """The report as Markdown: headline table, guidance, retention and fidelity tables, notes, images."""
+    return to_markdown(report_blocks(report), title)
+
+
+def render_html(report, title: str, figures: dict[str, Path]) -> str:
+    """The report as one self-contained HTML page, with the ``figures`` (from `write_figures`) inlined."""
+    image_dir = next(iter(figures.values())).parent if figures else Path(".")
+    return to_html(report_blocks(report), title, image_dir)
+
+
+def write_figures(report, directory: str | Path) -> dict[str, Path]:
+    """retention.png, fidelity.png, ses.png (and hull.png, validity.png when measured) in ``directory``, by name."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    figures = {"retention": plots.retention_figure, "fidelity": plots.fidelity_figure, "ses": ses_plots.ses_figure}
+    if report.hull is not None and report.hull.example:
+        figures["hull"] = ses_plots.hull_figure
+    if _validity_views(report):
+        figures["validity"] = plots.validity_figure
+    return {name: save_figure(draw(report), directory / f"{name}.png") for name, draw in figures.items()}
+
+
+def report_blocks(report) -> list:
+    summary = report.summary()
+    out = [Paragraph(_context(report)), Heading("Headline")]
+    if report.estimators:
+        rows = []
+        for name, values in summary["estimators"].items():
+            last = report.last_measured_distance(name)
+            rows.append([name, memory_length_with_ci(values["ML(0.5)"], values["ML(0.5) CI"], last),
+                         memory_length_with_ci(values["ML(0.1)"], values["ML(0.1) CI"], last),
+                         with_ci(values["retention_capacity"], values["retention_capacity CI"])])
+        out.append(Table(["estimator", "ML(0.5) [95% CI]", "ML(0.1) [95% CI]", "retention capacity Σ r(d) [95% CI]"],
+                         rows))
+    else:
+        out.append(Paragraph("No retention estimator was computed."))
+    out.append(Bullets(_headline_items(report, summary)))
+    out += [Heading("Retention r(d)"), Paragraph("Share of a token's semantics still present at the end of the "
+            "sequence, by its distance from the end d (d = 0 is the last token); 95% bootstrap intervals in brackets."),
+            _retention_table(report)]
+    out += [Heading("Semantic fidelity"), Paragraph("Agreement of the sequence point S(x) with the full-memory "
+            "reference S*(x) = Σ s(x_t), by sequence length (every prefix counts as a sequence of its length)."),
+            _fidelity_table(report, summary["fidelity_knee"])]
+    out += _probe_section(report) + _hull_section(report) + _validity_section(report)
+    out += [Heading("What the indicators mean"), Bullets(list(EXPLANATIONS)),
+            Heading("Notes"), Bullets(list(report.notes) or ["none"]), Heading("Images")]
+    shown = {"hull": report.hull is not None and bool(report.hull.example), "validity": bool(_validity_views(report))}
+    out += [Image(f"{name}.png", alt) for name, alt in IMAGES if shown.get(name, True)]
+    return out
+
+
+def _headline_items(report, summary: dict) -> list[tuple[str, str]]:
+    default = report.default_estimator() if report.estimators else None
+    items = [(f"Recency bias ({default})", f"{_recency(summary['recency_bias'], summary['recency_bias CI'])}")]
+    knee = summary["fidelity_knee"]
+    if knee is None:
+        items.append(("Fidelity knee", "none — the cosine between S(x) and S*(x) does not fall with length over the "
+                                       "measured lengths."))
+    else:
+        cos = report.fidelity_at(int(knee))
+        items.append(("Fidelity knee", f"length {number(knee)}" + (f" (cosine there {number(cos)})" if cos is not None
+                                                                    else "")))
+    if summary.get("fidelity_at_median_length") is not None:
+        items.append((f"Fidelity at the median length ({number(float(np.median(report.lengths)))} tokens)",
+                      f"cosine {number(summary['fidelity_at_median_length'])}"))
+    rec = summary["recommended_length"]
+    last = report.last_measured_distance(default) if default else 0
+    evidence = "; ".join(f"{key} = {_evidence_value(key, value, last)}" for key, value in rec["evidence"].items())
+    items.append(("Recommended training length", f"{rec['length']} tokens — {rec['rule']}. Evidence: {evidence}."))
+    return items
+
+
+def _retention_table(report) -> str:
+    distance = report.retention["distance"].to_numpy()
+    if not len(distance) or not report.estimators:
+        return Paragraph("No retention curve was measured.")
+    wanted = set(powers_of_two(int(distance[-1]))) | {0}
+    rows = []
+    for i, d in enumerate(distance):
+        if int(d) not in wanted:
+            continue
+        row = [int(d)]
+        for name in report.estimators:
+            row.append(with_ci(report.retention[name].iloc[i],
+                                (report.retention[f"{name}_lo"].iloc[i], report.retention[f"{name}_hi"].iloc[i])))
+        rows.append(row)
+    return Table(["d"] + [f"{name} [95% CI]" for name in report.estimators], rows)
+
+
+def _fidelity_table(report, knee) -> str:
+    table = report.fidelity
+    if not len(table):
+        return Paragraph("No fidelity was measured.")
+    lengths = table["length"].to_numpy()
+    wanted = set(powers_of_two(int(lengths[-1]))) | {int(lengths[-1])}
+    if knee is not None:
+        wanted.add(int(knee))
+    rows = []
+    for _, row in table.iterrows():
+        length = int(row["length"])
+        if length not in wanted:
+            continue
+        mark = " (knee)" if knee is not None and length == int(knee) else ""
+        rows.append([f"{length}{mark}", int(row["sequences"]),
+                     with_ci(row["cosine"], (row["cosine_lo"], row["cosine_hi"])), number(row["r2"])])
+    return Table(["length", "sequences", "cosine [95% CI]", "R²"], rows)
+
+
+def _probe_section(report) -> list:
+    if report.probes is None:
+        return []
+    table = report.probes
+    wanted = set(powers_of_two(int(table["distance"].iloc[-1]))) if len(table) else set()
+    header = ["d", "token probe", "chance", "n"]
+    segment = "segment_accuracy" in table
+    if segment:
+        header += ["segment probe", "chance", "n"]
+    rows = []
+    for _, row in table[table["distance"].isin(wanted)].iterrows():
+        cells = [int(row["distance"]), number(row["token_accuracy"]), number(row["token_chance"]), int(row["token_n"])]
+        if segment:
+            cells += [number(row["segment_accuracy"]), number(row["segment_chance"]), int(row["segment_n"])]
+        rows.append(cells)
+    return [Heading("Probes by distance"), Paragraph(
+        "Held-out accuracy of a linear probe on the final hidden state that recovers the token at distance d (among "
+        "the 10 most frequent tokens)" + (" and the class of the segment covering it" if segment else "")
+        + "; chance = always answering the most frequent class; n = held-out sequences."), Table(header, rows)]
+
+
+def _hull_section(report) -> list:
+    hull = report.hull
+    if hull is None:
+        return []
+    table = hull.by_distance
+    wanted = set(powers_of_two(int(table["distance"].iloc[-1]))) if len(table) else set()
+    rows = [[int(row["distance"]), with_ci(row["pillar_retention"], (row["lo"], row["hi"])), int(row["n"])]
+            for _, row in table[table["distance"].isin(wanted)].iterrows()]
+    volume = hull.retained_volume
+    return [Heading("Hull view"), Paragraph(
+        f"Pillar words are the vertices of the convex hull of a sequence's word points; one counts as retained when "
+        f"occluding it still moves S(x) by at least τ = {number(hull.tau)} times its own effect. Retention of pillar "
+        "words by distance from the end (n = pillar words):"),
+        Table(["d", "pillar retention [95% CI]", "n"], rows),
+        Bullets([("Retained volume", f"{with_ci(volume.mean, (volume.lo, volume.hi))} of the hull's volume is spanned "
+                                     f"by the retained words (mean over {volume.n} sequences).")])]
+
+
+def _validity_views(report) -> list:
+    views = getattr(report, "semantic_validity", None) or {}
+    return [(name, views.get(key)) for key, name in (("trained", "trained (this model)"),
+                                                     ("untrained", "untrained (floor)")) if views.get(key) is not None]
+
+
+def _validity_section(report) -> list:
+    views = _validity_views(report)
+    if not views:
+        return []
+    rows = [[name, with_ci(v.rho, (v.low, v.high)), v.n_matched] for name, v in views]
+    out = [Heading("Semantic validity"), Paragraph(
+        "Spearman ρ between each vocabulary word's SES coordinate s(w)[positive] − s(w)[negative] and its mean human "
+        "valence rating (VADER lexicon, ten raters, −4 … 4); 95% bootstrap intervals over words; n = words rated in "
+        "the lexicon."), Table(["model", "Spearman ρ [95% CI]", "n"], rows)]
+    if len(views) == 1:
+        out.append(Paragraph("No untrained floor: see the notes."))
+    return out
+
+
+def _context(report) -> str:
+    meta = report.meta
+    parts = []
+    n = meta.get("n_sequences")
+    if n is not None:
+        parts.append(f"Measured on {n} sequences")
+    lengths = meta.get("sequence_length")
+    if lengths:
+        parts.append(f"of {lengths['min']}–{lengths['max']} tokens (median {number(lengths['median'])})")
+    text = " ".join(parts) + "." if parts else ""
+    extra = []
+    if report.estimators:
+        extra.append(f"Retention estimators: {', '.join(report.estimators)}")
+    if meta.get("max_distance") is not None:
+        extra.append(f"distances 0..{meta['max_distance']}")
+    if meta.get("n_resamples") is not None:
+        extra.append(f"95% bootstrap intervals from {meta['n_resamples']} resamples of the sequences"
+                     + (f" (seed {meta['seed']})" if meta.get("seed") is not None else ""))
+    if extra:
+        text += " " + "; ".join(extra) + "."
+    k = report.num_dimensions
+    if report.label_names:
+        text += f" SES axes (K = {k}): {', '.join(report.label_names)}."
+    if meta.get("origin"):
+        text += f" SES origin: {meta['origin']}."
+    return text.strip()
+
+
+def _recency(value, ci) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "not defined (the sequences are too short to have an older half)"
+    text = with_ci(value, ci)
+    if np.isinf(value):
+        text += " (the older half of the sequence is forgotten entirely)"
+    return text
+
+
+def _evidence_value(key: str, value, last: int) -> str:
+    if key.startswith("ML("):
+        return memory_length(value, last)
+    if value is None:
+        return "none"
+    return number(value) if isinstance(value, (int, float, np.number)) else str(value)
