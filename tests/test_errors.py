@@ -81,7 +81,7 @@ def test_single_class_jsonl_is_an_error(tmp_path):
     (["--epochs", "1000000"], "epochs must be at most 10,000, got 1,000,000"),
     (["--lr", "0"], "lr must be a positive number of at most 10, got 0.0"),
     (["--lr", "1e38"], "lr must be a positive number of at most 10"),
-    (["--max-sequences", "1"], "max_sequences must be at least 2"),
+    (["--max-sequences", "1"], "max_sequences (or None for all) must be >= 2"),
     (["--keep", "middle"], "keep='middle' is not valid; use one of: first, last"),
     (["--bptt-window", "0"], "bptt_window must be a positive integer or None, got 0"),
     (["--estimators", ","], "estimators is empty"),
@@ -269,7 +269,9 @@ def test_folder_without_a_model_is_named(tmp_path):
 
 
 def test_diverging_training_on_the_cli_stops_without_writing_a_report(tiny_csv, tmp_path, monkeypatch):
-    real = rnnmem.build_model
+    import rnnmem.sweep.cell as cell
+
+    real = cell.build_model
 
     def poisoned(*args, **kwargs):
         model = real(*args, **kwargs)
@@ -277,7 +279,7 @@ def test_diverging_training_on_the_cli_stops_without_writing_a_report(tiny_csv, 
             model.readout.weight.fill_(float("nan"))
         return model
 
-    monkeypatch.setattr(rnnmem, "build_model", poisoned)
+    monkeypatch.setattr(cell, "build_model", poisoned)
     out = tmp_path / "run"
     err = cli_error(["assess", "--unit", "srn", "--corpus", str(tiny_csv), "--out", str(out), *TINY])
     assert "training diverged at epoch 1 (loss is nan); lower the learning rate" in err

@@ -1,19 +1,29 @@
 """rnnmem: measure the memory ability of recurrent neural networks in a Semantic Euclidean Space."""
 
-__version__ = "0.1.0"
+import warnings
 
-from rnnmem.data import Corpus, Vocabulary, list_corpora, load_corpus, read_corpus  # noqa: E402
-from rnnmem.errors import ConfigError, DataError, ModelProtocolError, RnnmemError, TrainingError  # noqa: E402
-from rnnmem.model import SequenceModel, build_model, load_model, save_model  # noqa: E402
-from rnnmem.train import History, train  # noqa: E402
-from rnnmem.assessment import assess  # noqa: E402
-from rnnmem.memory_report import MemoryReport  # noqa: E402
-from rnnmem.guidance import Recommendation, recommend_length  # noqa: E402
-from rnnmem.indicators.classical import memory_capacity  # noqa: E402
+from rnnmem._version import __version__
+from rnnmem.assessment import assess
+from rnnmem.data import Corpus, Vocabulary, list_corpora, load_corpus, read_corpus
+from rnnmem.errors import ConfigError, DataError, ModelProtocolError, RnnmemError, TrainingError
+from rnnmem.guidance import Recommendation, recommend_length
+from rnnmem.indicators.classical import task_free_capacity
+from rnnmem.memory_report import MemoryReport
+from rnnmem.model import SequenceModel, build_model, load_model, save_model
+from rnnmem.train import History, train
 
 __all__ = [
-    "Corpus", "Vocabulary", "list_corpora", "load_corpus", "read_corpus",
+    "__version__", "Corpus", "Vocabulary", "list_corpora", "load_corpus", "read_corpus",
     "ConfigError", "DataError", "ModelProtocolError", "RnnmemError", "TrainingError",
     "SequenceModel", "build_model", "load_model", "save_model", "History", "train",
-    "assess", "MemoryReport", "Recommendation", "recommend_length", "memory_capacity",
+    "assess", "MemoryReport", "Recommendation", "recommend_length", "task_free_capacity",
 ]
+
+
+def __getattr__(name: str):
+    if name == "memory_capacity":  # the old name of task_free_capacity, kept for one release
+        warnings.warn("rnnmem.memory_capacity is renamed rnnmem.task_free_capacity (Jaeger's task-free MC, not the "
+                      "retention capacity sum_d r(d)); the old name goes in the next release.", DeprecationWarning,
+                      stacklevel=2)
+        return task_free_capacity
+    raise AttributeError(f"module 'rnnmem' has no attribute {name!r}")

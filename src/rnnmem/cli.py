@@ -88,7 +88,7 @@ def assess(
 
     Example: rnnmem assess --unit lstm --corpus tweets-docs --max-len 128 --out runs/lstm
     """
-    import rnnmem
+    from rnnmem.model import save_model
     from rnnmem.sweep.cell import CellConfig, train_and_assess
 
     started = time.perf_counter()
@@ -103,7 +103,7 @@ def assess(
     if checkpoint is None:
         typer.echo(f"training {unit} (max_len {max_len}) on {corpus}, then assessing ...", err=True)
         model, data, history, report, _ = train_and_assess(config, progress=not quiet)
-        rnnmem.save_model(model, out / "model", data.vocabulary.to_dict(), list(data.label_names))
+        save_model(model, out / "model", data.vocabulary.to_dict(), list(data.label_names))
         write_atomically(out / "history.json", json.dumps(history.__dict__, indent=2))
     else:
         report, history = _assess_checkpoint(checkpoint, config, quiet), None
@@ -117,11 +117,13 @@ def assess(
 
 def _assess_checkpoint(checkpoint: Path, config, quiet: bool):
     """Assess a saved model on the config's corpus, encoded with the model's own vocabulary."""
-    import rnnmem
+    from rnnmem.assessment import assess
     from rnnmem.data import Vocabulary
+    from rnnmem.errors import ModelProtocolError
+    from rnnmem.model import load_model
     from rnnmem.sweep.cell import corpus_for
 
-    model, meta = rnnmem.load_model(checkpoint)
+    model, meta = load_model(checkpoint)
     data = corpus_for(config)
     trained_on = [str(name) for name in meta.get("label_names") or []]
     if trained_on and trained_on != list(data.label_names):
@@ -131,18 +133,18 @@ def _assess_checkpoint(checkpoint: Path, config, quiet: bool):
             f"{', '.join(map(repr, unknown))} in {data.name} but not in training" if unknown else "",
             f"{', '.join(map(repr, missing))} in training but not in {data.name}" if missing else "",
         ) if part) or "the same names in another order"
-        raise rnnmem.ModelProtocolError(
+        raise ModelProtocolError(
             f"the checkpoint was trained on labels {', '.join(trained_on)} but {data.name} has "
             f"{', '.join(data.label_names)} ({what}); its readout axes would be read as the wrong classes. "
             "Assess it on a corpus with the labels it was trained on (or check --label-column).")
     if model.config.num_classes != data.num_classes:  # checkpoints saved without label names
-        raise rnnmem.ModelProtocolError(
+        raise ModelProtocolError(
             f"the checkpoint predicts {model.config.num_classes} classes but {data.name} has "
             f"{data.num_classes}; assess it on the corpus it was trained for.")
     vocabulary = Vocabulary.from_dict(meta["vocabulary"]) if meta.get("vocabulary") else data.vocabulary
-    report = rnnmem.assess(model, data, max_distance=config.max_distance, estimators=config.estimators,
-                           vocabulary=vocabulary, max_sequences=config.max_sequences, seed=config.seed,
-                           progress=not quiet)
+    report = assess(model, data, max_distance=config.max_distance, estimators=config.estimators,
+                    vocabulary=vocabulary, max_sequences=config.max_sequences, seed=config.seed,
+                    progress=not quiet)
     report.meta["model"] = {"unit": model.config.unit, "hidden_size": model.config.hidden_size, "corpus": data.name,
                             "checkpoint": str(checkpoint)}
     report.meta["corpus_notes"] = data.notes
@@ -152,6 +154,8 @@ def _assess_checkpoint(checkpoint: Path, config, quiet: bool):
 def _summary_table(report, unit: str, history) -> str:
     import pandas as pd
 
+    from rnnmem.report.format import memory_length
+
     summary = report.summary()
     rows = []
     for name, values in summary["estimators"].items():
@@ -159,16 +163,13 @@ def _summary_table(report, unit: str, history) -> str:
             "unit": unit, "estimator": name,
             "accuracy": f"{history.final_accuracy:.3f}" if history else "-",
             "majority": f"{history.majority_baseline:.3f}" if history else "-",
-            "ML(0.5)": _ml(values["ML(0.5)"], report), "ML(0.1)": _ml(values["ML(0.1)"], report),
-            "capacity": f"{values['capacity']:.2f}",
+            "ML(0.5)": memory_length(values["ML(0.5)"], report.last_measured_distance(name)),
+            "ML(0.1)": memory_length(values["ML(0.1)"], report.last_measured_distance(name)),
+            "retention_capacity": f"{values['retention_capacity']:.2f}",
         })
     table = pd.DataFrame(rows).to_string(index=False)
     rec = summary["recommended_length"]
     return f"{table}\nrecommended training length: {rec['length']} tokens ({rec['rule']})"
-
-
-def _ml(value, report) -> str:
-    return str(value) if value is not None else f"> {int(report.retention['distance'].max())}"
 
 
 def _check_writable(out: Path) -> None:
@@ -284,17 +285,20 @@ def capacity(
     per_delay: bool = typer.Option(False, "--per-delay", help="Print MC_k for every delay k."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the numbers to this JSON file."),
 ):
-    """Classical memory capacity (Jaeger 2002) of an untrained unit driven by i.i.d. scalar input.
+    """Task-free memory capacity (Jaeger 2002) of an untrained unit driven by i.i.d. scalar input.
+
+    Not the retention capacity sum_d r(d) that `rnnmem assess` reports for a trained model on a task.
 
     Example: rnnmem capacity --unit esn --hidden 50 --per-delay
     """
-    from rnnmem.indicators.classical import drive_unit, memory_capacity
+    from rnnmem.indicators.classical import drive_unit, task_free_capacity
 
     max_delay = 2 * hidden_size if max_delay is None else max_delay
     states, inputs = drive_unit(unit, hidden_size, length, seed=seed, input_scale=input_scale)
-    mc = memory_capacity(states, inputs, max_delay, washout=washout)
+    mc = task_free_capacity(states, inputs, max_delay, washout=washout)
     first = "  ".join(f"{v:.3f}" for v in mc.per_delay[:5])
-    typer.echo(f"memory capacity of {unit} (untrained, seed {seed}): MC = {mc.total:.3f} of {hidden_size} units "
+    typer.echo(f"task-free memory capacity of {unit} (Jaeger; untrained, seed {seed}): MC = {mc.total:.3f} of "
+               f"{hidden_size} units "
                f"(delays 1..{max_delay}; fitted on {mc.n_train} steps, scored on {mc.n_test})")
     typer.echo(f"MC_k for k = 1..{min(5, max_delay)}: {first}")
     if per_delay:
@@ -303,7 +307,7 @@ def capacity(
             typer.echo(f"{k:5d} {value:7.4f} {total:8.3f}")
     if json_path is not None:
         write_atomically(json_path, json.dumps({
-            "unit": unit, "hidden_size": hidden_size, "length": length, "max_delay": max_delay, "washout": washout,
+            "measure": "task-free memory capacity (Jaeger 2002)", "unit": unit, "hidden_size": hidden_size, "length": length, "max_delay": max_delay, "washout": washout,
             "input_scale": input_scale, "seed": seed, "n_train": mc.n_train, "n_test": mc.n_test,
             "total": mc.total, "per_delay": mc.per_delay.tolist()}, indent=2))
         typer.echo(f"wrote {json_path}")

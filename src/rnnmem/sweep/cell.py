@@ -10,9 +10,12 @@ import json
 import time
 from dataclasses import asdict, dataclass, fields, replace
 
+from rnnmem.assessment import assess
 from rnnmem.data import load_corpus
 from rnnmem.errors import ConfigError
 from rnnmem.fileio import json_safe
+from rnnmem.model import build_model
+from rnnmem.train import train
 
 
 @dataclass(frozen=True)
@@ -68,20 +71,18 @@ def corpus_for(config: CellConfig):
 
 def train_and_assess(config: CellConfig, progress: bool = False):
     """Build, train and assess the model a cell describes. Returns (model, corpus, history, report, timings)."""
-    import rnnmem
-
     corpus = corpus_for(config)
     started = time.perf_counter()
-    model = rnnmem.build_model(config.unit, len(corpus.vocabulary), corpus.num_classes,
-                               hidden_size=config.hidden_size, embedding_dim=config.embedding_dim,
-                               pad_id=corpus.vocabulary.pad_id, seed=config.seed)
-    history = rnnmem.train(model, corpus, max_len=config.max_len, epochs=config.epochs, batch_size=config.batch_size,
-                           lr=config.lr, seed=config.seed, keep=config.keep, bptt_window=config.bptt_window,
-                           progress=progress)
+    model = build_model(config.unit, len(corpus.vocabulary), corpus.num_classes,
+                        hidden_size=config.hidden_size, embedding_dim=config.embedding_dim,
+                        pad_id=corpus.vocabulary.pad_id, seed=config.seed)
+    history = train(model, corpus, max_len=config.max_len, epochs=config.epochs, batch_size=config.batch_size,
+                    lr=config.lr, seed=config.seed, keep=config.keep, bptt_window=config.bptt_window,
+                    progress=progress)
     trained = time.perf_counter()
-    report = rnnmem.assess(model, corpus, max_distance=config.max_distance, estimators=config.estimators,
-                           max_sequences=config.max_sequences, n_resamples=config.n_resamples, seed=config.seed,
-                           progress=progress)
+    report = assess(model, corpus, max_distance=config.max_distance, estimators=config.estimators,
+                    max_sequences=config.max_sequences, n_resamples=config.n_resamples, seed=config.seed,
+                    progress=progress)
     report.meta["model"] = {"unit": config.unit, "hidden_size": config.hidden_size, "corpus": corpus.name,
                             "train_max_len": config.max_len, "test_accuracy": history.final_accuracy}
     report.meta["corpus_notes"] = corpus.notes
@@ -98,7 +99,7 @@ def cell_metrics(report, history) -> dict:
     for name, values in summary["estimators"].items():
         metrics[f"{name}.ML(0.5)"] = values["ML(0.5)"]
         metrics[f"{name}.ML(0.1)"] = values["ML(0.1)"]
-        metrics[f"{name}.capacity"] = values["capacity"]
+        metrics[f"{name}.retention_capacity"] = values["retention_capacity"]
     return metrics
 
 
@@ -111,8 +112,7 @@ def run_cell(config: CellConfig) -> dict:
     """
     _, _, history, report, timings = train_and_assess(config)
     words = report.words()
-    points = report.word_points[[c for c in report.word_points.columns if c.startswith("s")]].to_numpy()
-    ses = {"words": words, "counts": report.word_points["count"].tolist(), "points": points.tolist(),
+    ses = {"words": words, "counts": report.word_points["count"].tolist(), "points": report.ses_points().tolist(),
            "trajectories": [t.tolist() for t in report.trajectories[:4]],
            "trajectory_words": [report.vocabulary.decode(ids) if report.vocabulary else [str(i) for i in ids]
                                 for ids in report.trajectory_tokens[:4]],
