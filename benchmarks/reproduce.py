@@ -22,7 +22,7 @@ from scipy import stats
 import rnnmem
 from rnnmem.indicators.planted import accuracy_by_planted_distance, memory_distance
 from rnnmem.sweep.study import load_study, metric_values, write_study_report
-from rnnmem.report.markdown import pipe_table
+from rnnmem.report.blocks import pipe_table
 from rnnmem.fileio import write_atomically
 from rnnmem.sweep import ResultsStore, expand_grid, run_sweep
 
@@ -65,7 +65,7 @@ def study_document(study, plan, planted, elapsed: float, figures_dir: str, store
     units = study.units
     ml = {e: {u: mean_over_seeds(study, u, longest, f"{e}.ML(0.1)") for u in units} for e in ESTIMATORS}
     half = {e: {u: mean_over_seeds(study, u, longest, f"{e}.ML(0.5)") for u in units} for e in ESTIMATORS}
-    mc = {e: {u: mean_over_seeds(study, u, longest, f"{e}.capacity") for u in units} for e in ESTIMATORS}
+    mc = {e: {u: mean_over_seeds(study, u, longest, f"{e}.retention_capacity") for u in units} for e in ESTIMATORS}
     acc = {u: mean_over_seeds(study, u, longest, "accuracy") for u in units}
     base = {u: mean_over_seeds(study, u, longest, "majority_baseline") for u in units}
     rec = {u: mean_over_seeds(study, u, longest, "recommended_length") for u in units}
@@ -77,7 +77,8 @@ def study_document(study, plan, planted, elapsed: float, figures_dir: str, store
                  + [fmt(fid[u], 3), fmt(rec[u], 1),
                     str(planted[u]["memory_distance"]) if planted[u]["memory_distance"] is not None else f"> {plan['planted']['length'] - 1}"]
                  for u in units]
-    header = (["unit", "accuracy", "majority baseline"] + [f"{e}: ML(0.5) / ML(0.1) / MC" for e in ESTIMATORS]
+    header = (["unit", "accuracy", "majority baseline"]
+              + [f"{e}: ML(0.5) / ML(0.1) / retention capacity" for e in ESTIMATORS]
               + ["fidelity (cos)", "recommended length", "planted memory distance"])
 
     lines = [

@@ -10,7 +10,7 @@ Figures:
    steps, the O(T^2) work) over the token-steps per second of a plain fused nn.LSTM
    forward on the batch shape occlusion uses; with and without prefix caching.
 2. units: one training step (forward + backward) of each unit over nn.GRU's, same shapes.
-3. memory_capacity: ours against ReservoirPy's, same reservoir and series (when reservoirpy is installed).
+3. task-free memory capacity (task_free_capacity): ours against ReservoirPy's, same reservoir and series (when reservoirpy is installed).
 4. end to end: `rnnmem assess` on the README default, wall time and peak memory (CPU only).
 
     python benchmarks/speed.py --memory-check [--device cuda]
@@ -107,7 +107,7 @@ def bench_memory_capacity(repeats) -> dict:
         from reservoirpy.observables import memory_capacity as theirs
     except ImportError as exc:
         return {"skipped": f"needs reservoirpy ({exc}); pip install -e '.[test]'"}
-    from rnnmem import memory_capacity as ours
+    from rnnmem import task_free_capacity as ours
 
     rng = np.random.default_rng(0)
     n, steps, max_delay, ridge, test_size = 100, 5000, 100, 1e-6, 0.3

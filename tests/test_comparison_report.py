@@ -15,7 +15,8 @@ import pytest
 from matplotlib.image import imread
 
 from rnnmem.errors import DataError
-from rnnmem.sweep.study import format_cell, metric_values, t_interval, write_study_report
+from rnnmem.report.study_text import format_cell
+from rnnmem.sweep.study import metric_values, t_interval, write_study_report
 from rnnmem.sweep import CellConfig, ResultsStore, run_cell
 
 UNITS = ("srn", "gru")
@@ -73,7 +74,7 @@ def test_returns_every_file_it_wrote(report):
     assert all(path.is_file() and path.stat().st_size > 0 for path in report.values())
 
 
-@pytest.mark.parametrize("unit, length, metric", [("gru", 16, "occlusion.capacity"), ("srn", 8, "accuracy"),
+@pytest.mark.parametrize("unit, length, metric", [("gru", 16, "occlusion.retention_capacity"), ("srn", 8, "accuracy"),
                                                   ("gru", 8, "fidelity_at_median_length")])
 def test_csv_mean_is_the_mean_over_seeds_and_inside_its_interval(report, store_path, unit, length, metric):
     table = pd.read_csv(report["comparison_csv"])
@@ -151,7 +152,7 @@ def test_html_is_self_contained_with_tables_images_and_recommendations(report, s
     sources = re.findall(r'src="([^"]*)"', html)
     assert len(sources) == 4 and all(s.startswith("data:image/png;base64,") for s in sources)
     assert html.count("<table>") >= 7 + 1  # seven metric tables and the recommendation table
-    assert "Memory capacity MC" in html and FAILED_ERROR in html
+    assert "Retention capacity Σ r(d)" in html and FAILED_ERROR in html
     for unit, length in _recommended(store_path).items():
         assert re.search(rf"<td>{unit}</td><td>{length} tokens</td>", html), (unit, length)
     rule = ResultsStore(store_path).results()[0]["result"]["report"]["summary"]["recommended_length"]["rule"]

@@ -40,13 +40,13 @@ def test_linear_recurrence_retention_is_lambda_power_d(linear_report, estimator)
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS)
-def test_linear_recurrence_memory_length_and_capacity(linear_report, estimator):
+def test_linear_recurrence_memory_length_and_retention_capacity(linear_report, estimator):
     lam, report = linear_report
     assert report.memory_length(0.5, estimator) == math.ceil(math.log(0.5) / math.log(lam))
     assert report.memory_length(0.1, estimator) == math.ceil(math.log(0.1) / math.log(lam))
     max_d = int(report.retention["distance"].max())
     truncated = (1 - lam ** (max_d + 1)) / (1 - lam)
-    assert report.capacity(estimator) == pytest.approx(truncated, rel=0.02)
+    assert report.retention_capacity(estimator) == pytest.approx(truncated, rel=0.02)
 
 
 def test_linear_recurrence_ci_brackets_the_estimate(linear_report):
@@ -66,7 +66,7 @@ def test_delay_line_remembers_exactly_k_tokens(k):
         np.testing.assert_allclose(report.retention[name], expected, atol=1e-6, err_msg=name)
         assert report.memory_length(0.5, name) == k
         assert report.memory_length(0.1, name) == k
-        assert report.capacity(name) == pytest.approx(k, abs=1e-6)
+        assert report.retention_capacity(name) == pytest.approx(k, abs=1e-6)
     assert report.recommend_length().length == k
 
 

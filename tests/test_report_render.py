@@ -11,8 +11,8 @@ from torch import nn
 
 import rnnmem
 from rnnmem.data import Vocabulary
-from rnnmem.report import plots
-from rnnmem.report.markdown import pipe_table
+from rnnmem.report import plots, ses_plots, style
+from rnnmem.report.blocks import pipe_table
 
 LAMBDA = 0.7
 VOCAB = 30
@@ -97,7 +97,7 @@ def test_retention_figure_marks_half_life_and_thresholds(report):
     assert "40 sequences" in ax.get_title()
     # the colour of an estimator is the same wherever it is drawn
     lines = {line.get_label().split(":")[0]: line.get_color() for line in ax.get_lines()}
-    assert lines["occlusion"] == plots.ESTIMATOR_COLORS["occlusion"]
+    assert lines["occlusion"] == style.ESTIMATOR_COLORS["occlusion"]
 
 
 def test_fidelity_figure_marks_the_knee(report):
@@ -112,7 +112,7 @@ def test_fidelity_figure_marks_the_knee(report):
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_ses_figure_labels_its_axes_by_dimension(k, tmp_path):
     rep = _assess(k)
-    fig = plots.ses_figure(rep)
+    fig = ses_plots.ses_figure(rep)
     ax = fig.axes[0]
     if k == 3:
         assert ax.get_xlabel().startswith("PC1 of the SES") and ax.get_ylabel().startswith("PC2 of the SES")
@@ -125,18 +125,18 @@ def test_ses_figure_labels_its_axes_by_dimension(k, tmp_path):
         assert "frequency rank" in ax.get_ylabel()
         assert fig.axes[1].get_ylabel() == "step t (tokens read)"
         assert "K = 1" in fig.get_suptitle()
-    _assert_real_png(plots.plot_ses(rep, tmp_path / "ses.png"))
+    _assert_real_png(style.save_figure(fig, tmp_path / "ses.png"))
 
 
 def test_ses_figure_names_frequent_words_and_skips_special_tokens(report):
     vocab = Vocabulary(["<pad>", "<unk>"] + [f"w{i}" for i in range(2, VOCAB)])
     report.vocabulary = vocab
     try:
-        ax = plots.ses_figure(report).axes[0]
+        ax = ses_plots.ses_figure(report).axes[0]
     finally:
         report.vocabulary = None
     names = {t.get_text() for t in ax.texts if t.get_text()}  # arrows are empty annotations
-    assert len(names) == plots.N_LABELLED_WORDS
+    assert len(names) == ses_plots.N_LABELLED_WORDS
     assert not any(name.startswith("<") for name in names)  # <unk> (id 1) occurs but is never named
     most_frequent = report.words()[int(report.word_points["count"].idxmax())]
     assert f"w{most_frequent}" in names
@@ -149,14 +149,14 @@ def test_ses_figure_names_frequent_words_and_skips_special_tokens(report):
 def test_markdown_headline_table(report):
     text = report.to_markdown(title="Linear recurrence")
     assert text.startswith("# Linear recurrence\n")
-    assert "| estimator | ML(0.5) [95% CI] | ML(0.1) [95% CI] | capacity MC [95% CI] |" in text
+    assert "| estimator | ML(0.5) [95% CI] | ML(0.1) [95% CI] | retention capacity Σ r(d) [95% CI] |" in text
     summary = report.summary()["estimators"]
     assert report.memory_length(0.5, "occlusion") == 2  # ceil(log 0.5 / log 0.7)
     occlusion = next(line for line in text.splitlines() if line.startswith("| occlusion |"))
     cells = [c.strip() for c in occlusion.strip("|").split("|")]
     assert cells[1].split()[0] == "2"
     assert cells[2].split()[0] == str(summary["occlusion"]["ML(0.1)"])
-    assert cells[3].startswith(f"{summary['occlusion']['capacity']:.3g} [")
+    assert cells[3].startswith(f"{summary['occlusion']['retention_capacity']:.3g} [")
     for name in report.estimators:
         assert f"| {name} |" in text
 
@@ -184,7 +184,7 @@ def test_markdown_sections_notes_and_images(report, tmp_path):
     for image in ("retention.png", "fidelity.png", "ses.png"):
         assert f"]({image})" in text
     rec = report.recommend_length()
-    assert f"**{rec.length} tokens** — {rec.rule}" in text
+    assert f"**Recommended training length**: {rec.length} tokens — {rec.rule}" in text
     assert "Recency bias" in text and "Fidelity knee" in text
     # retention rows at 0, 1, 2, 4, 8, 16 and the last distance (19)
     rows = [line.split("|")[1].strip() for line in text.split("## Retention r(d)")[1].split("##")[0].splitlines()

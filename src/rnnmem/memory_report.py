@@ -1,22 +1,31 @@
-"""MemoryReport: every indicator of one assessment, as tables, JSON, Markdown and plots."""
+"""MemoryReport: the numbers of one assessment, as `assess` returns them.
+
+It stores the measured curves and tables; each indicator it offers is one call into
+`rnnmem.indicators` (or `rnnmem.guidance` for the recommendation). Rendering is left to
+`rnnmem.report`, which reads a report without importing this module."""
 
 from __future__ import annotations
 
 import json
-import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from rnnmem.errors import ConfigError
 from rnnmem.fileio import json_safe, write_atomically
 from rnnmem.guidance import Recommendation, recommend_length
 from rnnmem.indicators.bootstrap import Estimate
-from rnnmem.indicators.fidelity import knee
+from rnnmem.indicators.curve import (curve_interval, last_measured_distance, memory_length, recency_bias,
+                                     retention_capacity)
+from rnnmem.indicators.fidelity import fidelity_at, fidelity_knee
 from rnnmem.indicators.hull import HullView
-from rnnmem.indicators.curve import capacity, measured_extent, memory_length, recency_bias
+from rnnmem.report import single
+from rnnmem.validation import check_choice, check_tau
+
+# Word-point coordinates are stored as columns s0, s1, ..., s{K-1} of ``word_points``.
+SES_COLUMN = "s{}"
 
 
 @dataclass
@@ -73,7 +82,7 @@ class MemoryReport:
             table[f"{name}_hi"] = est.high if est else nan
         words = pd.DataFrame({"token_id": word_ids, "count": token_counts})
         for k in range(word_points.shape[1]):
-            words[f"s{k}"] = word_points[:, k]
+            words[SES_COLUMN.format(k)] = word_points[:, k]
         return cls(pd.DataFrame(table), fidelity, words, lengths, trajectories, trajectory_tokens, notes, meta,
                    {name: est.resamples for name, est in curves.items()})
 
@@ -84,74 +93,68 @@ class MemoryReport:
 
     @property
     def num_dimensions(self) -> int:
-        return sum(c.startswith("s") and c[1:].isdigit() for c in self.word_points.columns)
+        return sum(SES_COLUMN.format(k) in self.word_points.columns for k in range(len(self.word_points.columns)))
+
+    def ses_points(self) -> np.ndarray:
+        """Word points s(w), [V, K], one row per row of ``word_points``."""
+        return self.word_points[[SES_COLUMN.format(k) for k in range(self.num_dimensions)]].to_numpy(float)
 
     def curve(self, estimator: str = "occlusion") -> np.ndarray:
         """r(d) of one estimator."""
-        if estimator not in self.resamples:
-            raise ConfigError(f"estimator '{estimator}' was not computed in this report; available: {', '.join(self.estimators)}.")
+        check_choice("estimators of this report", estimator, self.estimators, what="estimator")
         return self.retention[estimator].to_numpy()
 
     def memory_length(self, tau: float = 0.5, estimator: str = "occlusion") -> int | None:
         """ML(tau): first distance with r(d) <= tau; None when r stays above tau over the measured range."""
-        if not 0 < tau < 1:
-            raise ConfigError(f"tau must lie strictly between 0 and 1, got {tau}.")
-        return memory_length(self.curve(estimator), tau)
+        return memory_length(self.curve(estimator), check_tau(tau))
+
+    def retention_capacity(self, estimator: str = "occlusion") -> float:
+        """Retention capacity sum_d r(d): the effective number of tokens remembered (`indicators.curve`)."""
+        return retention_capacity(self.curve(estimator))
 
     def capacity(self, estimator: str = "occlusion") -> float:
-        """MC = sum_d r(d): the effective number of tokens remembered."""
-        return capacity(self.curve(estimator))
+        """Deprecated name of `retention_capacity` (kept for one release)."""
+        warnings.warn("MemoryReport.capacity() is renamed retention_capacity() (sum of r(d); Jaeger's task-free "
+                      "capacity is rnnmem.task_free_capacity); the old name goes in the next release.",
+                      DeprecationWarning, stacklevel=2)
+        return self.retention_capacity(estimator)
 
     @property
     def recency_bias(self) -> float:
         """r(0) / mean r(d) over the older half of a median-length sequence (occlusion estimator when present)."""
-        return recency_bias(self.curve(self.default_estimator()), int(np.median(self.lengths)))
+        return recency_bias(self.curve(self.default_estimator()), self.median_length())
 
     def interval(self, indicator: str, estimator: str = "occlusion", tau: float = 0.5) -> tuple[float, float]:
-        """95% bootstrap interval of "capacity", "memory_length" or "recency_bias" from the resampled curves.
-
-        A resample where r never falls to tau counts as one past its measured range.
-        """
-        curves = self.resamples[estimator].T  # [R, D+1]
-        if curves.shape[0] == 0:
-            return (math.nan, math.nan)
-        if indicator == "capacity":
-            values = [capacity(c) for c in curves]
-        elif indicator == "memory_length":
-            values = [_or_beyond(memory_length(c, tau), c) for c in curves]
-        elif indicator == "recency_bias":
-            values = [recency_bias(c, int(np.median(self.lengths))) for c in curves]
-        else:
-            raise ConfigError(f"no interval for '{indicator}'; choose capacity, memory_length or recency_bias.")
-        values = np.asarray(values, float)
-        values = values[~np.isnan(values)]
-        if len(values) == 0:
-            return (math.nan, math.nan)
-        # percentiles of infinite values (a forgotten older half) are taken by rank, without arithmetic
-        low, high = np.sort(values)[[int(0.025 * (len(values) - 1)), int(np.ceil(0.975 * (len(values) - 1)))]]
-        return float(low), float(high)
+        """95% bootstrap interval of "retention_capacity", "memory_length" or "recency_bias" (`curve_interval`)."""
+        check_choice("estimators of this report", estimator, self.estimators, what="estimator")
+        return curve_interval(self.resamples[estimator], indicator, check_tau(tau), self.median_length())
 
     def fidelity_knee(self) -> float | None:
-        """Sequence length at the knee of the fidelity curve: where S(x) stops expressing the whole sequence.
+        """Sequence length at the knee of the fidelity curve (`indicators.fidelity.fidelity_knee`)."""
+        return fidelity_knee(self.fidelity, len(self.lengths))
 
-        Only lengths that at least a tenth of the sequences reach (and at least 10) count,
-        so the sparse tail of the length distribution cannot place the knee.
-        """
-        frame = self.fidelity[self.fidelity["sequences"] >= max(10, 0.1 * len(self.lengths))]
-        return knee(frame["length"].to_numpy(), frame["cosine"].to_numpy())
+    def fidelity_at(self, length: int) -> float | None:
+        """Mean cosine(S, S*) at one sequence length, None when no sequence is that long."""
+        return fidelity_at(self.fidelity, length)
 
     def recommend_length(self, tau: float = 0.1, estimator: str | None = None) -> Recommendation:
-        """Recommended training length (DESIGN §3), with the rule and the evidence used."""
+        """Recommended training length (`rnnmem.guidance.recommend_length`), with the rule and the evidence used."""
         estimator = estimator or self.default_estimator()
-        rec = recommend_length(self.curve(estimator), self.lengths, tau)
-        evidence = dict(rec.evidence, estimator=estimator, **{"fidelity knee": self.fidelity_knee()})
-        return Recommendation(rec.length, rec.rule, evidence)
+        return recommend_length(self.curve(estimator), self.lengths, check_tau(tau),
+                                context={"estimator": estimator, "fidelity knee": self.fidelity_knee()})
 
     def default_estimator(self) -> str:
         """The estimator headline numbers use: occlusion when it was computed."""
         return "occlusion" if "occlusion" in self.resamples else self.estimators[0]
 
-    # -- summaries ----------------------------------------------------------------------
+    def last_measured_distance(self, estimator: str) -> int:
+        """D of "ML > D": the largest distance with a measured r(d) for this estimator."""
+        return last_measured_distance(self.retention["distance"], self.retention[estimator])
+
+    def median_length(self) -> int:
+        return int(np.median(self.lengths))
+
+    # -- numbers out --------------------------------------------------------------------
     def summary(self) -> dict:
         """Headline numbers per estimator, plus fidelity and the recommendation."""
         per_estimator = {}
@@ -159,7 +162,8 @@ class MemoryReport:
             per_estimator[name] = {
                 "ML(0.5)": self.memory_length(0.5, name), "ML(0.5) CI": self.interval("memory_length", name, 0.5),
                 "ML(0.1)": self.memory_length(0.1, name), "ML(0.1) CI": self.interval("memory_length", name, 0.1),
-                "capacity": self.capacity(name), "capacity CI": self.interval("capacity", name),
+                "retention_capacity": self.retention_capacity(name),
+                "retention_capacity CI": self.interval("retention_capacity", name),
             }
         rec = self.recommend_length()
         return {
@@ -168,14 +172,9 @@ class MemoryReport:
             "recency_bias": self.recency_bias,
             "recency_bias CI": self.interval("recency_bias", self.default_estimator()),
             "fidelity_knee": self.fidelity_knee(),
-            "fidelity_at_median_length": self.fidelity_at(int(np.median(self.lengths))),
+            "fidelity_at_median_length": self.fidelity_at(self.median_length()),
             "recommended_length": {"length": rec.length, "rule": rec.rule, "evidence": rec.evidence},
         }
-
-    def fidelity_at(self, length: int) -> float | None:
-        """Mean cosine(S, S*) at one sequence length, None when no sequence is that long."""
-        row = self.fidelity[self.fidelity["length"] == length]
-        return float(row["cosine"].iloc[0]) if len(row) else None
 
     def words(self) -> list[str]:
         """The word of each row of ``word_points`` (its id when the report has no vocabulary)."""
@@ -201,43 +200,22 @@ class MemoryReport:
     def to_json(self, path: str | Path) -> Path:
         return write_atomically(path, json.dumps(self.to_dict(), indent=2, allow_nan=False))
 
+    # -- rendering (rnnmem.report) ------------------------------------------------------
     def to_markdown(self, path: str | Path | None = None, title: str = "Memory assessment") -> str:
-        from rnnmem.report.markdown import render_markdown
-
-        text = render_markdown(self, title)
+        """The report as Markdown (`rnnmem.report.single.render_markdown`); written to ``path`` when given."""
+        text = single.render_markdown(self, title)
         if path is not None:
             write_atomically(path, text)
         return text
 
     def to_html(self, path: str | Path, title: str = "Memory assessment") -> Path:
         """A self-contained page (plots inlined, no external links); the PNGs are also written beside it."""
-        from rnnmem.report import html
-        from rnnmem.report.markdown import render_markdown
-
         path = Path(path)
-        self.plot(path.parent)
-        return write_atomically(path, html.page(title, html.markdown_body(render_markdown(self, title), path.parent)))
+        return write_atomically(path, single.render_html(self, title, self.plot(path.parent)))
 
     def plot(self, directory: str | Path) -> dict[str, Path]:
         """Write retention.png, fidelity.png, ses.png (and hull.png, validity.png when measured) into ``directory``.
 
         Returns the paths by name.
         """
-        from rnnmem.report import plots
-
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        paths = {
-            "retention": plots.plot_retention(self, directory / "retention.png"),
-            "fidelity": plots.plot_fidelity(self, directory / "fidelity.png"),
-            "ses": plots.plot_ses(self, directory / "ses.png"),
-        }
-        if self.hull is not None and self.hull.example:
-            paths["hull"] = plots.plot_hull(self, directory / "hull.png")
-        if self.semantic_validity is not None and self.semantic_validity.get("trained") is not None:
-            paths["validity"] = plots.plot_validity(self, directory / "validity.png")
-        return paths
-
-
-def _or_beyond(length: int | None, curve: np.ndarray) -> int:
-    return length if length is not None else measured_extent(curve)
+        return single.write_figures(self, directory)
