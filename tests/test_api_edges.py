@@ -1,0 +1,86 @@
+"""The public edge: the two capacities named apart (old names deprecated), one "> D", one hull routine, one
+recommendation rule, and arguments checked where they enter."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+import rnnmem
+from known_systems import LinearRecurrence
+from rnnmem.cli import _summary_table
+from rnnmem.guidance import recommend_for_unit
+from rnnmem.indicators import hull_vertices, word_hull
+from rnnmem.indicators.classical import drive_unit
+
+
+@pytest.fixture(scope="module")
+def report():
+    tokens = torch.randint(1, 40, (12, 10), generator=torch.Generator().manual_seed(2))
+    return rnnmem.assess(LinearRecurrence(0.9), tokens, max_distance=9, progress=False, n_resamples=30)
+
+
+def test_retention_capacity_is_the_sum_of_r_and_the_old_name_warns(report):
+    assert report.retention_capacity("occlusion") == pytest.approx(np.nansum(report.curve("occlusion")))
+    with pytest.warns(DeprecationWarning, match="retention_capacity"):
+        old = report.capacity("occlusion")
+    assert old == report.retention_capacity("occlusion")
+    summary = report.summary()["estimators"]["occlusion"]
+    assert "capacity" not in summary and summary["retention_capacity"] == old
+
+
+def test_task_free_capacity_keeps_its_old_name_for_one_release():
+    states, inputs = drive_unit("esn", 10, 600, seed=0)
+    new = rnnmem.task_free_capacity(states, inputs, max_delay=12)
+    with pytest.warns(DeprecationWarning, match="task_free_capacity"):
+        old_function = rnnmem.memory_capacity
+    with pytest.warns(DeprecationWarning, match="task_free_capacity"):
+        from_indicators = rnnmem.indicators.memory_capacity(states, inputs, max_delay=12)
+    assert old_function is rnnmem.task_free_capacity
+    assert from_indicators.total == new.total
+
+
+def test_unknown_estimator_and_indicator_and_bad_tau_are_config_errors(report):
+    with pytest.raises(rnnmem.ConfigError, match="Did you mean 'occlusion'"):
+        report.interval("memory_length", estimator="oclusion")
+    with pytest.raises(rnnmem.ConfigError, match="unknown indicator 'capacity'.*retention_capacity"):
+        report.interval("capacity")
+    with pytest.raises(rnnmem.ConfigError, match=r"tau must be in \(0.0, 1.0\) \(got 1.5\)"):
+        report.memory_length(1.5)
+    with pytest.raises(rnnmem.ConfigError, match="tau must be"):
+        report.recommend_length(tau=0)
+    with pytest.raises(rnnmem.ConfigError, match="max_len"):
+        rnnmem.assess(LinearRecurrence(0.5), torch.ones(4, 5, dtype=torch.long), max_len=0, progress=False)
+
+
+def test_an_unreached_memory_length_reads_the_same_d_in_the_cli_and_the_markdown(report):
+    cut = copy.copy(report)
+    cut.retention = report.retention.copy()
+    cut.retention.loc[cut.retention["distance"] >= 7, "occlusion"] = np.nan  # measured range 0..6 of 0..9
+    assert cut.memory_length(0.1, "occlusion") is None and cut.last_measured_distance("occlusion") == 6
+    table = _summary_table(cut, "toy", None)
+    occlusion = next(line for line in table.splitlines() if "occlusion" in line)
+    assert "> 6" in occlusion and "> 9" not in occlusion
+    headline = next(line for line in cut.to_markdown().splitlines() if line.startswith("| occlusion |"))
+    assert headline.split("|")[3].strip().startswith("> 6")
+
+
+def test_hull_vertices_go_round_a_polygon_and_fall_back_to_a_segment():
+    square = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, 0.5], [1.0, 1.0], [0.0, 1.0]])
+    ring = hull_vertices(square)
+    assert sorted(ring.tolist()) == [0, 1, 3, 4]  # the centre point is no vertex
+    corners = square[ring]
+    # consecutive corners share a side of the unit square: one coordinate stays the same
+    assert all(np.any(np.isclose(a, b)) for a, b in zip(corners, np.roll(corners, -1, axis=0)))
+    line = np.array([[0.0, 0.0], [1.0, 1.0], [3.0, 3.0], [2.0, 2.0]])
+    assert sorted(hull_vertices(line).tolist()) == [0, 2]
+    assert word_hull(line).route == "1-D"
+
+
+def test_a_unit_recommendation_is_the_rounded_up_median_at_its_longest_training_length():
+    rec = recommend_for_unit({8: [3, 4], 16: [5, 6]})
+    assert (rec.length, rec.median, rec.from_length) == (6, 5.5, 16)
+    assert rec.by_length == {8: 3.5, 16: 5.5}
+    assert recommend_for_unit({8: []}) is None
+
