@@ -204,3 +204,8 @@ def test_headless_chromium_renders_the_images(report, tmp_path):
     # about 2% with the images drawn, under 0.1% when they fail to decode.
     coloured = (pixels.max(axis=-1) - pixels.min(axis=-1) > 0.1).mean()
     assert coloured > 0.005, f"only {coloured:.2%} of the rendering is coloured: the figures did not render"
+
+
+def test_a_store_from_before_the_rename_still_gives_its_retention_capacity():
+    old = {"result": {"metrics": {"occlusion.capacity": 4.5}, "report": {"retention": {}}}}
+    assert metric_values([old], "occlusion.retention_capacity", "occlusion")[0] == [4.5]

@@ -151,8 +151,10 @@ def metric_values(group: list[dict], metric: str, estimator: str) -> tuple[list[
     bias) are left out.
     """
     values, beyond, limits = [], 0, []
+    # stores written before the retention capacity got its name keep it under "<estimator>.capacity"
+    legacy = metric.replace(".retention_capacity", ".capacity")
     for r in group:
-        value = r["result"]["metrics"].get(metric)
+        value = r["result"]["metrics"].get(metric, r["result"]["metrics"].get(legacy))
         if ".ML(" in metric:
             limit = measured_distance(r["result"], estimator)
             limits.append(limit)
