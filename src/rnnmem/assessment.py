@@ -24,7 +24,8 @@ from rnnmem.indicators.bootstrap import ratio_of_sums
 from rnnmem.indicators.fidelity import fidelity_by_length
 from rnnmem.indicators.hull import hull_indicators, retained_words
 from rnnmem.indicators.probes import probe_accuracy_by_distance, token_targets
-from rnnmem.indicators.retention import gradient_effects, occlusion_effects, regression_retention
+from rnnmem.indicators.retention import (OCCLUSION_NORMALISATIONS, gradient_effects, normalisation_note,
+                                         occlusion_effects, occlusion_retention, regression_retention)
 from rnnmem.indicators.validity import semantic_validity
 from rnnmem.model import SequenceModel, build_model
 from rnnmem.report.memory_report import MemoryReport
@@ -54,6 +55,7 @@ def assess(
     seed: int = 0,
     progress: bool = True,
     probes: bool = True,
+    occlusion_normalisation: str = OCCLUSION_NORMALISATIONS[0],
 ) -> MemoryReport:
     """Measure how much of each token the final state of ``model`` still carries.
 
@@ -86,12 +88,15 @@ def assess(
     probes : bool
         Fit linear probes on h_T for the token (and, for ``tweets-docs``, the segment class)
         at each distance up to 32 (``report.probes``); one small classifier per distance.
+    occlusion_normalisation : {"word", "context"}
+        Yardstick of occlusion's r(d) (docs/estimators.md); the other one is stated in the notes.
 
     Returns
     -------
     MemoryReport
     """
     estimators = _check_estimators(estimators)
+    check_choice("occlusion_normalisation", occlusion_normalisation, OCCLUSION_NORMALISATIONS)
     if not isinstance(max_distance, int) or max_distance < 0:
         raise ConfigError(f"max_distance must be a non-negative integer, got {max_distance!r}.")
     if max_sequences is not None and max_sequences < 2:
@@ -113,7 +118,8 @@ def assess(
     model.eval()
     try:
         _check_causal(model, tokens, lengths, neutral)
-        report = _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes)
+        report = _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes,
+                          occlusion_normalisation)
         if probes:
             report.probes = _probe_table(model, tokens, lengths, segments, max_distance, seed, report.notes)
         if label_names and {"positive", "negative"} <= set(label_names):
@@ -129,7 +135,7 @@ def assess(
     report.vocabulary = vocabulary
     report.label_names = list(label_names) if label_names else [f"dim {k}" for k in range(report.num_dimensions)]
     report.meta.update({
-        "seed": seed, "n_resamples": n_resamples, "neutral_token": neutral,
+        "seed": seed, "n_resamples": n_resamples, "neutral_token": neutral, "occlusion_normalisation": occlusion_normalisation,
         "versions": {"rnnmem": __version__, "torch": torch.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
         "threads": torch.get_num_threads(),
@@ -137,7 +143,8 @@ def assess(
     return report
 
 
-def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes) -> MemoryReport:
+def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes,
+             occlusion_normalisation) -> MemoryReport:
     o0 = ses.origin(model, neutral)
     if not o0.route.startswith("initial state"):
         notes.append(f"SES origin o_0: {o0.route}.")
@@ -155,8 +162,11 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
     curves = {}
     effects = None
     if "occlusion" in estimators:
-        effects = occlusion_effects(model, tokens, lengths, neutral, max_distance, progress=progress)
-        curves["occlusion"] = ratio_of_sums(effects, swap_norms, n_resamples, seed)
+        effects, in_context = occlusion_effects(model, tokens, lengths, neutral, max_distance, progress=progress)
+        both = {name: occlusion_retention(effects, in_context, swap_norms, name, n_resamples, seed)
+                for name in OCCLUSION_NORMALISATIONS}
+        curves["occlusion"] = both[occlusion_normalisation]
+        notes.append(normalisation_note({name: est.value for name, est in both.items()}, occlusion_normalisation))
     if "regression" in estimators:
         curves["regression"] = regression_retention(words, points, max_distance, n_resamples, seed)
     if "gradient" in estimators:
