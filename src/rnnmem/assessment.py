@@ -135,7 +135,8 @@ def assess(
     report.vocabulary = vocabulary
     report.label_names = list(label_names) if label_names else [f"dim {k}" for k in range(report.num_dimensions)]
     report.meta.update({
-        "seed": seed, "n_resamples": n_resamples, "neutral_token": neutral, "occlusion_normalisation": occlusion_normalisation,
+        "seed": seed, "n_resamples": n_resamples, "neutral_token": neutral,
+        "occlusion_normalisation": occlusion_normalisation,
         "versions": {"rnnmem": __version__, "torch": torch.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
         "threads": torch.get_num_threads(),
