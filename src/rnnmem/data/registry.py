@@ -25,7 +25,7 @@ _CORPORA: dict[str, tuple[Callable[..., Corpus], str]] = {
     ),
     "newsgroups": (
         load_newsgroups,
-        "20 Newsgroups: ~11k train / 7.5k test posts, 20 topics, median ~150 tokens (fetched once into the user cache)",
+        "20 Newsgroups: ~11k train / 7.5k test posts, 20 topics, median ~160 tokens (fetched once into the user cache)",
     ),
     "planted": (
         load_planted,
