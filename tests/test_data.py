@@ -181,7 +181,7 @@ def test_unknown_option_is_named():
 
 def test_list_corpora_describes_each_name():
     corpora = list_corpora()
-    assert set(corpora) == {"tweets", "tweets-docs", "planted"}
+    assert set(corpora) == {"tweets", "tweets-docs", "newsgroups", "planted"}
     assert all(isinstance(d, str) and d for d in corpora.values())
 
 

@@ -19,7 +19,8 @@ from rnnmem.errors import ConfigError, DataError, ModelProtocolError
 from rnnmem.validation import check_choice, check_int
 from rnnmem.indicators.bootstrap import ratio_of_sums
 from rnnmem.indicators.fidelity import fidelity_by_length
-from rnnmem.indicators.retention import gradient_effects, occlusion_effects, regression_retention
+from rnnmem.indicators.retention import (OCCLUSION_NORMALISATIONS, gradient_effects, normalisation_note,
+                                         occlusion_effects, occlusion_retention, regression_retention)
 from rnnmem.assessment_views import hull_view, probe_table, segment_labels, validity_view
 from rnnmem.memory_report import MemoryReport
 import rnnmem.ses as ses
@@ -42,6 +43,7 @@ def assess(
     seed: int = 0,
     progress: bool = True,
     probes: bool = True,
+    occlusion_normalisation: str = OCCLUSION_NORMALISATIONS[0],
 ) -> MemoryReport:
     """Measure how much of each token the final state of ``model`` still carries.
 
@@ -74,12 +76,15 @@ def assess(
     probes : bool
         Fit linear probes on h_T for the token (and, for ``tweets-docs``, the segment class)
         at each distance up to 32 (``report.probes``); one small classifier per distance.
+    occlusion_normalisation : {"word", "context"}
+        Yardstick of occlusion's r(d) (docs/estimators.md); the other one is stated in the notes.
 
     Returns
     -------
     MemoryReport
     """
     estimators = _check_estimators(estimators)
+    check_choice("occlusion_normalisation", occlusion_normalisation, OCCLUSION_NORMALISATIONS)
     max_distance = check_int("max_distance", max_distance, low=0)
     if max_sequences is not None:
         check_int("max_sequences (or None for all)", max_sequences, low=2)
@@ -102,7 +107,8 @@ def assess(
     model.eval()
     try:
         _check_causal(model, tokens, lengths, neutral)
-        report = _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes)
+        report = _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes,
+                          occlusion_normalisation)
         if probes:
             report.probes = probe_table(model, tokens, lengths, segments, max_distance, seed, report.notes)
         if label_names and {"positive", "negative"} <= set(label_names):
@@ -119,6 +125,7 @@ def assess(
     report.label_names = list(label_names) if label_names else [f"dim {k}" for k in range(report.num_dimensions)]
     report.meta.update({
         "seed": seed, "n_resamples": n_resamples, "neutral_token": neutral,
+        "occlusion_normalisation": occlusion_normalisation,
         "versions": {"rnnmem": __version__, "torch": torch.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
         "threads": torch.get_num_threads(),
@@ -126,7 +133,8 @@ def assess(
     return report
 
 
-def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes) -> MemoryReport:
+def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes,
+             occlusion_normalisation) -> MemoryReport:
     o0 = ses.origin(model, neutral)
     if not o0.route.startswith("initial state"):
         notes.append(f"SES origin o_0: {o0.route}.")
@@ -144,8 +152,11 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
     curves = {}
     effects = None
     if "occlusion" in estimators:
-        effects = occlusion_effects(model, tokens, lengths, neutral, max_distance, progress=progress)
-        curves["occlusion"] = ratio_of_sums(effects, swap_norms, n_resamples, seed)
+        effects, in_context = occlusion_effects(model, tokens, lengths, neutral, max_distance, progress=progress)
+        both = {name: occlusion_retention(effects, in_context, swap_norms, name, n_resamples, seed)
+                for name in OCCLUSION_NORMALISATIONS}
+        curves["occlusion"] = both[occlusion_normalisation]
+        notes.append(normalisation_note({name: est.value for name, est in both.items()}, occlusion_normalisation))
     if "regression" in estimators:
         curves["regression"] = regression_retention(words, points, max_distance, n_resamples, seed)
     if "gradient" in estimators:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rnnmem.data.corpus import Corpus
 from rnnmem.data.files import SUPPORTED_SUFFIXES, read_corpus
+from rnnmem.data.newsgroups import load_newsgroups
 from rnnmem.data.planted import load_planted
 from rnnmem.data.tweets import load_tweets, load_tweets_docs
 from rnnmem.errors import ConfigError, DataError
@@ -21,6 +22,10 @@ _CORPORA: dict[str, tuple[Callable[..., Corpus], str]] = {
     "tweets-docs": (
         load_tweets_docs,
         "long documents of concatenated tweets labelled by majority sentiment (memory test)",
+    ),
+    "newsgroups": (
+        load_newsgroups,
+        "20 Newsgroups: ~11k train / 7.5k test posts, 20 topics, median ~160 tokens (fetched once into the user cache)",
     ),
     "planted": (
         load_planted,

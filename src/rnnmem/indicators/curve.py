@@ -18,7 +18,15 @@ CURVE_INDICATORS = ("retention_capacity", "memory_length", "recency_bias")
 
 
 def memory_length(retention: np.ndarray, tau: float = 0.5) -> int | None:
-    """ML(tau): the first distance d with r(d) <= tau; None when r stays above tau over the measured range.
+    """ML(tau): the first distance from which r stays at or below tau; None when it never does.
+
+    ML(tau) = min { d : E(d) <= tau },  E(d) = max_{d <= d' <= D} r(d'),
+
+    where E is the upper envelope of r from the right and D the last measured distance.
+    Every token farther back than ML keeps at most tau of its meaning over the measured
+    range. The first crossing of r itself would let one noisy dip (r(3) = 0.09 before
+    r(4) = 0.29) end the memory; for a curve that falls monotonically both are the same, so
+    ML(tau) = ceil(log tau / log lambda) for r(d) = lambda^d.
 
     Parameters
     ----------
@@ -31,10 +39,13 @@ def memory_length(retention: np.ndarray, tau: float = 0.5) -> int | None:
     --------
     >>> memory_length(0.8 ** np.arange(20), tau=0.5)  # ceil(log 0.5 / log 0.8)
     4
+    >>> memory_length(np.array([1.0, 0.6, 0.3, 0.09, 0.29, 0.05, 0.02]), tau=0.1)  # not 3
+    5
     """
     r = np.asarray(retention, dtype=float)
     measured = r[: measured_extent(r)]
-    below = np.nonzero(measured <= tau + _ROUNDING)[0]
+    envelope = np.maximum.accumulate(measured[::-1])[::-1]
+    below = np.nonzero(envelope <= tau + _ROUNDING)[0]
     return int(below[0]) if len(below) else None
 
 
