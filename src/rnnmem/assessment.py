@@ -7,6 +7,7 @@ the gradient estimator) and hands arrays to the pure indicator functions.
 from __future__ import annotations
 
 import platform
+from dataclasses import asdict
 from typing import Sequence
 
 import numpy as np
@@ -23,6 +24,7 @@ from rnnmem.indicators.retention import (OCCLUSION_NORMALISATIONS, gradient_effe
                                          occlusion_effects, occlusion_retention, regression_retention)
 from rnnmem.assessment_views import hull_view, probe_table, segment_labels, validity_view
 from rnnmem.memory_report import MemoryReport
+from rnnmem.model import SequenceModel, build_model
 import rnnmem.ses as ses
 
 ESTIMATORS = ("occlusion", "regression", "gradient")
@@ -44,6 +46,7 @@ def assess(
     progress: bool = True,
     probes: bool = True,
     occlusion_normalisation: str = OCCLUSION_NORMALISATIONS[0],
+    floor: nn.Module | bool = True,
 ) -> MemoryReport:
     """Measure how much of each token the final state of ``model`` still carries.
 
@@ -79,6 +82,13 @@ def assess(
     occlusion_normalisation : {"word", "context"}
         Yardstick of occlusion's r(d) (docs/estimators.md); the other one is stated in the notes.
 
+    floor : bool or nn.Module
+        The untrained floor, assessed on the same sequences with the same settings so that the
+        report shows what training added to every indicator (``report.floor``). True: for an
+        rnnmem `SequenceModel`, the same configuration at initialisation (weights from the seed
+        it was built with); other models get no floor unless one is passed. A module: that
+        model is the floor (e.g. your architecture before training). False: no floor.
+
     Returns
     -------
     MemoryReport
@@ -103,17 +113,21 @@ def assess(
                      f"distances are reported up to {longest - 1}.")
         max_distance = longest - 1
 
+    floor_model = untrained_floor(model, floor, notes)
     was_training = model.training
     model.eval()
     try:
         _check_causal(model, tokens, lengths, neutral)
         report = _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes,
                           occlusion_normalisation)
+        if floor_model is not None:
+            report.floor = _measure(floor_model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed,
+                                    progress, [], occlusion_normalisation, hull=False)
         if probes:
             report.probes = probe_table(model, tokens, lengths, segments, max_distance, seed, report.notes)
         if label_names and {"positive", "negative"} <= set(label_names):
-            report.semantic_validity = validity_view(model, report, vocabulary, list(label_names), neutral,
-                                                      n_resamples, seed, report.notes)
+            report.semantic_validity = validity_view(model, floor_model, report, vocabulary, list(label_names),
+                                                      neutral, n_resamples, seed, report.notes)
     except IndexError as exc:
         raise ModelProtocolError(
             f"the model failed on the data's token ids ({exc}); the data was probably encoded with another "
@@ -133,8 +147,26 @@ def assess(
     return report
 
 
+def untrained_floor(model: nn.Module, floor: nn.Module | bool, notes: list[str]) -> nn.Module | None:
+    """The model whose indicators are the floor of ``model``'s (see `assess`), in eval mode; None for no floor."""
+    if isinstance(floor, nn.Module):
+        notes.append("untrained floor: the model passed as floor, assessed on the same sequences.")
+        return floor.eval()
+    if not isinstance(floor, bool):
+        raise ConfigError(f"floor must be True, False or a torch.nn.Module, got {type(floor).__name__}.")
+    if not floor:
+        return None
+    if not isinstance(model, SequenceModel):
+        notes.append("no untrained floor: the model is not an rnnmem SequenceModel, so rnnmem cannot build the same "
+                     "architecture at initialisation; pass one as assess(..., floor=untrained_model).")
+        return None
+    notes.append(f"untrained floor: the same configuration at initialisation (weights from seed {model.init_seed}), "
+                 "assessed on the same sequences.")
+    return build_model(**asdict(model.config), seed=model.init_seed).eval()
+
+
 def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes,
-             occlusion_normalisation) -> MemoryReport:
+             occlusion_normalisation, hull: bool = True) -> MemoryReport:
     o0 = ses.origin(model, neutral)
     if not o0.route.startswith("initial state"):
         notes.append(f"SES origin o_0: {o0.route}.")
@@ -181,6 +213,8 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
               "estimators": list(curves), "origin": o0.route,
               "sequence_length": {"min": int(lens.min()), "median": float(np.median(lens)), "max": int(lens.max())}},
     )
+    if not hull:
+        return report
     if effects is None:
         notes.append("hull indicators skipped: they judge retention by occlusion, which was not run.")
     else:

@@ -6,7 +6,6 @@ notes how the numbers were obtained; `assess` attaches the results to the Memory
 
 from __future__ import annotations
 
-from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -19,14 +18,11 @@ from rnnmem.errors import DataError
 from rnnmem.indicators.hull import hull_indicators, retained_words
 from rnnmem.indicators.probes import probe_accuracy_by_distance, token_targets
 from rnnmem.indicators.validity import semantic_validity
-from rnnmem.model import SequenceModel, build_model
 
 # Probes fit one classifier per distance: the cap bounds their cost on long sequences
 # (retention r(d) covers the far distances without it).
 PROBE_MAX_DISTANCE = 32
 PROBE_TOP_TOKENS = 10
-# Weights of the untrained model whose semantic validity is the floor (fixed: the same floor on every run).
-UNTRAINED_SEED = 1
 
 
 def hull_view(words, effects, swap_norms, tokens, lengths, points, n_resamples, seed, notes):
@@ -56,7 +52,7 @@ def hull_view(words, effects, swap_norms, tokens, lengths, points, n_resamples, 
     return view
 
 
-def validity_view(model, report, vocabulary, label_names, neutral, n_resamples, seed, notes):
+def validity_view(model, floor_model, report, vocabulary, label_names, neutral, n_resamples, seed, notes):
     """Semantic validity of the positive-minus-negative axis against human valence, for the model and its floor.
 
     Word points are taken for every vocabulary token the VADER lexicon rates (one forward pass of
@@ -84,14 +80,8 @@ def validity_view(model, report, vocabulary, label_names, neutral, n_resamples, 
         return semantic_validity(words, points[:, pos] - points[:, neg], lexicon, n_resamples, seed)
 
     trained = validity(model)
-    untrained = None
-    if isinstance(model, SequenceModel):
-        floor = build_model(**asdict(model.config), seed=UNTRAINED_SEED).eval()
-        untrained = validity(floor)
-        floor_text = f"the floor is an untrained model of the same configuration (weights from seed {UNTRAINED_SEED})"
-    else:
-        floor_text = ("no untrained floor: the model is not an rnnmem SequenceModel, so rnnmem cannot build an "
-                      "untrained model of the same architecture")
+    untrained = None if floor_model is None else validity(floor_model)
+    floor_text = "no untrained floor" if floor_model is None else "beside it the same for the untrained floor"
     notes.append(f"semantic validity: Spearman rho between s(w)[positive] - s(w)[negative] and the mean human valence "
                  f"of the VADER lexicon (Hutto & Gilbert 2014) over the {trained.n_matched} {source} it rates; "
                  f"{floor_text}.")

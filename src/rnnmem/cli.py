@@ -157,8 +157,10 @@ def _summary_table(report, unit: str, history) -> str:
     from rnnmem.report.format import memory_length
 
     summary = report.summary()
+    floor = summary["floor"]["estimators"] if summary.get("floor") else {}
     rows = []
     for name, values in summary["estimators"].items():
+        untrained = floor.get(name, {})
         rows.append({
             "unit": unit, "estimator": name,
             "accuracy": f"{history.final_accuracy:.3f}" if history else "-",
@@ -166,6 +168,8 @@ def _summary_table(report, unit: str, history) -> str:
             "ML(0.5)": memory_length(values["ML(0.5)"], report.last_measured_distance(name)),
             "ML(0.1)": memory_length(values["ML(0.1)"], report.last_measured_distance(name)),
             "retention_capacity": f"{values['retention_capacity']:.2f}",
+            "floor ML(0.1)": memory_length(untrained["ML(0.1)"], report.last_measured_distance(name)) if untrained else "-",
+            "floor capacity": f"{untrained['retention_capacity']:.2f}" if untrained else "-",
         })
     table = pd.DataFrame(rows).to_string(index=False)
     rec = summary["recommended_length"]

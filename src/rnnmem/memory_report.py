@@ -52,7 +52,11 @@ class MemoryReport:
     semantic_validity : dict or None
         For a sentiment SES (axes "positive" and "negative"): {"trained": Validity, "untrained": Validity
         or None} — Spearman rho between each word's s(w)[positive] - s(w)[negative] and its human valence
-        (VADER lexicon), for this model and for an untrained model of the same configuration (the floor).
+        (VADER lexicon), for this model and for the untrained floor.
+    floor : MemoryReport or None
+        The untrained floor: the same architecture at initialisation, assessed on the same sequences
+        with the same settings (retention, fidelity; no probes, hull or validity of its own). What
+        the model's indicators exceed it by is what training added.
     """
 
     retention: pd.DataFrame
@@ -69,6 +73,7 @@ class MemoryReport:
     probes: pd.DataFrame | None = None
     hull: HullView | None = None
     semantic_validity: dict | None = None
+    floor: MemoryReport | None = None
 
     @classmethod
     def from_curves(cls, distance, curves: dict[str, Estimate], fidelity, lengths, word_ids, word_points,
@@ -174,6 +179,7 @@ class MemoryReport:
             "fidelity_knee": self.fidelity_knee(),
             "fidelity_at_median_length": self.fidelity_at(self.median_length()),
             "recommended_length": {"length": rec.length, "rule": rec.rule, "evidence": rec.evidence},
+            "floor": None if self.floor is None else self.floor.summary(),
         }
 
     def words(self) -> list[str]:
@@ -195,6 +201,8 @@ class MemoryReport:
             "hull": None if self.hull is None else self.hull.to_dict(),
             "semantic_validity": None if self.semantic_validity is None else {
                 name: None if v is None else v.to_dict() for name, v in self.semantic_validity.items()},
+            "floor": None if self.floor is None else {"retention": self.floor.retention.to_dict(orient="list"),
+                                                      "fidelity": self.floor.fidelity.to_dict(orient="list")},
         })
 
     def to_json(self, path: str | Path) -> Path:

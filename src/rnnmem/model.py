@@ -33,9 +33,11 @@ class ModelConfig:
 
 
 class SequenceModel(nn.Module):
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: ModelConfig, init_seed: int = 0):
         super().__init__()
         self.config = config
+        # the seed its weights were drawn from: the untrained floor is this configuration at that seed
+        self.init_seed = init_seed
         # padding_idx keeps the neutral (pad) token's embedding at zero, so occluding a
         # token removes its input rather than substituting another word.
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_id)
@@ -110,7 +112,7 @@ def build_model(
         raise ConfigError(f"pad_id {pad_id} is outside the vocabulary 0..{vocab_size - 1}.")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return SequenceModel(ModelConfig(unit, vocab_size, num_classes, hidden_size, embedding_dim, pad_id))
+        return SequenceModel(ModelConfig(unit, vocab_size, num_classes, hidden_size, embedding_dim, pad_id), seed)
 
 
 def save_model(model: SequenceModel, directory: str | Path, vocabulary: dict | None = None,
@@ -124,7 +126,8 @@ def save_model(model: SequenceModel, directory: str | Path, vocabulary: dict | N
     weights = io.BytesIO()  # both files are renamed into place, so a crash never leaves half a checkpoint
     torch.save(model.state_dict(), weights)
     write_atomically(directory / "model.pt", weights.getvalue())
-    meta = {"config": asdict(model.config), "vocabulary": vocabulary, "label_names": label_names}
+    meta = {"config": asdict(model.config), "init_seed": model.init_seed, "vocabulary": vocabulary,
+            "label_names": label_names}
     write_atomically(directory / "model.json", json.dumps(meta))
     return directory
 
@@ -145,7 +148,7 @@ def load_model(directory: str | Path) -> tuple[SequenceModel, dict]:
         )
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        model = build_model(**meta["config"])  # validated like any other sizes: a tampered file cannot exhaust memory
+        model = build_model(**meta["config"], seed=int(meta.get("init_seed", 0)))  # validated like any other sizes: a tampered file cannot exhaust memory
     except (ValueError, TypeError, KeyError) as exc:  # not JSON, not UTF-8, other fields, or a ConfigError
         raise ModelProtocolError(
             f"{meta_path} is not a model description written by rnnmem ({type(exc).__name__}: "

@@ -41,6 +41,9 @@ def retention_figure(report) -> Figure:
                      f"retention capacity = {report.retention_capacity(name):.3g}")
             ax.fill_between(distance, lo, hi, color=color, alpha=0.18, linewidth=0)
             ax.plot(distance, r, color=color, lw=1.8, marker=None if many else "o", ms=3.5, label=label)
+            if report.floor is not None and name in report.floor.estimators:
+                ax.plot(distance, report.floor.retention[name].to_numpy(float), color=color, lw=1.1, ls=":",
+                        label=f"{name}, untrained floor")
             if ml is not None:
                 ax.plot([ml], [r[ml]], marker="D", ms=8, mfc="white", mec=color, mew=2, zorder=5)
                 ax.annotate(f"ML(0.5)={ml}", (ml, r[ml]), xytext=(9, 6 + 14 * j), textcoords="offset points",
@@ -84,6 +87,9 @@ def fidelity_figure(report) -> Figure:
                         color="#0072B2", alpha=0.18, linewidth=0)
         ax.plot(length, cosine, color="#0072B2", lw=1.8, marker="o" if len(length) <= 40 else None, ms=3.5,
                 label="cosine(S(x), S*(x)), 95% CI")
+        if report.floor is not None:
+            ax.plot(report.floor.fidelity["length"].to_numpy(float), report.floor.fidelity["cosine"].to_numpy(float),
+                    color="#0072B2", lw=1.1, ls=":", label="cosine, untrained floor")
         floor = -1.0  # R^2 is unbounded below; past -1 the line leaves the axes rather than squash the cosine
         below = bool(np.any(r2[np.isfinite(r2)] < floor))
         ax.plot(length, r2, color="#D55E00", lw=1.5, ls="--",

@@ -75,13 +75,20 @@ def report_blocks(report) -> list:
     out = [Paragraph(_context(report)), Heading("Headline")]
     if report.estimators:
         rows = []
+        floor = summary["floor"]["estimators"] if summary.get("floor") else {}
         for name, values in summary["estimators"].items():
             last = report.last_measured_distance(name)
-            rows.append([name, memory_length_with_ci(values["ML(0.5)"], values["ML(0.5) CI"], last),
-                         memory_length_with_ci(values["ML(0.1)"], values["ML(0.1) CI"], last),
-                         with_ci(values["retention_capacity"], values["retention_capacity CI"])])
-        out.append(Table(["estimator", "ML(0.5) [95% CI]", "ML(0.1) [95% CI]", "retention capacity Σ r(d) [95% CI]"],
-                         rows))
+            row = [name, memory_length_with_ci(values["ML(0.5)"], values["ML(0.5) CI"], last),
+                   memory_length_with_ci(values["ML(0.1)"], values["ML(0.1) CI"], last),
+                   with_ci(values["retention_capacity"], values["retention_capacity CI"])]
+            if floor:
+                untrained = floor.get(name)
+                row.append("-" if untrained is None else
+                           f"{memory_length(untrained['ML(0.5)'], last)} / {memory_length(untrained['ML(0.1)'], last)}"
+                           f" / {number(untrained['retention_capacity'])}")
+            rows.append(row)
+        header = ["estimator", "ML(0.5) [95% CI]", "ML(0.1) [95% CI]", "retention capacity Σ r(d) [95% CI]"]
+        out.append(Table(header + (["untrained floor: ML(0.5) / ML(0.1) / capacity"] if floor else []), rows))
     else:
         out.append(Paragraph("No retention estimator was computed."))
     out.append(Bullets(_headline_items(report, summary)))
@@ -111,8 +118,10 @@ def _headline_items(report, summary: dict) -> list[tuple[str, str]]:
         items.append(("Fidelity knee", f"length {number(knee)}" + (f" (cosine there {number(cos)})" if cos is not None
                                                                     else "")))
     if summary.get("fidelity_at_median_length") is not None:
+        floor_fidelity = (summary.get("floor") or {}).get("fidelity_at_median_length")
         items.append((f"Fidelity at the median length ({number(float(np.median(report.lengths)))} tokens)",
-                      f"cosine {number(summary['fidelity_at_median_length'])}"))
+                      f"cosine {number(summary['fidelity_at_median_length'])}"
+                      + (f" (untrained floor {number(floor_fidelity)})" if floor_fidelity is not None else "")))
     rec = summary["recommended_length"]
     last = report.last_measured_distance(default) if default else 0
     evidence = "; ".join(f"{key} = {_evidence_value(key, value, last)}" for key, value in rec["evidence"].items())

@@ -67,6 +67,8 @@ def metric_tables(study, table) -> list[dict]:
     full = len(study.seeds)
     for metric, title in study.metrics():
         sub = table[table["metric"] == metric]
+        if not (sub["n"] > 0).any():  # not measured in this store (e.g. the floor, before it existed)
+            continue
         rows = []
         for unit in study.units:
             row = [unit]

@@ -96,10 +96,13 @@ def cell_metrics(report, history) -> dict:
     metrics = {"accuracy": history.final_accuracy, "majority_baseline": history.majority_baseline, "recency_bias": summary["recency_bias"],
                "fidelity_knee": summary["fidelity_knee"], "fidelity_at_median_length": summary["fidelity_at_median_length"],
                "recommended_length": summary["recommended_length"]["length"]}
-    for name, values in summary["estimators"].items():
-        metrics[f"{name}.ML(0.5)"] = values["ML(0.5)"]
-        metrics[f"{name}.ML(0.1)"] = values["ML(0.1)"]
-        metrics[f"{name}.retention_capacity"] = values["retention_capacity"]
+    for prefix, numbers in (("", summary), ("floor.", summary["floor"])):
+        for name, values in (numbers or {"estimators": {}})["estimators"].items():
+            metrics[f"{prefix}{name}.ML(0.5)"] = values["ML(0.5)"]
+            metrics[f"{prefix}{name}.ML(0.1)"] = values["ML(0.1)"]
+            metrics[f"{prefix}{name}.retention_capacity"] = values["retention_capacity"]
+    if summary["floor"]:
+        metrics["floor.fidelity_at_median_length"] = summary["floor"]["fidelity_at_median_length"]
     return metrics
 
 

@@ -54,8 +54,11 @@ class Study:
         return [("accuracy", "Test accuracy"),
                 (f"{e}.ML(0.5)", f"Memory length ML(0.5), half-life ({e})"),
                 (f"{e}.ML(0.1)", f"Memory length ML(0.1), horizon ({e})"),
+                (f"floor.{e}.ML(0.1)", f"Untrained floor of ML(0.1) ({e})"),
                 (f"{e}.retention_capacity", f"Retention capacity Σ r(d) ({e})"),
+                (f"floor.{e}.retention_capacity", f"Untrained floor of the retention capacity ({e})"),
                 ("fidelity_at_median_length", "Semantic fidelity at the median length (cosine)"),
+                ("floor.fidelity_at_median_length", "Untrained floor of the semantic fidelity at the median length"),
                 ("recency_bias", f"Recency bias ({e})"),
                 ("recommended_length", "Recommended training length")]
 
@@ -154,7 +157,10 @@ def metric_values(group: list[dict], metric: str, estimator: str) -> tuple[list[
     # stores written before the retention capacity got its name keep it under "<estimator>.capacity"
     legacy = metric.replace(".retention_capacity", ".capacity")
     for r in group:
-        value = r["result"]["metrics"].get(metric, r["result"]["metrics"].get(legacy))
+        stored = r["result"]["metrics"]
+        if metric not in stored and legacy not in stored:  # e.g. the floor, in a store written before it was measured
+            continue
+        value = stored.get(metric, stored.get(legacy))
         if ".ML(" in metric:
             limit = measured_distance(r["result"], estimator)
             limits.append(limit)
