@@ -1,4 +1,4 @@
-"""Models whose memory is known exactly (DESIGN §4), written as plain nn.Modules.
+"""Models whose memory is known exactly (docs/indicators.md §5), written as plain nn.Modules.
 
 They follow only the user-model protocol (forward(tokens) -> [B, T, K], plus embed and
 forward_embedded), so assessing them also checks that no rnnmem class is required.

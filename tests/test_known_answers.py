@@ -1,4 +1,4 @@
-"""Every indicator against systems whose memory is known exactly (DESIGN §4)."""
+"""Every indicator against systems whose memory is known exactly (docs/indicators.md §5)."""
 
 import math
 

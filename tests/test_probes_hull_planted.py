@@ -1,4 +1,4 @@
-"""Probes by distance, the hull view and the planted-signal corpus, against known answers (DESIGN §2 items 6, 8; §4)."""
+"""Probes by distance, the hull view and the planted-signal corpus, against known answers (docs/indicators.md §4)."""
 
 import json
 

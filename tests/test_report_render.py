@@ -19,7 +19,7 @@ VOCAB = 30
 
 
 class LinearRecurrence(nn.Module):
-    """h_t = lambda h_{t-1} + E[x_t], readout = h_t: r(d) = lambda^d exactly (DESIGN §4)."""
+    """h_t = lambda h_{t-1} + E[x_t], readout = h_t: r(d) = lambda^d exactly (docs/indicators.md §5)."""
 
     def __init__(self, k: int, lam: float = LAMBDA):
         super().__init__()

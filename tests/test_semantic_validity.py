@@ -1,4 +1,4 @@
-"""Semantic validity (DESIGN §2 item 9): the VADER lexicon, the rank correlation, and a trained model end to end."""
+"""Semantic validity (docs/indicators.md §3): the VADER lexicon, the rank correlation, and a trained model end to end."""
 
 import json
 import math

@@ -1,4 +1,4 @@
-"""Turn memory indicators into a training-length decision (DESIGN §3): for one model, and for a unit across a study."""
+"""Turn memory indicators into a training-length decision (docs/indicators.md §2): for one model, and for a unit across a study."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Semantic Euclidean Space (DESIGN §1).
+"""The Semantic Euclidean Space (docs/indicators.md §1).
 
 SES = R^K, the space of the readout o_t = W h_t + b, taken relative to the
 empty-sequence point o_0. A sequence point is S(x_1..t) = o_t - o_0; a word point is

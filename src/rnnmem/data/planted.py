@@ -1,7 +1,7 @@
 """The synthetic ``planted`` corpus: one class word planted at a known distance from the end among filler.
 
 Its ground truth is where the signal sits, so accuracy by planted distance shows directly
-how far back a model can still use a token (DESIGN §4, last item).
+how far back a model can still use a token (docs/indicators.md §4, memory distance).
 """
 
 from __future__ import annotations

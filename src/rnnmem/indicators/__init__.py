@@ -1,4 +1,4 @@
-"""Memory indicators (DESIGN §2) as pure functions of arrays, plus the model-facing effect estimators."""
+"""Memory indicators (docs/indicators.md) as pure functions of arrays, plus the model-facing effect estimators."""
 
 from rnnmem.indicators.bootstrap import Estimate, bootstrap, rank_interval, ratio_of_sums
 from rnnmem.indicators.classical import TaskFreeCapacity, drive_unit, memory_capacity, task_free_capacity

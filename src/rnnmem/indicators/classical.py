@@ -3,7 +3,7 @@
 Not the retention capacity sum_d r(d) of `rnnmem.indicators.curve`, which is measured on a task's SES.
 
 Task-free and model-free: drive a recurrence with i.i.d. scalar input, then ask, for every
-delay k, how well a linear readout of the state recovers u(t - k). DESIGN §2 item 7.
+delay k, how well a linear readout of the state recovers u(t - k). docs/indicators.md §4.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Hull indicators (DESIGN §1 "Constellation and hull", §2 item 8).
+"""Hull indicators (docs/indicators.md §4).
 
 A sequence's semantic region is the convex hull of its word points s(x_t); the words at
 the hull's vertices are its pillar words. Two indicators ask how much of that region the

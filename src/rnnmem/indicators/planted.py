@@ -1,4 +1,4 @@
-"""Accuracy by planted distance and the memory distance it implies (DESIGN §4, planted-signal tasks)."""
+"""Accuracy by planted distance and the memory distance it implies (docs/indicators.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Probe accuracy by distance (DESIGN §2 item 6): what a linear read-out can still decode from h_T."""
+"""Probe accuracy by distance (docs/indicators.md §4): what a linear read-out can still decode from h_T."""
 
 from __future__ import annotations
 

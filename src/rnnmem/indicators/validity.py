@@ -1,4 +1,4 @@
-"""Semantic validity (DESIGN §2 item 9): does an SES axis mean what it is named for?"""
+"""Semantic validity (docs/indicators.md §3): does an SES axis mean what it is named for?"""
 
 from __future__ import annotations
 

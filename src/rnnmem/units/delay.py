@@ -13,7 +13,7 @@ class DelayUnit(RecurrentUnit):
 
     h_t = [x_t, x_{t-1}, ..., x_{t-k+1}]   (x_s = 0 for s < 1),  H = k E
 
-    The known-answer system of DESIGN §4: retention is 1 for d < k and 0 beyond, so
+    The known-answer system of docs/indicators.md §5: retention is 1 for d < k and 0 beyond, so
     ML(0.5) = MC = k under a readout that sums the k slots.
     """
 
