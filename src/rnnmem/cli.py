@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from rnnmem.fileio import write_atomically
+from rnnmem.fileio import RunOutputs, exit_on_sigterm, write_atomically
 
 app = typer.Typer(
     add_completion=False,
@@ -24,6 +24,7 @@ _state = {"debug": False}
 @app.callback()
 def main(debug: bool = typer.Option(False, "--debug", help="Show the full traceback when something fails.")):
     _state["debug"] = debug
+    exit_on_sigterm()  # a terminated run cleans up like an interrupted one: no temporary or staging file is left
 
 
 def _fail(exc: BaseException, message: str | None = None) -> None:
@@ -51,12 +52,14 @@ def _guarded(fn):
                 raise
             _fail(exc, "out of memory; use a smaller --hidden, --embedding-dim, --max-len or --max-sequences "
                        "(or fewer --workers).")
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, SystemExit) as exc:
+            if isinstance(exc, SystemExit) and exc.code != 128 + 15:  # only SIGTERM's exit (see exit_on_sigterm)
+                raise
             if _state["debug"]:
                 raise
             typer.echo("interrupted; finished work was kept (every file written so far is complete, and re-running "
                        "a sweep resumes it without redoing finished cells).", err=True)
-            raise typer.Exit(code=130) from None
+            raise typer.Exit(code=130 if isinstance(exc, KeyboardInterrupt) else exc.code) from None
     return wrapper
 
 
@@ -65,7 +68,7 @@ def _guarded(fn):
 def assess(
     unit: str = typer.Option("lstm", help="Recurrent unit to train (see `rnnmem units`)."),
     corpus: str = typer.Option("tweets-docs", help="Corpus name (see `rnnmem corpora`) or a path to a .csv/.jsonl file."),
-    out: Path = typer.Option(None, help="Output folder for report.json, report.md, plots and the model. Default: runs/UNIT-CORPUS."),
+    out: Optional[str] = typer.Option(None, help="Output folder for report.json, report.md, plots and the model. Default: runs/UNIT-CORPUS."),
     max_len: int = typer.Option(128, help="Training length: sequences are truncated to this many tokens."),
     keep: str = typer.Option("first", help="Which tokens truncation keeps: 'first' or 'last'."),
     doc_tokens: int = typer.Option(128, help="tweets-docs only: target tokens per document."),
@@ -92,27 +95,29 @@ def assess(
     from rnnmem.sweep.cell import CellConfig, train_and_assess
 
     started = time.perf_counter()
-    out = out or Path("runs") / f"{unit}-{Path(corpus).stem}"
-    _check_writable(out)
+    outputs = _check_writable(Path("runs") / f"{unit}-{Path(corpus).stem}" if out is None else out,
+                              keep=(checkpoint,) if checkpoint else ())
     config = CellConfig(unit=unit, max_len=max_len, seed=seed, corpus=corpus, doc_tokens=doc_tokens,
                         text_column=text_column, label_column=label_column, hidden_size=hidden_size,
                         embedding_dim=embedding_dim, epochs=epochs, batch_size=batch_size, lr=lr, keep=keep,
                         bptt_window=bptt_window, max_distance=max_distance,
                         estimators=tuple(e.strip() for e in estimators.split(",") if e.strip()),
                         max_sequences=max_sequences)
-    if checkpoint is None:
-        typer.echo(f"training {unit} (max_len {max_len}) on {corpus}, then assessing ...", err=True)
-        model, data, history, report, _ = train_and_assess(config, progress=not quiet)
-        rnnmem.save_model(model, out / "model", data.vocabulary.to_dict(), list(data.label_names))
-        write_atomically(out / "history.json", json.dumps(history.__dict__, indent=2))
-    else:
-        report, history = _assess_checkpoint(checkpoint, config, quiet), None
-    report.to_json(out / "report.json")
-    title = f"Memory of {report.meta['model']['unit']} on {report.meta['model']['corpus']}"
-    report.to_markdown(out / "report.md", title=title)
-    report.to_html(out / "report.html", title=title)
+    with outputs as stage:  # the run's files replace the earlier run's as a set, or not at all
+        if checkpoint is None:
+            typer.echo(f"training {unit} (max_len {max_len}) on {corpus}, then assessing ...", err=True)
+            model, data, history, report, _ = train_and_assess(config, progress=not quiet)
+            rnnmem.save_model(model, stage / "model", data.vocabulary.to_dict(), list(data.label_names))
+            write_atomically(stage / "history.json", json.dumps(history.__dict__, indent=2))
+        else:
+            report, history = _assess_checkpoint(checkpoint, config, quiet), None
+        report.to_json(stage / "report.json")
+        title = f"Memory of {report.meta['model']['unit']} on {report.meta['model']['corpus']}"
+        report.to_markdown(stage / "report.md", title=title)
+        report.to_html(stage / "report.html", title=title)
     typer.echo(_summary_table(report, report.meta["model"]["unit"], history))
-    typer.echo(f"\nwrote {out}/report.md, report.html, report.json and plots in {time.perf_counter() - started:.0f} s")
+    typer.echo(f"\nwrote {outputs.folder}/report.md, report.html, report.json and plots in "
+               f"{time.perf_counter() - started:.0f} s")
 
 
 def _assess_checkpoint(checkpoint: Path, config, quiet: bool):
@@ -171,16 +176,14 @@ def _ml(value, report) -> str:
     return str(value) if value is not None else f"> {int(report.retention['distance'].max())}"
 
 
-def _check_writable(out: Path) -> None:
-    from rnnmem.errors import ConfigError
+def _check_writable(out: str | Path, keep=()) -> RunOutputs:
+    """The run's output set in ``out``; its staging folder (made exclusively, following no link) is the writability probe.
 
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"cannot write to the output folder {out} ({exc.strerror}); pass --out with a writable folder.") from None
+    Entered here so that an unwritable folder (or ``--out ""``) is refused before any training.
+    """
+    outputs = RunOutputs(out, keep=keep)
+    outputs.__enter__()
+    return outputs
 
 
 @app.command()
@@ -257,7 +260,7 @@ def _sweep_summary(summary: dict, store: Path) -> str:
 @_guarded
 def report(
     store: Path = typer.Argument(..., help="Results store written by `rnnmem sweep`."),
-    out: Path = typer.Option(None, help="Output folder (default: the store's name without .sqlite, plus -report)."),
+    out: Optional[str] = typer.Option(None, help="Output folder (default: the store's name without .sqlite, plus -report)."),
 ):
     """Compare the units and training lengths of a sweep: tables, plots and a self-contained HTML page.
 
@@ -265,10 +268,11 @@ def report(
     """
     from rnnmem.report.comparison import write_study_report
 
-    out = out or store.with_name(store.stem + "-report")
-    _check_writable(out)
-    written = write_study_report(store, out)
-    typer.echo(f"wrote {written['report_html']}, {written['comparison_md']} and {len(written) - 2} more files")
+    outputs = _check_writable(store.with_name(store.stem + "-report") if out is None else out)
+    with outputs as stage:
+        written = write_study_report(store, stage)
+    typer.echo(f"wrote {outputs.folder / written['report_html'].name}, {outputs.folder / written['comparison_md'].name} "
+               f"and {len(written) - 2} more files")
 
 
 @app.command()

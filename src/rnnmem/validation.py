@@ -67,3 +67,31 @@ def _range(low, high, low_open, high_open) -> str:
     if high is not None:
         return f" {'<' if high_open else '<='} {high}"
     return ""
+
+
+# One size limit for every model rnnmem builds, whichever command or function asks for it.
+MAX_WEIGHTS = 250_000_000  # 1 GiB of float32 weights; Adam keeps three copies more while training
+MAX_VALUES = 1_000_000_000  # numbers in one array rnnmem computes (8 GiB in float64), e.g. capacity's states
+
+
+def check_model_size(hidden_size: int, embedding_dim: int, vocab_size: int = 0, num_classes: int = 0) -> int:
+    """Refuse, before anything is allocated, a model of more than `MAX_WEIGHTS` weights; return the estimate.
+
+    The estimate is an upper bound over the units (an LSTM's four gates):
+    V·E + 4·H·(H + E + 2) + H·K.
+    """
+    weights = vocab_size * embedding_dim + 4 * hidden_size * (hidden_size + embedding_dim + 2) + hidden_size * num_classes
+    if weights > MAX_WEIGHTS:
+        raise ConfigError(
+            f"hidden_size={hidden_size}, embedding_dim={embedding_dim} and vocab_size={vocab_size} make a model of up to "
+            f"{weights:,} weights ({weights * 4 / 2**30:,.1f} GiB); rnnmem builds models of at most {MAX_WEIGHTS:,} "
+            f"weights ({MAX_WEIGHTS * 4 / 2**30:.0f} GiB). Use a smaller hidden size, embedding or vocabulary.")
+    return weights
+
+
+def check_array_size(what: str, shape: tuple[int, ...], fix: str) -> None:
+    """Refuse an array of more than `MAX_VALUES` numbers before it is allocated."""
+    values = math.prod(shape)
+    if values > MAX_VALUES:
+        raise ConfigError(f"{what} would hold {' x '.join(f'{n:,}' for n in shape)} = {values:,} numbers "
+                          f"({values * 8 / 2**30:,.1f} GiB); rnnmem computes arrays of at most {MAX_VALUES:,}. {fix}.")
