@@ -94,7 +94,10 @@ def assess(
     import rnnmem
     from rnnmem.sweep.cell import CellConfig, train_and_assess
 
+    from rnnmem.validation import check_seed
+
     started = time.perf_counter()
+    check_seed(seed)
     outputs = _check_writable(Path("runs") / f"{unit}-{Path(corpus).stem}" if out is None else out,
                               keep=(checkpoint,) if checkpoint else ())
     config = CellConfig(unit=unit, max_len=max_len, seed=seed, corpus=corpus, doc_tokens=doc_tokens,
@@ -293,8 +296,10 @@ def capacity(
     Example: rnnmem capacity --unit esn --hidden 50 --per-delay
     """
     from rnnmem.indicators.classical import drive_unit, memory_capacity
+    from rnnmem.validation import check_array_size
 
     max_delay = 2 * hidden_size if max_delay is None else max_delay
+    check_array_size("the delayed targets", (length, max_delay), "Use a shorter --length or a smaller --max-delay")
     states, inputs = drive_unit(unit, hidden_size, length, seed=seed, input_scale=input_scale)
     mc = memory_capacity(states, inputs, max_delay, washout=washout)
     first = "  ".join(f"{v:.3f}" for v in mc.per_delay[:5])
@@ -314,11 +319,15 @@ def capacity(
 
 
 @app.command()
+@_guarded
 def units(hidden: int = typer.Option(64, help="Hidden size at which to count parameters."),
           embedding_dim: int = typer.Option(64, help="Input (embedding) size at which to count parameters.")):
     """List the recurrent units with a one-line description and their parameter count."""
     from rnnmem.errors import ConfigError
     from rnnmem.units import UNITS, build_unit
+    from rnnmem.validation import check_int, check_model_size
+
+    check_model_size(check_int("hidden_size", hidden, low=1), check_int("embedding_dim", embedding_dim, low=1))
 
     for name, spec in UNITS.items():
         try:

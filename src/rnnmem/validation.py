@@ -95,3 +95,11 @@ def check_array_size(what: str, shape: tuple[int, ...], fix: str) -> None:
     if values > MAX_VALUES:
         raise ConfigError(f"{what} would hold {' x '.join(f'{n:,}' for n in shape)} = {values:,} numbers "
                           f"({values * 8 / 2**30:,.1f} GiB); rnnmem computes arrays of at most {MAX_VALUES:,}. {fix}.")
+
+
+SEED_RANGE = (0, 2**32 - 1)  # what every generator rnnmem seeds accepts (SciPy's bootstrap takes a 32-bit seed)
+
+
+def check_seed(seed: object) -> int:
+    """A seed: a whole number in 0 .. 2**32 - 1."""
+    return check_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1])

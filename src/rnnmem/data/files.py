@@ -11,8 +11,10 @@ import pandas as pd
 from rnnmem.data.corpus import Corpus, decode_tolerantly, split_indices
 from rnnmem.data.text import tokenize
 from rnnmem.errors import DataError
+from rnnmem.fileio import read_bounded
 
 SUPPORTED_SUFFIXES = (".csv", ".jsonl")
+MAX_CORPUS_BYTES = 2**30  # read whole into memory, then parsed: a few times this in RAM
 
 
 def read_corpus(
@@ -94,7 +96,7 @@ def read_corpus(
 
 def _read_table(path: Path) -> tuple[pd.DataFrame, int]:
     """Read the file into a table of rows; return it and the replaced-character count."""
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"corpus file {str(path)!r} not found; check the path.")
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -102,10 +104,7 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, int]:
             f"{path.name} has an unsupported extension {suffix or '(none)'!r}; "
             f"supported are: {', '.join(SUPPORTED_SUFFIXES)}. Convert or rename the file."
         )
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise DataError(f"cannot read {path}: {e.strerror}; check its permissions.") from e
+    raw = read_bounded(path, MAX_CORPUS_BYTES, "corpus file", "check the path and its permissions, or split the file")
     text, replaced = decode_tolerantly(raw)
     if not text.strip():
         raise DataError(f"{path.name} is empty; it needs a header and labelled rows.")

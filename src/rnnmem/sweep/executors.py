@@ -9,12 +9,19 @@ differently with the thread count (on a 16-core machine, 16 threads vs 1 changed
 metrics in the 7th digit and recency_bias in the 4th), and one thread per cell keeps a
 grid's numbers independent of --workers and of the executor. Cells run side by side
 instead, one per core. The report records the count (meta.threads).
+
+Local workers die with the sweep that started them: each watches its parent's pid and
+exits within a second of the parent's death (even by SIGKILL, which runs no cleanup), so
+no orphan goes on claiming cells. The cell it was running stays 'running' under its pid
+until the next sweep on the store frees it (see `ResultsStore.release_orphans`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -27,6 +34,7 @@ from rnnmem.sweep.cell import CellConfig, run_cell
 from rnnmem.sweep.store import ResultsStore
 
 EXECUTORS = ("local", "ray")
+PARENT_POLL_SECONDS = 0.5
 
 
 def run_sweep(store: ResultsStore, configs: list[CellConfig], executor: str = "local", workers: int | None = None,
@@ -115,7 +123,8 @@ def _run_local(store: ResultsStore, keys: list[str], workers: int | None):
             yield from (attempt(str(store.path.resolve()), key) for key in keys)
         return
     # spawn, not fork: forking a process that has used torch's thread pools can deadlock
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_single_threaded)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                               initargs=(os.getpid(),))
     try:
         futures = [pool.submit(attempt, str(store.path.resolve()), key) for key in keys]
         for future in as_completed(futures):
@@ -129,8 +138,21 @@ def _run_local(store: ResultsStore, keys: list[str], workers: int | None):
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _init_worker(parent: int) -> None:
+    """Pool initializer: one torch thread, and exit as soon as the sweep that started this worker is gone."""
+    _single_threaded()
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), name="rnnmem-parent-watch", daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    # an orphan is re-parented (to init or a subreaper), so its parent pid changes
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)  # at once: the cell in flight is freed by the next sweep, as after any crash
+
+
 def _single_threaded() -> None:
-    """Pool initializer: one torch thread per worker (see the module docstring)."""
+    """One torch thread per worker (see the module docstring)."""
     import torch
 
     torch.set_num_threads(1)

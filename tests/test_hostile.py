@@ -1,0 +1,483 @@
+"""Hostile files, full disks and dying processes (docs/errors.md, rows 53 onward).
+
+Each test plants what an adversary or an unlucky day would (a link, a FIFO, /dev/zero, a zip
+bomb, a full disk, a killed parent) and checks that rnnmem ends in a clear message or a clean
+exit, with nothing harmed.
+"""
+
+import errno
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import rnnmem
+from rnnmem.cli import app
+from rnnmem.errors import ConfigError, DataError, ModelProtocolError, StorageError
+from rnnmem.fileio import MANIFEST, RunOutputs, read_bounded, write_atomically
+from rnnmem.sweep import ResultsStore
+from rnnmem.sweep.cell import CellConfig
+
+try:  # Click 8.2 keeps stderr apart by default; older Clicks need to be asked
+    runner = CliRunner(mix_stderr=False)
+except TypeError:
+    runner = CliRunner()
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+TINY = ["--max-len", "16", "--epochs", "1", "--hidden", "8", "--embedding-dim", "4", "--max-distance", "6",
+        "--max-sequences", "12", "--seed", "3", "--quiet", "--estimators", "occlusion"]
+
+
+def cli_error(args, code=2):
+    """Run the CLI, check it failed the CLI way (one or two lines, no traceback), and return its stderr."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == code, (result.exit_code, result.output, result.exception)
+    assert "Traceback" not in result.output + result.stderr
+    assert 1 <= len(result.stderr.strip().splitlines()) <= 3, result.stderr
+    return result.stderr
+
+
+def saved_model(folder, **sizes):
+    return rnnmem.save_model(rnnmem.build_model("srn", 10, 2, hidden_size=4, **sizes), folder, label_names=["a", "b"])
+
+
+# ------------------------------------------------------------------------------- writes never follow links
+
+
+def test_a_link_planted_in_the_output_folder_is_never_written_through(tiny_csv, tmp_path):
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".write-test").symlink_to(victim)  # the old writability probe wrote through this
+    (out / "report.json").symlink_to(victim)  # and a link where a report goes is replaced, not followed
+    result = runner.invoke(app, ["assess", "--corpus", str(tiny_csv), "--out", str(out), *TINY])
+    assert result.exit_code == 0, result.output
+    assert victim.read_text() == "keep me"
+    assert not (out / "report.json").is_symlink() and json.loads((out / "report.json").read_text())["meta"]
+
+
+def test_write_atomically_replaces_a_link_and_leaves_its_target_alone(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    (tmp_path / "report.md").symlink_to(victim)
+    write_atomically(tmp_path / "report.md", "new")
+    assert victim.read_text() == "keep me" and (tmp_path / "report.md").read_text() == "new"
+    assert not (tmp_path / "report.md").is_symlink()
+    assert (tmp_path / "report.md").stat().st_mode & 0o044 == 0o044 & ~_umask()  # as readable as any file the user writes
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_empty_out_is_refused_rather_than_writing_into_the_current_folder(tiny_csv):
+    err = cli_error(["assess", "--corpus", str(tiny_csv), "--out", "", *TINY])
+    assert 'the output folder is empty (--out "")' in err
+    err = cli_error(["report", "whatever.sqlite", "--out", ""])
+    assert "the output folder is empty" in err
+
+
+def test_a_linked_subfolder_of_the_outputs_is_refused(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "model").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(ConfigError, match="model is a symbolic link; rnnmem writes outputs only inside"):
+        with RunOutputs(out) as stage:
+            write_atomically(stage / "model" / "model.pt", b"weights")
+    assert list(elsewhere.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------- a run's outputs as a set
+
+
+def test_a_new_run_removes_the_files_of_the_earlier_run_it_did_not_write(tmp_path):
+    out = tmp_path / "out"
+    with RunOutputs(out) as stage:
+        for name in ("report.json", "validity.png", "model/model.pt"):
+            write_atomically(stage / name, name)
+    (out / "notes-by-the-user.txt").write_text("mine")
+    with RunOutputs(out) as stage:
+        write_atomically(stage / "report.json", "second run")
+    names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert names == [MANIFEST, "notes-by-the-user.txt", "report.json"]  # validity.png of the first run is gone
+    assert (out / "report.json").read_text() == "second run"
+    assert json.loads((out / MANIFEST).read_text())["files"] == ["report.json"]
+
+
+def test_the_checkpoint_being_reassessed_is_kept_when_the_new_run_does_not_rewrite_it(tiny_csv, tmp_path):
+    out = tmp_path / "run"
+    assert runner.invoke(app, ["assess", "--corpus", str(tiny_csv), "--out", str(out), *TINY]).exit_code == 0
+    before = (out / "model" / "model.pt").read_bytes()
+    result = runner.invoke(app, ["assess", "--corpus", str(tiny_csv), "--out", str(out), "--checkpoint",
+                                 str(out / "model"), *TINY])
+    assert result.exit_code == 0, result.output
+    assert (out / "model" / "model.pt").read_bytes() == before
+    assert "model/model.pt" in json.loads((out / MANIFEST).read_text())["files"]
+
+
+def test_a_tampered_manifest_cannot_remove_files_outside_the_folder(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / MANIFEST).write_text(json.dumps({"files": ["../victim.txt", str(victim), "", 3, None]}))
+    with RunOutputs(out) as stage:
+        write_atomically(stage / "report.md", "x")
+    assert victim.read_text() == "keep me"
+
+
+def test_a_failed_run_leaves_the_earlier_run_whole_and_no_staging_behind(tmp_path):
+    out = tmp_path / "out"
+    with RunOutputs(out) as stage:
+        write_atomically(stage / "report.json", "first")
+        write_atomically(stage / "retention.png", b"png")
+    with pytest.raises(StorageError, match="the disk is full"):
+        with RunOutputs(out) as stage:
+            write_atomically(stage / "report.json", "second")
+            raise StorageError(errno.ENOSPC, "cannot write retention.png: the disk is full")
+    assert (out / "report.json").read_text() == "first" and (out / "retention.png").read_bytes() == b"png"
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "report.json", "retention.png"]
+
+
+def test_disk_full_during_assess_names_the_path_and_the_fix_and_keeps_the_earlier_run(tiny_csv, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["assess", "--corpus", str(tiny_csv), "--out", str(out), *TINY]).exit_code == 0
+    earlier = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    real_write = os.write
+
+    def full_disk(fd, data):
+        if len(data) > 1000:  # lets small writes through: the disk fills part-way into the run
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", full_disk)
+    err = cli_error(["assess", "--corpus", str(tiny_csv), "--out", str(out), *TINY])
+    monkeypatch.undo()
+    assert "the disk is full; free some space on that disk" in err and str(out) in err
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == earlier
+
+
+def test_sigterm_during_a_run_leaves_no_temporary_or_staging_file(tmp_path):
+    out = tmp_path / "out"
+    script = textwrap.dedent(f"""
+        import sys, time
+        sys.argv = ["rnnmem"]
+        from rnnmem.cli import _check_writable, main
+        from rnnmem.fileio import write_atomically
+        main(debug=False)  # installs the SIGTERM handler, as every command does
+        with _check_writable({str(out)!r}) as stage:
+            write_atomically(stage / "report.json", "x")
+            print("ready", flush=True)
+            time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(SRC)})
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    assert list(out.iterdir()) == []
+
+
+def test_files_abandoned_by_a_killed_process_are_removed_by_the_next_run(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()  # a pid that no longer exists
+    dead = proc.pid
+    (out / f".rnnmem-staging-{dead}-abc").mkdir(parents=True)
+    (out / f".rnnmem-staging-{dead}-abc" / "report.json").write_text("half")
+    (out / f".report.md.{dead}.xyz.tmp").write_text("half")
+    (out / f".report.md.{os.getppid()}.xyz.tmp").write_text("a live writer's")  # not ours to remove
+    with RunOutputs(out) as stage:
+        write_atomically(stage / "report.md", "done")
+    assert sorted(p.name for p in out.iterdir()) == [f".report.md.{os.getppid()}.xyz.tmp", MANIFEST, "report.md"]
+
+
+# ------------------------------------------------------------------------------- bounded reads
+
+
+def test_model_json_linked_to_dev_zero_is_refused_without_reading_it(tmp_path):
+    folder = saved_model(tmp_path / "m")
+    (folder / "model.json").unlink()
+    (folder / "model.json").symlink_to("/dev/zero")
+    with pytest.raises(ModelProtocolError, match="is a character device, not a regular file"):
+        rnnmem.load_model(folder)
+
+
+def test_model_json_that_is_a_fifo_is_refused_without_blocking(tmp_path):
+    folder = saved_model(tmp_path / "m")
+    (folder / "model.json").unlink()
+    os.mkfifo(folder / "model.json")
+    started = time.monotonic()
+    with pytest.raises(ModelProtocolError, match=r"is a FIFO \(named pipe\), not a regular file"):
+        rnnmem.load_model(folder)
+    assert time.monotonic() - started < 5
+
+
+def test_a_fifo_as_corpus_store_or_checkpoint_on_the_cli_is_a_message(tmp_path):
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    assert "is a FIFO (named pipe), not a regular file" in cli_error(["assess", "--corpus", str(fifo), *TINY,
+                                                                       "--out", str(tmp_path / "o")])
+    store_fifo = tmp_path / "store.sqlite"
+    os.mkfifo(store_fifo)
+    cli_error(["report", str(store_fifo), "--out", str(tmp_path / "r")])  # a message, not a hang
+    with pytest.raises(DataError, match="is a FIFO"):
+        ResultsStore(store_fifo)
+
+
+def test_an_oversized_model_json_is_refused_before_reading(tmp_path):
+    folder = saved_model(tmp_path / "m")
+    with (folder / "model.json").open("r+b") as handle:
+        handle.truncate(65 * 2**20)  # sparse: no disk used
+    with pytest.raises(ModelProtocolError, match="over the limit of 67,108,864 bytes"):
+        rnnmem.load_model(folder)
+
+
+def test_read_bounded_refuses_a_file_over_its_limit(tmp_path):
+    (tmp_path / "f").write_bytes(b"x" * 11)
+    with pytest.raises(DataError, match="is 11 bytes, over the limit of 10 bytes; shorten it"):
+        read_bounded(tmp_path / "f", 10, "test file", "shorten it")
+    assert read_bounded(tmp_path / "f", 11, "test file", "shorten it") == b"x" * 11
+
+
+def _write_bomb(path: Path, inflated: int) -> None:
+    """A zip whose one entry (a real deflate stream) inflates to ``inflated`` zero bytes."""
+    chunk = bytes(2**20)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        with archive.open("archive/data/0", "w", force_zip64=True) as entry:
+            for _ in range(inflated // len(chunk)):
+                entry.write(chunk)
+
+
+PEAK_SCRIPT = """
+import resource, sys, torch, rnnmem
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    rnnmem.load_model(sys.argv[1])
+    print("loaded", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+except rnnmem.ModelProtocolError as exc:
+    print("refused", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before, exc)
+"""
+
+
+def _peak_kib(folder) -> tuple[str, int, str]:
+    out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(folder)], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr
+    outcome, kib, *message = out.stdout.split(" ", 2)
+    return outcome, int(kib), " ".join(message)
+
+
+def test_a_zip_bomb_checkpoint_is_refused_before_it_is_inflated(tmp_path):
+    normal = saved_model(tmp_path / "normal")
+    bomb = saved_model(tmp_path / "bomb")
+    _write_bomb(bomb / "model.pt", 2**30)  # about 1 MB on disk, 1 GiB inflated
+    assert (bomb / "model.pt").stat().st_size < 2 * 2**20
+    outcome, baseline_kib, _ = _peak_kib(normal)
+    assert outcome == "loaded"
+    outcome, bomb_kib, message = _peak_kib(bomb)
+    assert outcome == "refused" and "would decompress to 1,073,741,824 bytes" in message, message
+    assert "the file was not inflated" in message
+    assert bomb_kib - baseline_kib < 100 * 1024  # KiB: under 100 MB above loading a normal checkpoint
+
+
+@pytest.mark.parametrize("payload, message", [
+    ([1, 2, 3], "holds list, not a state dict of named tensors"),
+    ({"embedding.weight": "a string"}, "a dict with entries that are not tensors"),
+    (torch.zeros(3), "holds Tensor, not a state dict"),
+])
+def test_model_pt_holding_another_type_is_named(tmp_path, payload, message):
+    folder = saved_model(tmp_path / "m")
+    torch.save(payload, folder / "model.pt")
+    with pytest.raises(ModelProtocolError, match=message):
+        rnnmem.load_model(folder)
+
+
+def test_model_pt_that_is_not_a_zip_is_refused(tmp_path):
+    folder = saved_model(tmp_path / "m")
+    (folder / "model.pt").write_bytes(b"\x80\x02legacy pickle")
+    with pytest.raises(ModelProtocolError, match="is not a zip archive written by torch.save"):
+        rnnmem.load_model(folder)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"config": {"unit": "srn", "vocab_size": "10", "num_classes": 2}}, "config.vocab_size must be a whole number, got '10'"),
+    ({"config": {"unit": 5, "vocab_size": 10, "num_classes": 2}}, "config.unit must be a string, got 5"),
+    ({"config": {"unit": "srn", "vocab_size": 10, "num_classes": True}}, "config.num_classes must be a whole number"),
+    ({"config": {"unit": "srn", "vocab_size": 10, "num_classes": 2, "dropout": 0.1}}, "unknown config field(s) 'dropout'"),
+    ({"config": [1]}, "config is a JSON list, not an object"),
+    ({"vocabulary": {"tokens": "abc"}}, "vocabulary must be an object whose 'tokens' is a list of strings"),
+    ({"vocabulary": {"tokens": ["<pad>", "<unk>"]}}, "the vocabulary lists 2 tokens but config.vocab_size is 10"),
+    ({"label_names": "ab"}, "label_names must be a list of strings"),
+    ({"label_names": ["a", "b", "c"]}, "it names 3 labels but config.num_classes is 2"),
+])
+def test_model_json_fields_of_the_wrong_type_are_named(tmp_path, change, message):
+    folder = saved_model(tmp_path / "m")
+    meta = json.loads((folder / "model.json").read_text())
+    meta.update(change)
+    (folder / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelProtocolError, match="is not a model description written by rnnmem") as info:
+        rnnmem.load_model(folder)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["units", "--hidden", "40000"], "rnnmem builds models of at most 250,000,000 weights"),
+    (["units", "--hidden", "0"], "hidden_size must be >= 1 (got 0)"),
+    (["capacity", "--hidden", "40000"], "rnnmem builds models of at most 250,000,000 weights"),
+    (["capacity", "--length", "2000000000"], "rnnmem computes arrays of at most 1,000,000,000"),
+    (["capacity", "--seed", "-1"], "seed must be in [0, 4294967295] (got -1)"),
+    (["assess", "--seed", "-1"], "seed must be in [0, 4294967295] (got -1)"),
+    (["assess", "--seed", "99999999999"], "seed must be in [0, 4294967295] (got 99999999999)"),
+])
+def test_every_command_applies_the_same_size_and_seed_limits(args, message):
+    assert message in cli_error(args)
+
+
+# ------------------------------------------------------------------------------- stores that are not what we wrote
+
+
+def _store_with(tmp_path, schema: str, version: int = 0) -> Path:
+    path = tmp_path / "s.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(schema)
+        db.execute(f"PRAGMA user_version = {version}")
+    db.close()
+    return path
+
+
+def test_an_older_store_without_optional_columns_is_migrated_forward(tmp_path):
+    path = _store_with(tmp_path, "CREATE TABLE cells (key TEXT PRIMARY KEY, config TEXT NOT NULL, status TEXT NOT NULL,"
+                                 " result TEXT);")
+    store = ResultsStore(path)
+    assert store.add([CellConfig(unit="srn")]) == 1
+    assert store.claim() == CellConfig(unit="srn")
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("SELECT attempts, owner IS NOT NULL FROM cells").fetchone() == (1, 1)
+    db.close()
+
+
+def test_a_store_with_a_column_we_do_not_know_is_refused_not_silently_skipped(tmp_path):
+    # a NOT NULL column without a default, as a newer version might add: INSERT OR IGNORE skipped every cell
+    path = _store_with(tmp_path, "CREATE TABLE cells (key TEXT PRIMARY KEY, config TEXT NOT NULL, status TEXT NOT NULL,"
+                                 " result TEXT, priority INTEGER NOT NULL);")
+    with pytest.raises(DataError, match=r"has columns this rnnmem does not know \(priority\)"):
+        ResultsStore(path)
+
+
+def test_a_store_from_a_newer_schema_version_is_refused_with_the_way_out(tmp_path):
+    from rnnmem.sweep.store import SCHEMA
+
+    path = _store_with(tmp_path, SCHEMA, version=7)
+    with pytest.raises(DataError, match="written by a newer rnnmem \\(store schema version 7; this rnnmem reads "
+                                        "versions up to 1\\); upgrade rnnmem"):
+        ResultsStore(path)
+    err = cli_error(["sweep", "--store", str(path), "--units", "srn", "--lengths", "8", "--seeds", "0"])
+    assert "written by a newer rnnmem" in err
+
+
+def test_damaged_json_rows_are_named_with_the_row_and_the_fix(tmp_path):
+    path = tmp_path / "s.sqlite"
+    store = ResultsStore(path)
+    store.add([CellConfig(unit="srn")])
+    key = CellConfig(unit="srn").key
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE cells SET config='{\"unit\": \"srn\"', status='done', result='[1, 2' WHERE key=?", (key,))
+    db.close()
+    with pytest.raises(DataError, match=f"the config of cell {key} in .* is not valid JSON .*DELETE FROM cells WHERE "
+                                        f"key='{key}'"):
+        store.cells()
+    err = cli_error(["report", str(path), "--out", str(tmp_path / "r")])
+    assert f"cell {key}" in err and "is not valid JSON" in err
+
+
+def test_a_read_only_store_can_be_reported_and_a_write_names_the_fix(tmp_path, monkeypatch):
+    path = tmp_path / "s.sqlite"
+    ResultsStore(path).add([CellConfig(unit="srn")])
+    monkeypatch.setattr(ResultsStore, "_connect", lambda self: sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                                                                isolation_level=None))
+    store = ResultsStore(path)  # a current store opens without writing
+    assert store.counts() == {"pending": 1}
+    with pytest.raises(StorageError, match="it is read-only .*; make it and its folder writable"):
+        store.claim()
+
+
+def test_a_full_disk_during_a_sweep_is_a_message_naming_the_store(tmp_path, monkeypatch):
+    path = tmp_path / "s.sqlite"
+    ResultsStore(path)
+    real_connect = ResultsStore._connect
+
+    def small_disk(self):
+        db = real_connect(self)
+        db.execute("PRAGMA max_page_count = 3")  # what SQLite says when the disk fills: SQLITE_FULL
+        return db
+
+    monkeypatch.setattr(ResultsStore, "_connect", small_disk)
+    store = ResultsStore(path)
+    with pytest.raises(StorageError, match="the disk is full .*re-run the same command: finished cells are kept"):
+        store.add([CellConfig(unit="srn", seed=s, corpus="x" * 2000) for s in range(50)])
+
+
+# ------------------------------------------------------------------------------- processes die with their parent
+
+
+def _state(pid: int) -> str | None:
+    """The process state letter from /proc (None when gone; 'Z' for an unreaped zombie, which is dead too)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_workers_die_within_seconds_when_the_sweep_is_killed(tiny_csv, tmp_path):
+    store = tmp_path / "s.sqlite"
+    command = [sys.executable, "-m", "rnnmem.cli", "sweep", "--units", "srn,gru", "--lengths", "8,12,16", "--seeds", "0",
+               "--corpus", str(tiny_csv), "--hidden", "8", "--embedding-dim", "8", "--epochs", "4", "--max-distance", "8",
+               "--max-sequences", "20", "--workers", "2", "--quiet", "--store", str(store)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"})
+    try:
+        deadline, owners = time.monotonic() + 300, []
+        while len(owners) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, "the workers never claimed two cells"
+            time.sleep(0.05)
+            try:
+                with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5) as db:
+                    owners = db.execute("SELECT owner FROM cells WHERE status='running'").fetchall()
+                db.close()
+            except sqlite3.OperationalError:  # not created yet
+                owners = []
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    workers = [int(owner.rpartition(":")[2]) for (owner,) in owners]
+    gone_by = time.monotonic() + 5
+    while any(_state(pid) not in (None, "Z") for pid in workers) and time.monotonic() < gone_by:
+        time.sleep(0.1)
+    assert all(_state(pid) in (None, "Z") for pid in workers), [_state(pid) for pid in workers]
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+        claimed = db.execute("SELECT COUNT(*) FROM cells WHERE status != 'pending'").fetchone()[0]
+    db.close()
+    time.sleep(1)
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT COUNT(*) FROM cells WHERE status != 'pending'").fetchone()[0] == claimed
+    db.close()
