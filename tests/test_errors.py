@@ -81,7 +81,7 @@ def test_single_class_jsonl_is_an_error(tmp_path):
     (["--epochs", "1000000"], "epochs must be at most 10,000, got 1,000,000"),
     (["--lr", "0"], "lr must be a positive number of at most 10, got 0.0"),
     (["--lr", "1e38"], "lr must be a positive number of at most 10"),
-    (["--max-sequences", "1"], "max_sequences must be at least 2"),
+    (["--max-sequences", "1"], "max_sequences must be >= 2 (got 1)"),
     (["--keep", "middle"], "keep='middle' is not valid; use one of: first, last"),
     (["--bptt-window", "0"], "bptt_window must be a positive integer or None, got 0"),
     (["--estimators", ","], "estimators is empty"),

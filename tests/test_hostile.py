@@ -481,3 +481,158 @@ def test_workers_die_within_seconds_when_the_sweep_is_killed(tiny_csv, tmp_path)
     with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
         assert db.execute("SELECT COUNT(*) FROM cells WHERE status != 'pending'").fetchone()[0] == claimed
     db.close()
+
+
+# ------------------------------------------------------------------------------- silently wrong numbers
+
+
+def _csv(path, rows):
+    import csv
+
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text", "label"])
+        writer.writerows(rows)
+    return path
+
+
+def _texts(n):
+    return [f"word{i % 7} other{i % 5} thing{i % 3}" for i in range(n)]
+
+
+def test_a_label_column_that_is_an_id_is_refused(tmp_path):
+    path = _csv(tmp_path / "ids.csv", [(i, text, i) for i, text in enumerate(_texts(200))])
+    with pytest.raises(DataError, match="every one of the 200 rows of ids.csv has its own label in column 'id' "
+                                        r"\(an ID column\?\)"):
+        rnnmem.read_corpus(path, label_column="id")
+
+
+def test_a_label_column_that_repeats_the_text_is_refused(tmp_path):
+    texts = _texts(200)
+    path = _csv(tmp_path / "same.csv", [(i, text, text) for i, text in enumerate(texts)])
+    with pytest.raises(DataError, match="the label column 'label' of same.csv repeats the text in 200 of 200 rows"):
+        rnnmem.read_corpus(path)
+
+
+def test_more_classes_than_a_tenth_of_the_rows_is_a_warning_in_the_notes(tmp_path):
+    path = _csv(tmp_path / "many.csv", [(i, text, f"c{i % 40}") for i, text in enumerate(_texts(200))])
+    with pytest.warns(rnnmem.errors.DataWarning, match="many.csv has 40 distinct labels in column 'label' for 200 rows"):
+        corpus = rnnmem.read_corpus(path)
+    assert "is it really the class column?" in corpus.notes["warning"]
+    path = _csv(tmp_path / "few.csv", [(i, text, f"c{i % 12}") for i, text in enumerate(_texts(200))])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert "warning" not in rnnmem.read_corpus(path).notes  # 12 classes for 200 rows is a real task
+
+
+def test_numeric_labels_written_differently_are_one_class(tmp_path):
+    spellings = ["1", "1.0", " 1", "01", "0", "0.0", "2"]
+    path = _csv(tmp_path / "num.csv", [(i, text, spellings[i % 7]) for i, text in enumerate(_texts(70))])
+    corpus = rnnmem.read_corpus(path)
+    assert corpus.label_names == ("0", "1", "2")
+    assert corpus.notes["label_spellings_merged"] == {"0": ["0", "0.0"], "1": ["01", "1", "1.0"]}
+    counts = {name: (corpus.train_labels + corpus.test_labels).count(k) for k, name in enumerate(corpus.label_names)}
+    assert counts == {"0": 20, "1": 40, "2": 10}
+
+
+def test_a_number_written_one_way_keeps_its_spelling(tmp_path):
+    path = _csv(tmp_path / "codes.csv", [(i, text, ["01", "02"][i % 2]) for i, text in enumerate(_texts(20))])
+    corpus = rnnmem.read_corpus(path)
+    assert corpus.label_names == ("01", "02") and "label_spellings_merged" not in corpus.notes
+
+
+def test_texts_far_longer_than_max_len_are_cut_and_the_report_says_so(tmp_path):
+    from rnnmem.sweep.cell import train_and_assess
+
+    rows = [(i, " ".join(["good" if i % 2 else "bad"] + [f"w{j % 9}" for j in range(3000 if i < 6 else 10)]),
+             "pos" if i % 2 else "neg") for i in range(40)]
+    path = _csv(tmp_path / "long.csv", rows)
+    config = CellConfig(unit="srn", corpus=str(path), max_len=8, max_distance=6, epochs=1, hidden_size=8,
+                        embedding_dim=4, max_sequences=12, n_resamples=20, estimators=("occlusion",))
+    _, corpus, _, report, _ = train_and_assess(config)
+    assert report.meta["sequence_length"]["max"] == 16  # 2 x max(max_len 8, max_distance + 1 = 7), not 3,001
+    long_train = sum(len(t.split()) > 8 for t in corpus.train_texts)
+    notes = " ".join(report.notes)
+    assert f"{long_train} of {len(corpus.train_texts)} training texts are longer than max_len 8" in notes
+    assert "test texts are longer than the assessed length 16" in notes and "the longest had 3,001" in notes
+
+
+# ------------------------------------------------------------------------------- the library's edge
+
+
+class _Readout(torch.nn.Module):
+    """A causal model with K = 3 readouts; ``origin`` is what its initial_readout() returns."""
+
+    def __init__(self, origin=None, k=3):
+        super().__init__()
+        self.emb = torch.nn.Embedding(20, k)
+        self.origin = origin
+
+    def forward(self, tokens):
+        return self.emb(tokens).cumsum(dim=1)
+
+
+class _WithOrigin(_Readout):
+    def initial_readout(self):
+        return self.origin
+
+
+SEQS = [[1, 2, 3, 4, 5], [2, 3, 4], [5, 6, 7, 8]]
+
+
+def _assess(model=None, data=SEQS, **options):
+    return rnnmem.assess(model or _Readout(), data, progress=False, probes=False, n_resamples=options.pop("n_resamples", 20),
+                         **options)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"n_resamples": 0}, "n_resamples must be in [1, 1000000] (got 0)"),
+    ({"n_resamples": 2.5}, "n_resamples must be a whole number in [1, 1000000] (got 2.5)"),
+    ({"max_sequences": 2.5}, "max_sequences must be a whole number >= 2 (got 2.5)"),
+    ({"max_sequences": True}, "max_sequences must be a whole number >= 2 (got True)"),
+    ({"seed": -1}, "seed must be in [0, 4294967295] (got -1)"),
+    ({"seed": 2**40}, "seed must be in [0, 4294967295] (got 1099511627776)"),
+    ({"seed": 1.5}, "seed must be a whole number in [0, 4294967295] (got 1.5)"),
+    ({"max_len": 2.5}, "max_len must be a whole number >= 1 (got 2.5)"),
+    ({"neutral_token": -1}, "neutral_token must be >= 0 (got -1)"),
+    ({"max_distance": True}, "max_distance must be a whole number >= 0 (got True)"),
+])
+def test_assess_arguments_outside_their_domain_are_named(options, message):
+    with pytest.raises(ConfigError) as info:
+        _assess(**options)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("data, lengths, message", [
+    ([[0, 0, 0], [0, 0]], None, "every token of the data is the neutral token 0 (padding)"),
+    (torch.tensor([[0, 0, 7], [0, 0, 0]]), [2, 3], "every token of the data is the neutral token 0"),  # 7 is padding
+    (torch.ones(3, 4, dtype=torch.long), [1, 2], "lengths must hold one length per sequence, shape [3]; got shape [2]"),
+])
+def test_data_with_nothing_to_measure_is_named(data, lengths, message):
+    with pytest.raises(DataError) as info:
+        _assess(data=data, lengths=lengths)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("origin, message", [
+    (torch.zeros(1), "must return o_0 = W h_0 + b, a tensor [K] = [3] like the readout; got shape [1]"),
+    (torch.zeros(2, 3), "got shape [2, 3]"),
+    ("zero", "got str"),
+    (torch.tensor([0.0, float("nan"), 0.0]), "initial_readout() returned NaN or infinite values"),
+])
+def test_a_wrong_initial_readout_is_refused_not_broadcast(origin, message):
+    with pytest.raises(ModelProtocolError) as info:
+        _assess(_WithOrigin(origin))
+    assert message in str(info.value)
+
+
+def test_a_right_initial_readout_of_shape_1_k_is_used():
+    model = _WithOrigin(torch.zeros(1, 3))
+    assert _assess(model).meta["origin"] == "initial state h_0"
+
+
+def test_a_model_with_zero_outputs_is_named():
+    with pytest.raises(ModelProtocolError, match="returned readouts with K = 0 dimensions"):
+        _assess(_Readout(k=0))

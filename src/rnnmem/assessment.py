@@ -19,7 +19,7 @@ from rnnmem.data import Corpus, Vocabulary, encode_batch
 from rnnmem.data.lexicon import vader_lexicon
 from rnnmem.data.tweets import token_source_labels
 from rnnmem.errors import ConfigError, DataError, ModelProtocolError
-from rnnmem.validation import check_choice
+from rnnmem.validation import check_assess_arguments, check_choice
 from rnnmem.indicators.bootstrap import ratio_of_sums
 from rnnmem.indicators.fidelity import fidelity_by_length
 from rnnmem.indicators.hull import hull_indicators, retained_words
@@ -91,11 +91,9 @@ def assess(
     -------
     MemoryReport
     """
+    check_assess_arguments(data, lengths=lengths, max_distance=max_distance, neutral_token=neutral_token,
+                           max_len=max_len, max_sequences=max_sequences, n_resamples=n_resamples, seed=seed)
     estimators = _check_estimators(estimators)
-    if not isinstance(max_distance, int) or max_distance < 0:
-        raise ConfigError(f"max_distance must be a non-negative integer, got {max_distance!r}.")
-    if max_sequences is not None and max_sequences < 2:
-        raise ConfigError(f"max_sequences must be at least 2 (or None for all), got {max_sequences}.")
     notes: list[str] = []
     tokens, lengths, vocabulary, label_names = _as_tokens(data, lengths, vocabulary, max_len)
     segments = _segment_labels(data, tokens.shape[1]) if probes else None

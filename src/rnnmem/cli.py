@@ -127,7 +127,7 @@ def _assess_checkpoint(checkpoint: Path, config, quiet: bool):
     """Assess a saved model on the config's corpus, encoded with the model's own vocabulary."""
     import rnnmem
     from rnnmem.data import Vocabulary
-    from rnnmem.sweep.cell import corpus_for
+    from rnnmem.sweep.cell import assessed_length, corpus_for, cut_notes
 
     model, meta = rnnmem.load_model(checkpoint)
     data = corpus_for(config)
@@ -150,7 +150,8 @@ def _assess_checkpoint(checkpoint: Path, config, quiet: bool):
     vocabulary = Vocabulary.from_dict(meta["vocabulary"]) if meta.get("vocabulary") else data.vocabulary
     report = rnnmem.assess(model, data, max_distance=config.max_distance, estimators=config.estimators,
                            vocabulary=vocabulary, max_sequences=config.max_sequences, seed=config.seed,
-                           progress=not quiet)
+                           max_len=assessed_length(config), progress=not quiet)
+    report.notes.extend(cut_notes(data, config, splits=("test",)))  # the checkpoint was trained elsewhere
     report.meta["model"] = {"unit": model.config.unit, "hidden_size": model.config.hidden_size, "corpus": data.name,
                             "checkpoint": str(checkpoint)}
     report.meta["corpus_notes"] = data.notes

@@ -103,3 +103,51 @@ SEED_RANGE = (0, 2**32 - 1)  # what every generator rnnmem seeds accepts (SciPy'
 def check_seed(seed: object) -> int:
     """A seed: a whole number in 0 .. 2**32 - 1."""
     return check_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1])
+
+
+MAX_RESAMPLES = 1_000_000
+
+
+def check_assess_arguments(data, *, lengths, max_distance, neutral_token, max_len, max_sequences, n_resamples,
+                           seed) -> None:
+    """Check every scalar argument of `rnnmem.assess` (and data that holds nothing to measure) before any work.
+
+    Each failure names the argument, the value and what would be valid (`ConfigError`); data
+    made only of the neutral token is a `DataError`.
+    """
+    check_int("max_distance", max_distance, low=0)
+    if neutral_token is not None:
+        check_int("neutral_token", neutral_token, low=0)
+    if max_len is not None:
+        check_int("max_len", max_len, low=1)
+    if max_sequences is not None:
+        check_int("max_sequences", max_sequences, low=2)
+    check_int("n_resamples", n_resamples, low=1, high=MAX_RESAMPLES)
+    check_seed(seed)
+    _check_token_data(data, lengths, 0 if neutral_token is None else neutral_token)
+
+
+def _check_token_data(data, lengths, neutral: int) -> None:
+    """Token tensors and lists: lengths of the right shape, and some token other than the neutral one."""
+    import torch
+
+    from rnnmem.errors import DataError
+
+    if isinstance(data, torch.Tensor) and data.dim() == 2:
+        if lengths is not None:
+            lengths = torch.as_tensor(lengths)
+            if lengths.shape != (data.shape[0],):
+                raise DataError(f"lengths must hold one length per sequence, shape [{data.shape[0]}]; got shape "
+                                f"{list(lengths.shape)}.")
+            rows = data[torch.arange(data.shape[1]) < lengths[:, None]]
+        else:
+            rows = data
+        empty = rows.numel() > 0 and bool((rows == neutral).all())
+    elif isinstance(data, (list, tuple)) and data and all(isinstance(seq, (list, tuple)) for seq in data):
+        tokens = [t for seq in data for t in seq]
+        empty = bool(tokens) and all(t == neutral for t in tokens)
+    else:
+        return
+    if empty:
+        raise DataError(f"every token of the data is the neutral token {neutral} (padding); there is nothing to "
+                        "measure. Encode real tokens with ids other than the pad id, or pass neutral_token.")

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
 from rnnmem.data.corpus import Corpus, decode_tolerantly, split_indices
 from rnnmem.data.text import tokenize
-from rnnmem.errors import DataError
+from rnnmem.errors import DataError, DataWarning
 from rnnmem.fileio import read_bounded
 
 SUPPORTED_SUFFIXES = (".csv", ".jsonl")
 MAX_CORPUS_BYTES = 2**30  # read whole into memory, then parsed: a few times this in RAM
+MANY_CLASSES = 10  # below this many classes, a small file is never warned about its label count
 
 
 def read_corpus(
@@ -58,9 +61,10 @@ def read_corpus(
     has_label = [bool(lab) for lab in labels]
     keep = [t and lab for t, lab in zip(has_text, has_label)]
     texts = [t for t, k in zip(texts, keep) if k]
-    labels = [lab for lab, k in zip(labels, keep) if k]
+    labels, merged = _merge_numeric_spellings([lab for lab, k in zip(labels, keep) if k])
 
     label_names = _sorted_labels(set(labels))
+    _check_label_column(path, label_column, texts, labels, label_names)
     if not texts:
         raise DataError(
             f"no row of {path.name} has both a text with words in column {text_column!r} and a label in column "
@@ -83,6 +87,11 @@ def read_corpus(
         "test_fraction": test_fraction,
         "seed": seed,
     }
+    if merged:
+        notes["label_spellings_merged"] = merged
+    if len(label_names) > max(MANY_CLASSES, len(texts) / 10):
+        notes["warning"] = _many_classes(path, label_column, len(label_names), len(texts))
+        warnings.warn(notes["warning"], DataWarning, stacklevel=2)
     return Corpus(
         name=path.stem,
         label_names=tuple(label_names),
@@ -151,6 +160,52 @@ def _cell(value: object) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return ""
     return str(value)
+
+
+def _merge_numeric_spellings(labels: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """One class per number: "1", "1.0", "01" and "1e0" are the same label when they all occur.
+
+    A number written one way only keeps its spelling (so "01" alone stays "01"); spellings
+    of one number that occur together become its shortest form. Returns the labels and
+    {merged name: spellings it replaced}.
+    """
+    spellings: dict[float, set[str]] = {}
+    for label in set(labels):
+        value = _number(label)
+        if value is not None:
+            spellings.setdefault(value, set()).add(label)
+    rename, merged = {}, {}
+    for value, names in spellings.items():
+        if len(names) > 1:
+            canonical = str(int(value)) if value.is_integer() else repr(value)
+            merged[canonical] = sorted(names)
+            rename.update({name: canonical for name in names})
+    return [rename.get(label, label) for label in labels], merged
+
+
+def _number(label: str) -> float | None:
+    try:
+        value = float(label)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _check_label_column(path: Path, column: str, texts: list[str], labels: list[str], names: list[str]) -> None:
+    """Refuse a label column that is the text itself or an ID (one class per row): no classifier can learn it."""
+    same = sum(label == text.strip() for text, label in zip(texts, labels))
+    if same >= 0.9 * len(texts) and len(names) > 2:
+        raise DataError(f"the label column {column!r} of {path.name} repeats the text in {same} of {len(texts)} rows; "
+                        "it is not a class label. Pass --label-column the column that holds the class.")
+    if len(names) == len(texts) >= MANY_CLASSES:
+        raise DataError(f"every one of the {len(texts)} rows of {path.name} has its own label in column {column!r} "
+                        "(an ID column?); a classifier cannot learn classes seen once. Pass --label-column the "
+                        "column that holds the class.")
+
+
+def _many_classes(path: Path, column: str, classes: int, rows: int) -> str:
+    return (f"{path.name} has {classes} distinct labels in column {column!r} for {rows} rows (more than a tenth); "
+            "is it really the class column? Pass --label-column to choose another.")
 
 
 def _sorted_labels(labels: set[str]) -> list[str]:
