@@ -248,8 +248,8 @@ class ResultsStore:
         return self._decode(key, "result", rows[0][0]) if rows else None
 
 
-def _dead_local_owner(owner: str | None, host: str) -> bool:
-    if not owner:
+def _dead_local_owner(owner: object, host: str) -> bool:
+    if not owner or not isinstance(owner, str):  # none, or a damaged value no live process could have written
         return True
     owner_host, _, pid = owner.rpartition(":")
     if owner_host != host or not pid.isdigit():
