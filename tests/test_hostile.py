@@ -97,7 +97,7 @@ def test_a_linked_subfolder_of_the_outputs_is_refused(tmp_path):
     out.mkdir()
     (out / "model").symlink_to(elsewhere, target_is_directory=True)
     with pytest.raises(ConfigError, match="model is a symbolic link; rnnmem writes outputs only inside"):
-        with RunOutputs(out) as stage:
+        with RunOutputs(out, "assess") as stage:
             write_atomically(stage / "model" / "model.pt", b"weights")
     assert list(elsewhere.iterdir()) == []
 
@@ -107,16 +107,16 @@ def test_a_linked_subfolder_of_the_outputs_is_refused(tmp_path):
 
 def test_a_new_run_removes_the_files_of_the_earlier_run_it_did_not_write(tmp_path):
     out = tmp_path / "out"
-    with RunOutputs(out) as stage:
+    with RunOutputs(out, "assess") as stage:
         for name in ("report.json", "validity.png", "model/model.pt"):
             write_atomically(stage / name, name)
     (out / "notes-by-the-user.txt").write_text("mine")
-    with RunOutputs(out) as stage:
+    with RunOutputs(out, "assess") as stage:
         write_atomically(stage / "report.json", "second run")
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert names == [MANIFEST, "notes-by-the-user.txt", "report.json"]  # validity.png of the first run is gone
     assert (out / "report.json").read_text() == "second run"
-    assert json.loads((out / MANIFEST).read_text())["files"] == ["report.json"]
+    assert json.loads((out / MANIFEST).read_text())["runs"] == {"assess": ["report.json"]}
 
 
 def test_the_checkpoint_being_reassessed_is_kept_when_the_new_run_does_not_rewrite_it(tiny_csv, tmp_path):
@@ -127,7 +127,32 @@ def test_the_checkpoint_being_reassessed_is_kept_when_the_new_run_does_not_rewri
                                  str(out / "model"), *TINY])
     assert result.exit_code == 0, result.output
     assert (out / "model" / "model.pt").read_bytes() == before
-    assert "model/model.pt" in json.loads((out / MANIFEST).read_text())["files"]
+    assert "model/model.pt" in json.loads((out / MANIFEST).read_text())["runs"]["assess"]
+
+
+def test_an_assessment_and_a_study_report_sharing_a_folder_keep_each_others_files(tmp_path):
+    out = tmp_path / "shared"
+    with RunOutputs(out, "assess") as stage:
+        write_atomically(stage / "model" / "model.pt", b"trained weights")
+        write_atomically(stage / "report.md", "assessment")
+    with RunOutputs(out, "report") as stage:
+        write_atomically(stage / "comparison.md", "study")
+        write_atomically(stage / "report.md", "study report")
+    assert (out / "model" / "model.pt").read_bytes() == b"trained weights"
+    assert json.loads((out / MANIFEST).read_text())["runs"] == {"assess": ["model/model.pt", "report.md"],
+                                                                "report": ["comparison.md", "report.md"]}
+
+
+def test_a_folder_where_a_file_goes_is_refused_before_anything_is_replaced(tmp_path):
+    out = tmp_path / "out"
+    with RunOutputs(out, "assess") as stage:
+        write_atomically(stage / "a.json", "first")
+    (out / "report.json").mkdir()
+    with pytest.raises(ConfigError, match="report.json is a folder where rnnmem writes a file"):
+        with RunOutputs(out, "assess") as stage:
+            write_atomically(stage / "a.json", "second")
+            write_atomically(stage / "report.json", "x")
+    assert (out / "a.json").read_text() == "first"
 
 
 def test_a_tampered_manifest_cannot_remove_files_outside_the_folder(tmp_path):
@@ -135,19 +160,19 @@ def test_a_tampered_manifest_cannot_remove_files_outside_the_folder(tmp_path):
     victim.write_text("keep me")
     out = tmp_path / "out"
     out.mkdir()
-    (out / MANIFEST).write_text(json.dumps({"files": ["../victim.txt", str(victim), "", 3, None]}))
-    with RunOutputs(out) as stage:
+    (out / MANIFEST).write_text(json.dumps({"runs": {"assess": ["../victim.txt", str(victim), "", 3, None]}}))
+    with RunOutputs(out, "assess") as stage:
         write_atomically(stage / "report.md", "x")
     assert victim.read_text() == "keep me"
 
 
 def test_a_failed_run_leaves_the_earlier_run_whole_and_no_staging_behind(tmp_path):
     out = tmp_path / "out"
-    with RunOutputs(out) as stage:
+    with RunOutputs(out, "assess") as stage:
         write_atomically(stage / "report.json", "first")
         write_atomically(stage / "retention.png", b"png")
     with pytest.raises(StorageError, match="the disk is full"):
-        with RunOutputs(out) as stage:
+        with RunOutputs(out, "assess") as stage:
             write_atomically(stage / "report.json", "second")
             raise StorageError(errno.ENOSPC, "cannot write retention.png: the disk is full")
     assert (out / "report.json").read_text() == "first" and (out / "retention.png").read_bytes() == b"png"
@@ -180,7 +205,7 @@ def test_sigterm_during_a_run_leaves_no_temporary_or_staging_file(tmp_path):
         from rnnmem.cli import _check_writable, main
         from rnnmem.fileio import write_atomically
         main(debug=False)  # installs the SIGTERM handler, as every command does
-        with _check_writable({str(out)!r}) as stage:
+        with _check_writable({str(out)!r}, "assess") as stage:
             write_atomically(stage / "report.json", "x")
             print("ready", flush=True)
             time.sleep(60)
@@ -202,7 +227,7 @@ def test_files_abandoned_by_a_killed_process_are_removed_by_the_next_run(tmp_pat
     (out / f".rnnmem-staging-{dead}-abc" / "report.json").write_text("half")
     (out / f".report.md.{dead}.xyz.tmp").write_text("half")
     (out / f".report.md.{os.getppid()}.xyz.tmp").write_text("a live writer's")  # not ours to remove
-    with RunOutputs(out) as stage:
+    with RunOutputs(out, "assess") as stage:
         write_atomically(stage / "report.md", "done")
     assert sorted(p.name for p in out.iterdir()) == [f".report.md.{os.getppid()}.xyz.tmp", MANIFEST, "report.md"]
 
@@ -238,6 +263,18 @@ def test_a_fifo_as_corpus_store_or_checkpoint_on_the_cli_is_a_message(tmp_path):
     cli_error(["report", str(store_fifo), "--out", str(tmp_path / "r")])  # a message, not a hang
     with pytest.raises(DataError, match="is a FIFO"):
         ResultsStore(store_fifo)
+
+
+def test_grid_files_and_jsonl_rows_nested_beyond_reason_are_messages(tmp_path):
+    deep = "[" * 100_000 + "]" * 100_000
+    (tmp_path / "deep.toml").write_text(f"[grid]\nunits = {deep}\n")
+    result = runner.invoke(app, ["sweep", "--grid", str(tmp_path / "deep.toml"), "--store", str(tmp_path / "s.sqlite")])
+    assert result.exit_code == 2 and "Traceback" not in result.output + result.stderr  # the message shows an example grid
+    assert "is not valid TOML (nested beyond reason)" in result.stderr
+    (tmp_path / "deep.jsonl").write_text(f'{{"text": {deep}, "label": 1}}\n')
+    with pytest.raises(DataError, match="deep.jsonl line 1 is not valid JSON \\(nested too deeply\\)"):
+        rnnmem.read_corpus(tmp_path / "deep.jsonl")
+    assert "is a character device" in cli_error(["sweep", "--grid", "/dev/zero", "--store", str(tmp_path / "s.sqlite")])
 
 
 def test_an_oversized_model_json_is_refused_before_reading(tmp_path):

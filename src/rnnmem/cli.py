@@ -98,7 +98,7 @@ def assess(
 
     started = time.perf_counter()
     check_seed(seed)
-    outputs = _check_writable(Path("runs") / f"{unit}-{Path(corpus).stem}" if out is None else out,
+    outputs = _check_writable(Path("runs") / f"{unit}-{Path(corpus).stem}" if out is None else out, "assess",
                               keep=(checkpoint,) if checkpoint else ())
     config = CellConfig(unit=unit, max_len=max_len, seed=seed, corpus=corpus, doc_tokens=doc_tokens,
                         text_column=text_column, label_column=label_column, hidden_size=hidden_size,
@@ -180,12 +180,12 @@ def _ml(value, report) -> str:
     return str(value) if value is not None else f"> {int(report.retention['distance'].max())}"
 
 
-def _check_writable(out: str | Path, keep=()) -> RunOutputs:
+def _check_writable(out: str | Path, kind: str, keep=()) -> RunOutputs:
     """The run's output set in ``out``; its staging folder (made exclusively, following no link) is the writability probe.
 
     Entered here so that an unwritable folder (or ``--out ""``) is refused before any training.
     """
-    outputs = RunOutputs(out, keep=keep)
+    outputs = RunOutputs(out, kind, keep=keep)
     outputs.__enter__()
     return outputs
 
@@ -272,7 +272,7 @@ def report(
     """
     from rnnmem.report.comparison import write_study_report
 
-    outputs = _check_writable(store.with_name(store.stem + "-report") if out is None else out)
+    outputs = _check_writable(store.with_name(store.stem + "-report") if out is None else out, "report")
     with outputs as stage:
         written = write_study_report(store, stage)
     typer.echo(f"wrote {outputs.folder / written['report_html'].name}, {outputs.folder / written['comparison_md'].name} "

@@ -194,16 +194,18 @@ class RunOutputs:
     (``.rnnmem-outputs.json``) that this run did not write are removed, and the new
     manifest is written. When it ends with an error (disk full, Ctrl-C, SIGTERM), the
     staging folder is removed and the folder holds the earlier run untouched. Files rnnmem
-    did not write, and the earlier run's files under ``keep`` (e.g. the checkpoint being
-    re-assessed), are never removed. Staging folders and temporary files abandoned by a
+    did not write, the earlier run's files under ``keep`` (e.g. the checkpoint being
+    re-assessed) and files of another ``kind`` of run (an assessment and a study report
+    sharing a folder) are never removed. Staging folders and temporary files abandoned by a
     killed process are removed on entry.
     """
 
-    def __init__(self, folder: str | Path, keep: tuple[str | Path, ...] = ()):
+    def __init__(self, folder: str | Path, kind: str, keep: tuple[str | Path, ...] = ()):
         if str(folder).strip() == "":
             raise ConfigError("the output folder is empty (--out \"\"); pass --out a folder name, e.g. --out runs/lstm "
                               "(use --out . to write into the current folder on purpose).")
         self.folder = Path(folder)
+        self.kind = kind
         self.keep = tuple(Path(k) for k in keep)
         self.stage: Path | None = None
 
@@ -231,38 +233,49 @@ class RunOutputs:
 
     def _commit(self) -> None:
         written = sorted(p.relative_to(self.stage) for p in self.stage.rglob("*") if p.is_file() and not p.is_symlink())
-        earlier = self._earlier_files()
+        runs = self._earlier_runs()
+        earlier = runs.get(self.kind, [])
+        others = {rel for kind, files in runs.items() if kind != self.kind for rel in files}
         kept = [rel for rel in earlier if any(_is_under(self.folder / rel, k) for k in self.keep)]
+        for rel in written:  # checked before the first rename, so a refusal leaves the earlier run whole
+            _refuse_linked_folders(self.folder, rel)
+            if (self.folder / rel).is_dir() and not (self.folder / rel).is_symlink():
+                raise ConfigError(f"{self.folder / rel} is a folder where rnnmem writes a file; move it away or "
+                                  "pass another --out.")
         try:
             for rel in written:
                 target = self.folder / rel
-                _refuse_linked_folders(self.folder, rel)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(self.stage / rel, target)
-            for rel in set(earlier) - set(written) - set(kept):
+            for rel in set(earlier) - set(written) - set(kept) - others:
                 stale = self.folder / rel
                 if stale.is_symlink() or stale.is_file():
                     stale.unlink()
         except OSError as exc:
             raise storage_error(exc, self.folder / rel) from None
-        names = sorted({rel.as_posix() for rel in [*written, *kept]})
-        write_atomically(self.folder / MANIFEST, json.dumps({"files": names}, indent=1))
+        runs = {kind: sorted(rel.as_posix() for rel in files) for kind, files in runs.items()}
+        runs[self.kind] = sorted({rel.as_posix() for rel in [*written, *kept]})
+        write_atomically(self.folder / MANIFEST, json.dumps({"runs": runs}, indent=1, sort_keys=True))
 
-    def _earlier_files(self) -> list[Path]:
-        """Files the earlier run listed, restricted to plain relative paths inside the folder (a tampered list cannot reach out)."""
+    def _earlier_runs(self) -> dict[str, list[Path]]:
+        """The files each kind of earlier run listed, as plain relative paths inside the folder (a tampered list cannot reach out)."""
         manifest = self.folder / MANIFEST
         if not manifest.exists() and not manifest.is_symlink():
-            return []
+            return {}
         try:
-            listed = json.loads(read_bounded(manifest, _MANIFEST_LIMIT, "output list", "delete it")).get("files", [])
-        except (DataError, ValueError, AttributeError):
-            return []  # unreadable: remove nothing rather than guess
-        files = []
-        for name in listed if isinstance(listed, list) else []:
-            rel = Path(name) if isinstance(name, str) else None
-            if rel is not None and name and not rel.is_absolute() and ".." not in rel.parts and rel.name != MANIFEST:
-                files.append(rel)
-        return files
+            runs = json.loads(read_bounded(manifest, _MANIFEST_LIMIT, "output list", "delete it")).get("runs", {})
+        except (DataError, ValueError, AttributeError, RecursionError):
+            return {}  # unreadable: remove nothing rather than guess
+        return {kind: _plain_paths(files) for kind, files in runs.items()} if isinstance(runs, dict) else {}
+
+
+def _plain_paths(names: object) -> list[Path]:
+    files = []
+    for name in names if isinstance(names, list) else []:
+        rel = Path(name) if isinstance(name, str) else None
+        if rel is not None and name and not rel.is_absolute() and ".." not in rel.parts and rel.name != MANIFEST:
+            files.append(rel)
+    return files
 
 
 def _is_under(path: Path, folder: Path) -> bool:

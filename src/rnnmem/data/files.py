@@ -140,11 +140,12 @@ def _parse_jsonl(text: str, path: Path) -> pd.DataFrame:
             continue
         try:
             row = json.loads(line)
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, RecursionError) as e:
+            reason = e.msg if isinstance(e, json.JSONDecodeError) else "nested too deeply"
             raise DataError(
-                f"{path.name} line {number} is not valid JSON ({e.msg}); "
+                f"{path.name} line {number} is not valid JSON ({reason}); "
                 "write one JSON object per line."
-            ) from e
+            ) from None
         if not isinstance(row, dict):
             raise DataError(
                 f"{path.name} line {number} is a JSON {type(row).__name__}, not an object; "
