@@ -360,6 +360,7 @@ def test_model_pt_that_is_not_a_zip_is_refused(tmp_path):
     ({"config": [1]}, "config is a JSON list, not an object"),
     ({"vocabulary": {"tokens": "abc"}}, "vocabulary must be an object whose 'tokens' is a list of strings"),
     ({"vocabulary": {"tokens": ["<pad>", "<unk>"]}}, "the vocabulary lists 2 tokens but config.vocab_size is 10"),
+    ({"vocabulary": {"tokens": ["<pad>", "<unk>"] + ["a"] * 8}}, "list each token once"),
     ({"label_names": "ab"}, "label_names must be a list of strings"),
     ({"label_names": ["a", "b", "c"]}, "it names 3 labels but config.num_classes is 2"),
 ])
@@ -442,6 +443,20 @@ def test_damaged_json_rows_are_named_with_the_row_and_the_fix(tmp_path):
         store.cells()
     err = cli_error(["report", str(path), "--out", str(tmp_path / "r")])
     assert f"cell {key}" in err and "is not valid JSON" in err
+
+
+@pytest.mark.parametrize("result, message", [
+    ({"metrics": {}}, "is missing history, report, ses, not the object a sweep writes"),
+    ([1, 2], "is a JSON list, not the object a sweep writes"),
+    ({"metrics": {}, "report": {}, "ses": {}, "history": {}}, "are not what `rnnmem sweep` writes (KeyError: 'summary')"),
+])
+def test_a_store_whose_results_were_edited_into_another_shape_is_a_message(tmp_path, result, message):
+    path = tmp_path / "s.sqlite"
+    ResultsStore(path).add([CellConfig(unit="srn")])
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE cells SET status='done', result=?", (json.dumps(result),))
+    db.close()
+    assert message in cli_error(["report", str(path), "--out", str(tmp_path / "r")])
 
 
 def test_a_read_only_store_can_be_reported_and_a_write_names_the_fix(tmp_path, monkeypatch):

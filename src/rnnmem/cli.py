@@ -270,11 +270,16 @@ def report(
 
     Example: rnnmem report runs/study.sqlite --out runs/study-report
     """
+    from rnnmem.errors import DataError
     from rnnmem.report.comparison import write_study_report
 
     outputs = _check_writable(store.with_name(store.stem + "-report") if out is None else out, "report")
     with outputs as stage:
-        written = write_study_report(store, stage)
+        try:
+            written = write_study_report(store, stage)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:  # rows edited into another shape
+            raise DataError(f"the results in {store} are not what `rnnmem sweep` writes ({type(exc).__name__}: {exc}); "
+                            "re-run the sweep into a new --store, or run with --debug to see where.") from exc
     typer.echo(f"wrote {outputs.folder / written['report_html'].name}, {outputs.folder / written['comparison_md'].name} "
                f"and {len(written) - 2} more files")
 

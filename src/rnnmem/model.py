@@ -197,6 +197,8 @@ def _read_meta(meta_path: Path) -> dict:
         tokens = vocabulary.get("tokens") if isinstance(vocabulary, dict) else None
         if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
             raise refuse("vocabulary must be an object whose 'tokens' is a list of strings")
+        if tokens[:2] != ["<pad>", "<unk>"] or len(set(tokens)) != len(tokens):
+            raise refuse("the vocabulary must start with '<pad>', '<unk>' and list each token once")
         if len(tokens) != config["vocab_size"]:
             raise refuse(f"the vocabulary lists {len(tokens)} tokens but config.vocab_size is {config['vocab_size']}")
     labels = meta.get("label_names")

@@ -31,6 +31,7 @@ from rnnmem.sweep.cell import CellConfig
 
 SCHEMA_VERSION = 1
 REQUIRED_COLUMNS = ("key", "config", "status")
+RESULT_PARTS = {"metrics", "report", "ses", "history"}  # of a done cell's result (see run_cell)
 # columns a version-0 store may lack, added on open: name -> declaration
 OPTIONAL_COLUMNS = {"attempts": "INTEGER NOT NULL DEFAULT 0", "owner": "TEXT", "error": "TEXT", "result": "TEXT",
                     "started_at": "REAL", "finished_at": "REAL"}
@@ -236,8 +237,11 @@ class ResultsStore:
         results = []
         for k, c, r in rows:
             result = self._decode(k, "result", r)
-            if not isinstance(result, dict):
-                raise DataError(f"the result of cell {k} in {self.path} is a JSON {type(result).__name__}, not the "
+            missing = sorted(RESULT_PARTS - set(result)) if isinstance(result, dict) else []
+            if not isinstance(result, dict) or missing or not all(isinstance(result[p], dict) for p in RESULT_PARTS):
+                what = (f"a JSON {type(result).__name__}" if not isinstance(result, dict) else
+                        f"missing {', '.join(missing)}" if missing else "holding parts that are not objects")
+                raise DataError(f"the result of cell {k} in {self.path} is {what}, not the "
                                 f"object a sweep writes; delete that row (sqlite3 {self.path} \"DELETE FROM cells "
                                 f"WHERE key='{k}'\") and re-run the sweep to recompute it.")
             results.append({"key": k, "config": self._config_dict(k, c), "result": result})
