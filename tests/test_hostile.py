@@ -174,7 +174,7 @@ def test_a_failed_run_leaves_the_earlier_run_whole_and_no_staging_behind(tmp_pat
     with pytest.raises(StorageError, match="the disk is full"):
         with RunOutputs(out, "assess") as stage:
             write_atomically(stage / "report.json", "second")
-            raise StorageError(errno.ENOSPC, "cannot write retention.png: the disk is full")
+            raise StorageError("cannot write retention.png: the disk is full", errno.ENOSPC)
     assert (out / "report.json").read_text() == "first" and (out / "retention.png").read_bytes() == b"png"
     assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "report.json", "retention.png"]
 
@@ -329,7 +329,7 @@ def test_a_zip_bomb_checkpoint_is_refused_before_it_is_inflated(tmp_path):
     assert outcome == "loaded"
     outcome, bomb_kib, message = _peak_kib(bomb)
     assert outcome == "refused" and "would decompress to 1,073,741,824 bytes, but the model in model.json has 3,720 " \
-                                    "bytes of weights" in message, message  # 3,720 = 930 float32 weights of that srn
+                                    "bytes of weights" in message, message  # 930 float32: embedding 10x64, srn 4x64 + 4x4 + 2x4, readout 4x2 + 2
     assert "the file was not inflated" in message
     assert bomb_kib - baseline_kib < 100 * 1024  # KiB: under 100 MB above loading a normal checkpoint
 
@@ -689,3 +689,10 @@ def test_a_right_initial_readout_of_shape_1_k_is_used():
 def test_a_model_with_zero_outputs_is_named():
     with pytest.raises(ModelProtocolError, match="returned readouts with K = 0 dimensions"):
         _assess(_Readout(k=0))
+
+
+def test_a_storage_error_crosses_process_boundaries_intact():
+    import pickle
+
+    error = pickle.loads(pickle.dumps(StorageError("cannot write x: the disk is full", errno.ENOSPC)))
+    assert isinstance(error, StorageError) and str(error) == "cannot write x: the disk is full"

@@ -28,8 +28,8 @@ class TrainingError(RnnmemError):
 class StorageError(RnnmemError, OSError):
     """A file or store could not be written (disk full, permission denied); the message names the path and the fix."""
 
-    def __init__(self, errno: int | None, message: str):
-        super().__init__(message)
+    def __init__(self, message: str, errno: int | None = None):
+        super().__init__(message)  # one argument: str() is the message alone, and the error pickles across processes
         self.errno = errno
 
 

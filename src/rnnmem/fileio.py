@@ -70,7 +70,7 @@ def storage_error(exc: OSError, path: str | Path, doing: str = "write") -> Stora
     else:
         fix = "check the path and run again"
         cause = exc.strerror or str(exc)
-    return StorageError(exc.errno, f"cannot {doing} {path}: {cause}; {fix}. Nothing was half-written.")
+    return StorageError(f"cannot {doing} {path}: {cause}; {fix}. Nothing was half-written.", exc.errno)
 
 
 def write_atomically(path: str | Path, text: str | bytes) -> Path:

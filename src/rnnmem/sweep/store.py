@@ -116,13 +116,13 @@ class ResultsStore:
         except sqlite3.OperationalError as exc:
             text = str(exc)
             if "disk is full" in text or "disk I/O error" in text:
-                raise StorageError(errno.ENOSPC, f"cannot {doing} the results store {self.path}: the disk is full "
-                                   f"({text}); free some space (or pass --store a path on another disk) and re-run "
-                                   "the same command: finished cells are kept.") from None
+                raise StorageError(f"cannot {doing} the results store {self.path}: the disk is full ({text}); free "
+                                   "some space (or pass --store a path on another disk) and re-run the same command: "
+                                   "finished cells are kept.", errno.ENOSPC) from None
             if "readonly" in text or "read-only" in text or "unable to open" in text:
-                raise StorageError(errno.EACCES, f"cannot {doing} the results store {self.path}: it is read-only "
-                                   f"({text}); make it and its folder writable (chmod u+w) or copy it to a "
-                                   "writable folder.") from None
+                raise StorageError(f"cannot {doing} the results store {self.path}: it is read-only ({text}); make it "
+                                   "and its folder writable (chmod u+w) or copy it to a writable folder.",
+                                   errno.EACCES) from None
             raise DataError(f"cannot {doing} the results store {self.path} ({text}); pass --store a new file name "
                             "in a writable folder, or an intact rnnmem store.") from None
         except sqlite3.DatabaseError as exc:  # a damaged file
