@@ -580,6 +580,24 @@ def test_more_classes_than_a_tenth_of_the_rows_is_a_warning_in_the_notes(tmp_pat
         assert "warning" not in rnnmem.read_corpus(path).notes  # 12 classes for 200 rows is a real task
 
 
+def test_labels_differing_only_in_case_are_a_warning(tmp_path):
+    path = _csv(tmp_path / "case.csv", [(i, text, ["pos", "Pos", "neg"][i % 3]) for i, text in enumerate(_texts(30))])
+    with pytest.warns(rnnmem.errors.DataWarning, match="labels 'Pos' and 'pos' in column 'label' of case.csv differ "
+                                                       "only in case"):
+        corpus = rnnmem.read_corpus(path)
+    assert corpus.num_classes == 3 and "differ only in case" in corpus.notes["warning"]
+
+
+def test_the_cli_shows_a_data_warning_in_one_line(tmp_path):
+    path = _csv(tmp_path / "case.csv", [(i, text, ["pos", "Pos", "neg"][i % 3]) for i, text in enumerate(_texts(60))])
+    result = subprocess.run([sys.executable, "-m", "rnnmem.cli", "assess", "--corpus", str(path), *TINY, "--out",
+                             str(tmp_path / "o")], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "warning: labels 'Pos' and 'pos' in column 'label' of case.csv differ only in case" in result.stderr
+    assert "warnings.warn" not in result.stderr  # no source line
+
+
 def test_numeric_labels_written_differently_are_one_class(tmp_path):
     spellings = ["1", "1.0", " 1", "01", "0", "0.0", "2"]
     path = _csv(tmp_path / "num.csv", [(i, text, spellings[i % 7]) for i, text in enumerate(_texts(70))])
@@ -658,10 +676,29 @@ def test_assess_arguments_outside_their_domain_are_named(options, message):
     assert message in str(info.value)
 
 
+@pytest.mark.parametrize("options, message", [
+    ({"estimators": None}, "estimators must be a name or a list of names like ['occlusion', 'regression'] (got None)"),
+    ({"vocabulary": "abc"}, "vocabulary must be an rnnmem Vocabulary (e.g. corpus.vocabulary) or None (got str)"),
+])
+def test_assess_arguments_of_the_wrong_type_are_named(options, message):
+    with pytest.raises(ConfigError) as info:
+        _assess(**options)
+    assert message in str(info.value)
+
+
+def test_a_negative_seed_for_a_corpus_split_is_named(tiny_csv):
+    for load in (lambda: rnnmem.load_corpus("planted", seed=-1), lambda: rnnmem.read_corpus(tiny_csv, seed=-1)):
+        with pytest.raises(ConfigError, match=r"seed must be in \[0, 4294967295\] \(got -1\)"):
+            load()
+
+
 @pytest.mark.parametrize("data, lengths, message", [
     ([[0, 0, 0], [0, 0]], None, "every token of the data is the neutral token 0 (padding)"),
     (torch.tensor([[0, 0, 7], [0, 0, 0]]), [2, 3], "every token of the data is the neutral token 0"),  # 7 is padding
     (torch.ones(3, 4, dtype=torch.long), [1, 2], "lengths must hold one length per sequence, shape [3]; got shape [2]"),
+    (torch.ones(2, 4, dtype=torch.long), [2.5, 3.0], "lengths must be whole numbers (got torch.float32)"),
+    ([[1.5, 2], [3, 4]], None, "token ids must be whole numbers; got 1.5 (float)"),  # was truncated to 1 in silence
+    ([["a", "b"], ["c"]], None, "token ids must be whole numbers; got 'a' (str)"),
 ])
 def test_data_with_nothing_to_measure_is_named(data, lengths, message):
     with pytest.raises(DataError) as info:

@@ -91,8 +91,9 @@ def assess(
     -------
     MemoryReport
     """
-    check_assess_arguments(data, lengths=lengths, max_distance=max_distance, neutral_token=neutral_token,
-                           max_len=max_len, max_sequences=max_sequences, n_resamples=n_resamples, seed=seed)
+    check_assess_arguments(data, lengths=lengths, estimators=estimators, vocabulary=vocabulary, max_distance=max_distance,
+                           neutral_token=neutral_token, max_len=max_len, max_sequences=max_sequences,
+                           n_resamples=n_resamples, seed=seed)
     estimators = _check_estimators(estimators)
     notes: list[str] = []
     tokens, lengths, vocabulary, label_names = _as_tokens(data, lengths, vocabulary, max_len)

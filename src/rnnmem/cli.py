@@ -25,6 +25,27 @@ _state = {"debug": False}
 def main(debug: bool = typer.Option(False, "--debug", help="Show the full traceback when something fails.")):
     _state["debug"] = debug
     exit_on_sigterm()  # a terminated run cleans up like an interrupted one: no temporary or staging file is left
+    _show_data_warnings_in_one_line()
+
+
+def _show_data_warnings_in_one_line() -> None:
+    """A DataWarning (data that is legal but almost certainly a mistake) as 'warning: ...', without source lines."""
+    import warnings
+
+    from rnnmem.errors import DataWarning
+
+    shown_before = warnings.showwarning
+    if getattr(shown_before, "rnnmem", False):  # installed by an earlier command in this process
+        return
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DataWarning):
+            typer.echo(f"warning: {message}", err=True)
+        else:
+            shown_before(message, category, filename, lineno, file, line)
+
+    show.rnnmem = True
+    warnings.showwarning = show
 
 
 def _fail(exc: BaseException, message: str | None = None) -> None:

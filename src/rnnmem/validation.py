@@ -108,13 +108,22 @@ def check_seed(seed: object) -> int:
 MAX_RESAMPLES = 1_000_000
 
 
-def check_assess_arguments(data, *, lengths, max_distance, neutral_token, max_len, max_sequences, n_resamples,
-                           seed) -> None:
+def check_assess_arguments(data, *, lengths, estimators, vocabulary, max_distance, neutral_token, max_len,
+                           max_sequences, n_resamples, seed) -> None:
     """Check every scalar argument of `rnnmem.assess` (and data that holds nothing to measure) before any work.
 
     Each failure names the argument, the value and what would be valid (`ConfigError`); data
     made only of the neutral token is a `DataError`.
     """
+    from rnnmem.data.text import Vocabulary
+
+    if not isinstance(estimators, str) and not (isinstance(estimators, (list, tuple)) and
+                                                all(isinstance(name, str) for name in estimators)):
+        raise ConfigError(f"estimators must be a name or a list of names like ['occlusion', 'regression'] "
+                          f"(got {estimators!r}).")
+    if vocabulary is not None and not isinstance(vocabulary, Vocabulary):
+        raise ConfigError(f"vocabulary must be an rnnmem Vocabulary (e.g. corpus.vocabulary) or None "
+                          f"(got {type(vocabulary).__name__}).")
     check_int("max_distance", max_distance, low=0)
     if neutral_token is not None:
         check_int("neutral_token", neutral_token, low=0)
@@ -136,6 +145,9 @@ def _check_token_data(data, lengths, neutral: int) -> None:
     if isinstance(data, torch.Tensor) and data.dim() == 2:
         if lengths is not None:
             lengths = torch.as_tensor(lengths)
+            if lengths.is_floating_point() or lengths.dtype == torch.bool:
+                raise DataError(f"lengths must be whole numbers (got {lengths.dtype}); pass each sequence's number "
+                                "of tokens.")
             if lengths.shape != (data.shape[0],):
                 raise DataError(f"lengths must hold one length per sequence, shape [{data.shape[0]}]; got shape "
                                 f"{list(lengths.shape)}.")
@@ -145,6 +157,10 @@ def _check_token_data(data, lengths, neutral: int) -> None:
         empty = rows.numel() > 0 and bool((rows == neutral).all())
     elif isinstance(data, (list, tuple)) and data and all(isinstance(seq, (list, tuple)) for seq in data):
         tokens = [t for seq in data for t in seq]
+        odd = next((t for t in tokens if isinstance(t, bool) or not isinstance(t, Integral)), None)
+        if odd is not None:
+            raise DataError(f"token ids must be whole numbers; got {odd!r} ({type(odd).__name__}). Encode texts "
+                            "with a Vocabulary (vocabulary.encode(text)) first.")
         empty = bool(tokens) and all(t == neutral for t in tokens)
     else:
         return

@@ -89,9 +89,21 @@ def read_corpus(
     }
     if merged:
         notes["label_spellings_merged"] = merged
+    warned = []
     if len(label_names) > max(MANY_CLASSES, len(texts) / 10):
-        notes["warning"] = _many_classes(path, label_column, len(label_names), len(texts))
-        warnings.warn(notes["warning"], DataWarning, stacklevel=2)
+        warned.append(_many_classes(path, label_column, len(label_names), len(texts)))
+    by_case: dict[str, list[str]] = {}
+    for name in label_names:
+        by_case.setdefault(name.casefold(), []).append(name)
+    alike = [names for names in by_case.values() if len(names) > 1]
+    if alike:
+        warned.append(f"labels {'; '.join(' and '.join(map(repr, names)) for names in alike)} in column "
+                      f"{label_column!r} of {path.name} differ only in case and are kept as different classes; "
+                      "make them the same if they mean the same class.")
+    for warning in warned:
+        warnings.warn(warning, DataWarning, stacklevel=2)
+    if warned:
+        notes["warning"] = " ".join(warned)
     return Corpus(
         name=path.stem,
         label_names=tuple(label_names),

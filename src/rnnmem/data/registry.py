@@ -11,7 +11,7 @@ from rnnmem.data.files import SUPPORTED_SUFFIXES, read_corpus
 from rnnmem.data.planted import load_planted
 from rnnmem.data.tweets import load_tweets, load_tweets_docs
 from rnnmem.errors import ConfigError, DataError
-from rnnmem.validation import did_you_mean
+from rnnmem.validation import check_seed, did_you_mean
 
 _CORPORA: dict[str, tuple[Callable[..., Corpus], str]] = {
     "tweets": (
@@ -61,6 +61,8 @@ def load_corpus(name: str, **options) -> Corpus:
             f"or give the path of a {'/'.join(SUPPORTED_SUFFIXES)} file."
         )
     _check_options(loader, options, name)
+    if "seed" in options:
+        check_seed(options["seed"])
     return loader(**options)
 
 
