@@ -320,13 +320,41 @@ def _peak_kib(folder) -> tuple[str, int, str]:
     return outcome, int(kib), " ".join(message)
 
 
+def _write_lying_bomb(folder: Path, inflated: int) -> None:
+    """Replace the first tensor of model.pt by ``inflated`` deflated zeros whose headers claim the tensor's true size."""
+    import io
+    import struct
+
+    original = zipfile.ZipFile(io.BytesIO((folder / "model.pt").read_bytes()))
+    target = next(info for info in original.infolist() if info.filename.endswith("/data/0"))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for info in original.infolist():
+            if info is target:
+                archive.writestr(info.filename, bytes(inflated), compress_type=zipfile.ZIP_DEFLATED)
+            else:
+                archive.writestr(info, original.read(info.filename))
+    data = bytearray(out.getvalue())
+    lying = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo(target.filename)
+    struct.pack_into("<I", data, lying.header_offset + 22, target.file_size)  # local header: uncompressed size
+    entry = bytes(data).find(b"PK\x01\x02" + struct.pack("<HH", lying.create_version, lying.extract_version))
+    while bytes(data[entry + 46: entry + 46 + len(target.filename)]) != target.filename.encode():
+        entry = bytes(data).find(b"PK\x01\x02", entry + 4)
+    struct.pack_into("<I", data, entry + 24, target.file_size)  # central directory: uncompressed size
+    (folder / "model.pt").write_bytes(bytes(data))
+
+
 def test_a_zip_bomb_checkpoint_is_refused_before_it_is_inflated(tmp_path):
     normal = saved_model(tmp_path / "normal")
     bomb = saved_model(tmp_path / "bomb")
     _write_bomb(bomb / "model.pt", 2**30)  # about 1 MB on disk, 1 GiB inflated
     assert (bomb / "model.pt").stat().st_size < 2 * 2**20
+    liar = saved_model(tmp_path / "liar")
+    _write_lying_bomb(liar, 256 * 2**20)  # the directory claims the true size: torch inflates no more than that
     outcome, baseline_kib, _ = _peak_kib(normal)
     assert outcome == "loaded"
+    outcome, liar_kib, _ = _peak_kib(liar)
+    assert outcome == "loaded" and liar_kib - baseline_kib < 100 * 1024  # its weights are the attacker's, not its size
     outcome, bomb_kib, message = _peak_kib(bomb)
     assert outcome == "refused" and "would decompress to 1,073,741,824 bytes, but the model in model.json has 3,720 " \
                                     "bytes of weights" in message, message  # 930 float32: embedding 10x64, srn 4x64 + 4x4 + 2x4, readout 4x2 + 2
