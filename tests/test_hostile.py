@@ -388,7 +388,7 @@ def test_model_pt_that_is_not_a_zip_is_refused(tmp_path):
     ({"config": {"unit": "srn", "vocab_size": 10, "num_classes": 2, "dropout": 0.1}}, "unknown config field(s) 'dropout'"),
     ({"config": [1]}, "config is a JSON list, not an object"),
     ({"vocabulary": {"tokens": "abc"}}, "vocabulary must be an object whose 'tokens' is a list of strings"),
-    ({"vocabulary": {"tokens": ["<pad>", "<unk>"]}}, "the vocabulary lists 2 tokens but config.vocab_size is 10"),
+    ({"vocabulary": {"tokens": ["<pad>", "<unk>", *"abcdefghij"]}}, "the vocabulary lists 12 tokens but config.vocab_size is only 10"),
     ({"vocabulary": {"tokens": ["<pad>", "<unk>"] + ["a"] * 8}}, "list each token once"),
     ({"label_names": "ab"}, "label_names must be a list of strings"),
     ({"label_names": ["a", "b", "c"]}, "it names 3 labels but config.num_classes is 2"),

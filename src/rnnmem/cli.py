@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -74,7 +75,7 @@ def _guarded(fn):
             _fail(exc, "out of memory; use a smaller --hidden, --embedding-dim, --max-len or --max-sequences "
                        "(or fewer --workers).")
         except (KeyboardInterrupt, SystemExit) as exc:
-            if isinstance(exc, SystemExit) and exc.code != 128 + 15:  # only SIGTERM's exit (see exit_on_sigterm)
+            if isinstance(exc, SystemExit) and exc.code != 128 + signal.SIGTERM:  # only SIGTERM's (exit_on_sigterm)
                 raise
             if _state["debug"]:
                 raise
@@ -114,7 +115,6 @@ def assess(
     """
     import rnnmem
     from rnnmem.sweep.cell import CellConfig, train_and_assess
-
     from rnnmem.validation import check_seed
 
     started = time.perf_counter()

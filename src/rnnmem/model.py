@@ -19,7 +19,7 @@ from torch import nn
 from rnnmem.errors import ConfigError, DataError, ModelProtocolError
 from rnnmem.fileio import open_bounded, read_bounded, write_atomically
 from rnnmem.units import build_unit
-from rnnmem.validation import MAX_WEIGHTS, check_model_size
+from rnnmem.validation import check_model_size
 
 MAX_META_BYTES = 64 * 2**20  # model.json: the config, a vocabulary (20,000 words is ~0.3 MB) and label names
 # model.pt may exceed the exact size of its tensors by the zip's headers, padding and pickled structure
@@ -199,8 +199,9 @@ def _read_meta(meta_path: Path) -> dict:
             raise refuse("vocabulary must be an object whose 'tokens' is a list of strings")
         if tokens[:2] != ["<pad>", "<unk>"] or len(set(tokens)) != len(tokens):
             raise refuse("the vocabulary must start with '<pad>', '<unk>' and list each token once")
-        if len(tokens) != config["vocab_size"]:
-            raise refuse(f"the vocabulary lists {len(tokens)} tokens but config.vocab_size is {config['vocab_size']}")
+        if len(tokens) > config["vocab_size"]:  # its ids would index past the embedding
+            raise refuse(f"the vocabulary lists {len(tokens)} tokens but config.vocab_size is only "
+                         f"{config['vocab_size']}")
     labels = meta.get("label_names")
     if labels is not None:
         if not isinstance(labels, list) or not all(isinstance(name, str) for name in labels):
