@@ -626,6 +626,12 @@ def test_the_cli_shows_a_data_warning_in_one_line(tmp_path):
     assert "warnings.warn" not in result.stderr  # no source line
 
 
+def test_a_csv_separated_by_semicolons_is_named_as_such(tmp_path):
+    (tmp_path / "semi.csv").write_text("text;label\ngood day;pos\nbad day;neg\n")
+    with pytest.raises(DataError, match="The header looks separated by ';', not commas: save semi.csv comma-separated"):
+        rnnmem.read_corpus(tmp_path / "semi.csv")
+
+
 def test_numeric_labels_written_differently_are_one_class(tmp_path):
     spellings = ["1", "1.0", " 1", "01", "0", "0.0", "2"]
     path = _csv(tmp_path / "num.csv", [(i, text, spellings[i % 7]) for i, text in enumerate(_texts(70))])

@@ -51,9 +51,13 @@ def read_corpus(
     table, replaced = _read_table(path)
     for column in (text_column, label_column):
         if column not in table.columns:
+            separator = next((sep for sep in (";", "\t", "|") if len(table.columns) == 1
+                              and sep in str(table.columns[0])), None)
+            hint = (f" The header looks separated by {separator!r}, not commas: save {path.name} comma-separated."
+                    if separator else "")
             raise DataError(
                 f"column {column!r} not found in {path.name}; columns are: "
-                f"{', '.join(map(str, table.columns))}. Pass --text-column/--label-column."
+                f"{', '.join(map(str, table.columns))}. Pass --text-column/--label-column.{hint}"
             )
     texts = [_cell(v) for v in table[text_column]]
     labels = [_cell(v).strip() for v in table[label_column]]
