@@ -17,6 +17,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -724,6 +725,25 @@ def test_a_negative_seed_for_a_corpus_split_is_named(tiny_csv):
     for load in (lambda: rnnmem.load_corpus("planted", seed=-1), lambda: rnnmem.read_corpus(tiny_csv, seed=-1)):
         with pytest.raises(ConfigError, match=r"seed must be in \[0, 4294967295\] \(got -1\)"):
             load()
+
+
+def test_siblings_refuse_what_assess_refuses_instead_of_giving_a_number():
+    from rnnmem.guidance import recommend_length
+    from rnnmem.indicators.summary import memory_length
+
+    curve = 0.5 ** np.arange(6)
+    for call, message in [
+        (lambda: memory_length(curve, 1.0), "tau must be in (0.0, 1.0) (got 1.0)"),  # was ML = 0
+        (lambda: memory_length(curve, float("nan")), "tau must be a finite number in (0.0, 1.0) (got nan)"),  # was None
+        (lambda: recommend_length(curve, np.array([4, 5, 6]), tau=0), "tau must be in (0.0, 1.0) (got 0.0)"),
+        (lambda: recommend_length(curve, np.array([4, 5, 6]), data_quantile=2), "data_quantile must be in [0.0, 1.0]"),
+        (lambda: _assess().recommend_length(True), "tau must be a finite number in (0.0, 1.0) (got True)"),
+        (lambda: rnnmem.build_model("srn", 10, 2, seed=2**70), "seed must be in [0, 4294967295]"),
+        (lambda: rnnmem.build_model("srn", 10, 2, seed=-1), "seed must be in [0, 4294967295] (got -1)"),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            call()
+        assert message in str(info.value)
 
 
 @pytest.mark.parametrize("data, lengths, message", [

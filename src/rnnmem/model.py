@@ -19,7 +19,7 @@ from torch import nn
 from rnnmem.errors import ConfigError, DataError, ModelProtocolError
 from rnnmem.fileio import open_bounded, read_bounded, write_atomically
 from rnnmem.units import build_unit
-from rnnmem.validation import check_model_size
+from rnnmem.validation import check_model_size, check_seed
 
 MAX_META_BYTES = 64 * 2**20  # model.json: the config, a vocabulary (20,000 words is ~0.3 MB) and label names
 # model.pt may exceed the exact size of its tensors by the zip's headers, padding and pickled structure
@@ -105,6 +105,7 @@ def build_model(
             raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}.")
     # checked before anything is allocated: an absurd size is a clear error, not an out-of-memory crash
     check_model_size(hidden_size, embedding_dim, vocab_size, num_classes)
+    check_seed(seed)
     if not 0 <= pad_id < vocab_size:
         raise ConfigError(f"pad_id {pad_id} is outside the vocabulary 0..{vocab_size - 1}.")
     with torch.random.fork_rng(devices=[]):

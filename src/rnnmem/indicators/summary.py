@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnmem.validation import check_tau
+
 # r(d) that equals tau up to float rounding counts as having reached it, so that
 # ML(tau) = ceil(log tau / log lambda) holds exactly for r(d) = lambda^d.
 _ROUNDING = 1e-9
@@ -24,6 +26,7 @@ def memory_length(retention: np.ndarray, tau: float = 0.5) -> int | None:
     >>> memory_length(0.8 ** np.arange(20), tau=0.5)  # ceil(log 0.5 / log 0.8)
     4
     """
+    tau = check_tau(tau)  # the library's single tau check: ML(1) = 0 and ML(nan) = None were numbers
     r = np.asarray(retention, dtype=float)
     measured = r[: measured_extent(r)]
     below = np.nonzero(measured <= tau + _ROUNDING)[0]
