@@ -500,6 +500,26 @@ def test_a_read_only_store_can_be_reported_and_a_write_names_the_fix(tmp_path, m
         store.claim()
 
 
+def test_a_store_locked_by_another_process_is_named_with_the_way_out(tmp_path, monkeypatch):
+    path = tmp_path / "s.sqlite"
+    store = ResultsStore(path)
+    real_connect = ResultsStore._connect
+    monkeypatch.setattr(ResultsStore, "_connect", lambda self: _short_wait(real_connect(self)))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another sweep in the middle of a write
+    try:
+        with pytest.raises(DataError, match="another process has held it locked .*wait for that sweep to finish"):
+            store.add([CellConfig(unit="srn")])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def _short_wait(db):
+    db.execute("PRAGMA busy_timeout = 50")  # rnnmem waits a minute; the test need not
+    return db
+
+
 def test_a_full_disk_during_a_sweep_is_a_message_naming_the_store(tmp_path, monkeypatch):
     path = tmp_path / "s.sqlite"
     ResultsStore(path)

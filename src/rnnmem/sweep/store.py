@@ -115,10 +115,14 @@ class ResultsStore:
             raise
         except sqlite3.OperationalError as exc:
             text = str(exc)
-            if "disk is full" in text or "disk I/O error" in text:
+            if "disk is full" in text:
                 raise StorageError(f"cannot {doing} the results store {self.path}: the disk is full ({text}); free "
                                    "some space (or pass --store a path on another disk) and re-run the same command: "
                                    "finished cells are kept.", errno.ENOSPC) from None
+            if "locked" in text:
+                raise DataError(f"cannot {doing} the results store {self.path}: another process has held it locked "
+                                f"for over a minute ({text}); wait for that sweep to finish (or stop it) and re-run; "
+                                "finished cells are kept.") from None
             if "readonly" in text or "read-only" in text or "unable to open" in text:
                 raise StorageError(f"cannot {doing} the results store {self.path}: it is read-only ({text}); make it "
                                    "and its folder writable (chmod u+w) or copy it to a writable folder.",
