@@ -547,42 +547,65 @@ def _state(pid: int) -> str | None:
         return None
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
-def test_workers_die_within_seconds_when_the_sweep_is_killed(tiny_csv, tmp_path):
-    store = tmp_path / "s.sqlite"
+def _sweep_with_two_running_cells(tiny_csv, store):
+    """Start `rnnmem sweep --workers 2` and return (process, worker pids) once both workers run a cell."""
     command = [sys.executable, "-m", "rnnmem.cli", "sweep", "--units", "srn,gru", "--lengths", "8,12,16", "--seeds", "0",
                "--corpus", str(tiny_csv), "--hidden", "8", "--embedding-dim", "8", "--epochs", "4", "--max-distance", "8",
                "--max-sequences", "20", "--workers", "2", "--quiet", "--store", str(store)]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"})
-    try:
-        deadline, owners = time.monotonic() + 300, []
-        while len(owners) < 2:
-            assert proc.poll() is None and time.monotonic() < deadline, "the workers never claimed two cells"
-            time.sleep(0.05)
-            try:
-                with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5) as db:
-                    owners = db.execute("SELECT owner FROM cells WHERE status='running'").fetchall()
-                db.close()
-            except sqlite3.OperationalError:  # not created yet
-                owners = []
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
+    deadline, owners = time.monotonic() + 300, []
+    while len(owners) < 2:
+        if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-    workers = [int(owner.rpartition(":")[2]) for (owner,) in owners]
-    gone_by = time.monotonic() + 5
-    while any(_state(pid) not in (None, "Z") for pid in workers) and time.monotonic() < gone_by:
+            pytest.fail("the workers never claimed two cells")
+        time.sleep(0.05)
+        try:
+            owners = _rows(store, "SELECT owner FROM cells WHERE status='running'")
+        except sqlite3.OperationalError:  # not created yet
+            owners = []
+    return proc, [int(owner.rpartition(":")[2]) for (owner,) in owners]
+
+
+def _rows(store, sql):
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5) as db:
+        rows = db.execute(sql).fetchall()
+    db.close()
+    return rows
+
+
+def _all_gone_within(pids, seconds) -> bool:
+    gone_by = time.monotonic() + seconds
+    while any(_state(pid) not in (None, "Z") for pid in pids) and time.monotonic() < gone_by:
         time.sleep(0.1)
-    assert all(_state(pid) in (None, "Z") for pid in workers), [_state(pid) for pid in workers]
-    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
-        claimed = db.execute("SELECT COUNT(*) FROM cells WHERE status != 'pending'").fetchone()[0]
-    db.close()
+    return all(_state(pid) in (None, "Z") for pid in pids)
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+
+
+@needs_proc
+def test_workers_die_within_seconds_when_the_sweep_is_killed(tiny_csv, tmp_path):
+    store = tmp_path / "s.sqlite"
+    proc, workers = _sweep_with_two_running_cells(tiny_csv, store)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert _all_gone_within(workers, 5), [_state(pid) for pid in workers]
+    claimed = _rows(store, "SELECT COUNT(*) FROM cells WHERE status != 'pending'")
     time.sleep(1)
-    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
-        assert db.execute("SELECT COUNT(*) FROM cells WHERE status != 'pending'").fetchone()[0] == claimed
-    db.close()
+    assert _rows(store, "SELECT COUNT(*) FROM cells WHERE status != 'pending'") == claimed  # nobody claims any more
+
+
+@needs_proc
+def test_sigterm_stops_a_sweep_and_its_workers_at_once_and_frees_their_cells(tiny_csv, tmp_path):
+    store = tmp_path / "s.sqlite"
+    proc, workers = _sweep_with_two_running_cells(tiny_csv, store)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)  # it waited for the cells in flight to finish before
+    assert proc.returncode == 128 + signal.SIGTERM and "interrupted; finished work was kept" in err
+    assert "Traceback" not in err
+    assert _all_gone_within(workers, 5)
+    assert _rows(store, "SELECT COUNT(*) FROM cells WHERE status = 'running'") == [(0,)]
 
 
 # ------------------------------------------------------------------------------- silently wrong numbers
