@@ -124,10 +124,11 @@ def test_the_checkpoint_being_reassessed_is_kept_when_the_new_run_does_not_rewri
     out = tmp_path / "run"
     assert runner.invoke(app, ["assess", "--corpus", str(tiny_csv), "--out", str(out), *TINY]).exit_code == 0
     before = (out / "model" / "model.pt").read_bytes()
-    result = runner.invoke(app, ["assess", "--corpus", str(tiny_csv), "--out", str(out), "--checkpoint",
-                                 str(out / "model"), *TINY])
-    assert result.exit_code == 0, result.output
-    assert (out / "model" / "model.pt").read_bytes() == before
+    for checkpoint in (out / "model", out / "model" / "model.pt"):  # load_model takes the folder or a file in it
+        result = runner.invoke(app, ["assess", "--corpus", str(tiny_csv), "--out", str(out), "--checkpoint",
+                                     str(checkpoint), *TINY])
+        assert result.exit_code == 0, result.output
+        assert (out / "model" / "model.pt").read_bytes() == before and (out / "model" / "model.json").exists()
     assert "model/model.pt" in json.loads((out / MANIFEST).read_text())["runs"]["assess"]
 
 
@@ -154,6 +155,13 @@ def test_a_folder_where_a_file_goes_is_refused_before_anything_is_replaced(tmp_p
             write_atomically(stage / "a.json", "second")
             write_atomically(stage / "report.json", "x")
     assert (out / "a.json").read_text() == "first"
+    (out / "report.json").rmdir()
+    (out / "model").write_text("the user's notes")
+    with pytest.raises(ConfigError, match="model is a file where rnnmem writes a folder"):
+        with RunOutputs(out, "assess") as stage:
+            write_atomically(stage / "a.json", "third")
+            write_atomically(stage / "model" / "model.pt", b"w")
+    assert (out / "a.json").read_text() == "first" and (out / "model").read_text() == "the user's notes"
 
 
 def test_a_tampered_manifest_cannot_remove_files_outside_the_folder(tmp_path):

@@ -120,7 +120,7 @@ def assess(
     started = time.perf_counter()
     check_seed(seed)
     outputs = _check_writable(Path("runs") / f"{unit}-{Path(corpus).stem}" if out is None else out, "assess",
-                              keep=(checkpoint,) if checkpoint else ())
+                              keep=(checkpoint.parent if checkpoint.is_file() else checkpoint,) if checkpoint else ())
     config = CellConfig(unit=unit, max_len=max_len, seed=seed, corpus=corpus, doc_tokens=doc_tokens,
                         text_column=text_column, label_column=label_column, hidden_size=hidden_size,
                         embedding_dim=embedding_dim, epochs=epochs, batch_size=batch_size, lr=lr, keep=keep,

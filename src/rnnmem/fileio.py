@@ -242,6 +242,10 @@ class RunOutputs:
             if (self.folder / rel).is_dir() and not (self.folder / rel).is_symlink():
                 raise ConfigError(f"{self.folder / rel} is a folder where rnnmem writes a file; move it away or "
                                   "pass another --out.")
+            blocking = next((p for p in list((self.folder / rel).parents)[: len(rel.parts) - 1]
+                             if p.exists() and not p.is_dir()), None)
+            if blocking is not None:
+                raise ConfigError(f"{blocking} is a file where rnnmem writes a folder; move it away or pass another --out.")
         try:
             for rel in written:
                 target = self.folder / rel
