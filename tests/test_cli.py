@@ -46,7 +46,7 @@ def test_cli_reassesses_a_checkpoint_without_training(tiny_csv, tmp_path):
     (["--corpus", "tweet-docs"], "tweets-docs"),
     (["--estimators", "ocllusion"], "Did you mean 'occlusion'"),
     (["--epochs", "0"], "epochs must be a positive integer"),
-    (["--max-distance", "-1"], "max_distance must be >= 0"),
+    (["--max-distance", "-1"], "max_distance must be >= 0 (got -1)"),
 ])
 def test_cli_errors_are_one_line_without_traceback(tiny_csv, tmp_path, args, message):
     base = ["assess", "--corpus", str(tiny_csv), "--out", str(tmp_path / "x"), *TINY]

@@ -115,13 +115,14 @@ def test_sigkilled_sweep_resumes_to_the_results_of_an_uninterrupted_run(tiny_csv
 def test_a_failed_write_leaves_the_old_file_whole_and_no_temporary(tmp_path, monkeypatch):
     target = write_atomically(tmp_path / "report.json", '{"old": true}')
 
-    def crash_half_way(self, data, *args, **kwargs):
-        with open(self, "w") as handle:
-            handle.write(data[: len(data) // 2])
+    real_write = os.write
+
+    def crash_half_way(fd, data):
+        real_write(fd, bytes(data[: len(data) // 2]))
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(Path, "write_text", crash_half_way)
-    with pytest.raises(OSError, match="No space left"):
+    monkeypatch.setattr(os, "write", crash_half_way)
+    with pytest.raises(OSError, match="the disk is full"):
         write_atomically(target, '{"new": "a much longer report that will not fit"}')
     assert target.read_text() == '{"old": true}'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]

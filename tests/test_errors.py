@@ -81,7 +81,7 @@ def test_single_class_jsonl_is_an_error(tmp_path):
     (["--epochs", "1000000"], "epochs must be at most 10,000, got 1,000,000"),
     (["--lr", "0"], "lr must be a positive number of at most 10, got 0.0"),
     (["--lr", "1e38"], "lr must be a positive number of at most 10"),
-    (["--max-sequences", "1"], "max_sequences (or None for all) must be >= 2"),
+    (["--max-sequences", "1"], "max_sequences must be >= 2 (got 1)"),
     (["--keep", "middle"], "keep='middle' is not valid; use one of: first, last"),
     (["--bptt-window", "0"], "bptt_window must be a positive integer or None, got 0"),
     (["--estimators", ","], "estimators is empty"),
@@ -248,9 +248,9 @@ def test_checkpoint_of_another_unit_or_vocabulary_is_named(tmp_path, other):
 
 @pytest.mark.parametrize("content, message", [
     ("{not json", "JSONDecodeError"),
-    ('{"config": {"unit": "srn"}}', "missing 2 required positional arguments"),
+    ('{"config": {"unit": "srn"}}', "config.vocab_size is missing"),
     ('{"config": {"unit": "srn", "vocab_size": 10, "num_classes": 2, "hidden_size": 10000000}}', "at most 250,000,000 weights"),
-    ('["a list"]', "TypeError"),
+    ('["a list"]', "it holds a JSON list, not an object"),
 ])
 def test_damaged_or_tampered_model_json_is_refused(tmp_path, content, message):
     rnnmem.save_model(rnnmem.build_model("srn", 10, 2, hidden_size=4), tmp_path / "m")

@@ -17,7 +17,7 @@ from torch import nn
 from rnnmem._version import __version__
 from rnnmem.data import Corpus, Vocabulary, encode_batch
 from rnnmem.errors import ConfigError, DataError, ModelProtocolError
-from rnnmem.validation import check_choice, check_int
+from rnnmem.validation import check_assess_arguments, check_choice
 from rnnmem.indicators.bootstrap import ratio_of_sums
 from rnnmem.indicators.fidelity import fidelity_by_length
 from rnnmem.indicators.retention import (OCCLUSION_NORMALISATIONS, gradient_effects, normalisation_note,
@@ -93,13 +93,14 @@ def assess(
     -------
     MemoryReport
     """
+    check_assess_arguments(data, lengths=lengths, estimators=estimators, max_distance=max_distance,
+                           neutral_token=neutral_token, max_len=max_len, max_sequences=max_sequences,
+                           n_resamples=n_resamples, seed=seed)
+    if vocabulary is not None and not isinstance(vocabulary, Vocabulary):
+        raise ConfigError(f"vocabulary must be an rnnmem Vocabulary (e.g. corpus.vocabulary) or None "
+                          f"(got {type(vocabulary).__name__}).")
     estimators = _check_estimators(estimators)
     check_choice("occlusion_normalisation", occlusion_normalisation, OCCLUSION_NORMALISATIONS)
-    max_distance = check_int("max_distance", max_distance, low=0)
-    if max_sequences is not None:
-        check_int("max_sequences (or None for all)", max_sequences, low=2)
-    if max_len is not None:
-        check_int("max_len (or None for full sequences)", max_len, low=1)
     notes: list[str] = []
     tokens, lengths, vocabulary, label_names = _as_tokens(data, lengths, vocabulary, max_len)
     segments = segment_labels(data, tokens.shape[1]) if probes else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from rnnmem.fileio import write_atomically
+from rnnmem.fileio import RunOutputs, exit_on_sigterm, write_atomically
 
 app = typer.Typer(
     add_completion=False,
@@ -24,6 +25,28 @@ _state = {"debug": False}
 @app.callback()
 def main(debug: bool = typer.Option(False, "--debug", help="Show the full traceback when something fails.")):
     _state["debug"] = debug
+    exit_on_sigterm()  # a terminated run cleans up like an interrupted one: no temporary or staging file is left
+    _show_data_warnings_in_one_line()
+
+
+def _show_data_warnings_in_one_line() -> None:
+    """A DataWarning (data that is legal but almost certainly a mistake) as 'warning: ...', without source lines."""
+    import warnings
+
+    from rnnmem.errors import DataWarning
+
+    shown_before = warnings.showwarning
+    if getattr(shown_before, "rnnmem", False):  # installed by an earlier command in this process
+        return
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DataWarning):
+            typer.echo(f"warning: {message}", err=True)
+        else:
+            shown_before(message, category, filename, lineno, file, line)
+
+    show.rnnmem = True
+    warnings.showwarning = show
 
 
 def _fail(exc: BaseException, message: str | None = None) -> None:
@@ -51,12 +74,14 @@ def _guarded(fn):
                 raise
             _fail(exc, "out of memory; use a smaller --hidden, --embedding-dim, --max-len or --max-sequences "
                        "(or fewer --workers).")
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, SystemExit) as exc:
+            if isinstance(exc, SystemExit) and exc.code != 128 + signal.SIGTERM:  # only SIGTERM's (exit_on_sigterm)
+                raise
             if _state["debug"]:
                 raise
             typer.echo("interrupted; finished work was kept (every file written so far is complete, and re-running "
                        "a sweep resumes it without redoing finished cells).", err=True)
-            raise typer.Exit(code=130) from None
+            raise typer.Exit(code=130 if isinstance(exc, KeyboardInterrupt) else exc.code) from None
     return wrapper
 
 
@@ -65,7 +90,7 @@ def _guarded(fn):
 def assess(
     unit: str = typer.Option("lstm", help="Recurrent unit to train (see `rnnmem units`)."),
     corpus: str = typer.Option("tweets-docs", help="Corpus name (see `rnnmem corpora`) or a path to a .csv/.jsonl file."),
-    out: Path = typer.Option(None, help="Output folder for report.json, report.md, plots and the model. Default: runs/UNIT-CORPUS."),
+    out: Optional[str] = typer.Option(None, help="Output folder for report.json, report.md, plots and the model. Default: runs/UNIT-CORPUS."),
     max_len: int = typer.Option(128, help="Training length: sequences are truncated to this many tokens."),
     keep: str = typer.Option("first", help="Which tokens truncation keeps: 'first' or 'last'."),
     doc_tokens: int = typer.Option(128, help="tweets-docs only: target tokens per document."),
@@ -90,29 +115,33 @@ def assess(
     """
     from rnnmem.model import save_model
     from rnnmem.sweep.cell import CellConfig, train_and_assess
+    from rnnmem.validation import check_seed
 
     started = time.perf_counter()
-    out = out or Path("runs") / f"{unit}-{Path(corpus).stem}"
-    _check_writable(out)
+    check_seed(seed)
+    outputs = _check_writable(Path("runs") / f"{unit}-{Path(corpus).stem}" if out is None else out, "assess",
+                              keep=(checkpoint.parent if checkpoint.is_file() else checkpoint,) if checkpoint else ())
     config = CellConfig(unit=unit, max_len=max_len, seed=seed, corpus=corpus, doc_tokens=doc_tokens,
                         text_column=text_column, label_column=label_column, hidden_size=hidden_size,
                         embedding_dim=embedding_dim, epochs=epochs, batch_size=batch_size, lr=lr, keep=keep,
                         bptt_window=bptt_window, max_distance=max_distance,
                         estimators=tuple(e.strip() for e in estimators.split(",") if e.strip()),
                         max_sequences=max_sequences)
-    if checkpoint is None:
-        typer.echo(f"training {unit} (max_len {max_len}) on {corpus}, then assessing ...", err=True)
-        model, data, history, report, _ = train_and_assess(config, progress=not quiet)
-        save_model(model, out / "model", data.vocabulary.to_dict(), list(data.label_names))
-        write_atomically(out / "history.json", json.dumps(history.__dict__, indent=2))
-    else:
-        report, history = _assess_checkpoint(checkpoint, config, quiet), None
-    report.to_json(out / "report.json")
-    title = f"Memory of {report.meta['model']['unit']} on {report.meta['model']['corpus']}"
-    report.to_markdown(out / "report.md", title=title)
-    report.to_html(out / "report.html", title=title)
+    with outputs as stage:  # the run's files replace the earlier run's as a set, or not at all
+        if checkpoint is None:
+            typer.echo(f"training {unit} (max_len {max_len}) on {corpus}, then assessing ...", err=True)
+            model, data, history, report, _ = train_and_assess(config, progress=not quiet)
+            save_model(model, stage / "model", data.vocabulary.to_dict(), list(data.label_names))
+            write_atomically(stage / "history.json", json.dumps(history.__dict__, indent=2))
+        else:
+            report, history = _assess_checkpoint(checkpoint, config, quiet), None
+        report.to_json(stage / "report.json")
+        title = f"Memory of {report.meta['model']['unit']} on {report.meta['model']['corpus']}"
+        report.to_markdown(stage / "report.md", title=title)
+        report.to_html(stage / "report.html", title=title)
     typer.echo(_summary_table(report, report.meta["model"]["unit"], history))
-    typer.echo(f"\nwrote {out}/report.md, report.html, report.json and plots in {time.perf_counter() - started:.0f} s")
+    typer.echo(f"\nwrote {outputs.folder}/report.md, report.html, report.json and plots in "
+               f"{time.perf_counter() - started:.0f} s")
 
 
 def _assess_checkpoint(checkpoint: Path, config, quiet: bool):
@@ -121,7 +150,7 @@ def _assess_checkpoint(checkpoint: Path, config, quiet: bool):
     from rnnmem.data import Vocabulary
     from rnnmem.errors import ModelProtocolError
     from rnnmem.model import load_model
-    from rnnmem.sweep.cell import corpus_for
+    from rnnmem.sweep.cell import assessed_length, corpus_for, cut_notes
 
     model, meta = load_model(checkpoint)
     data = corpus_for(config)
@@ -144,7 +173,8 @@ def _assess_checkpoint(checkpoint: Path, config, quiet: bool):
     vocabulary = Vocabulary.from_dict(meta["vocabulary"]) if meta.get("vocabulary") else data.vocabulary
     report = assess(model, data, max_distance=config.max_distance, estimators=config.estimators,
                     vocabulary=vocabulary, max_sequences=config.max_sequences, seed=config.seed,
-                    progress=not quiet)
+                    max_len=assessed_length(config), progress=not quiet)
+    report.notes.extend(cut_notes(data, config, splits=("test",)))  # the checkpoint was trained elsewhere
     report.meta["model"] = {"unit": model.config.unit, "hidden_size": model.config.hidden_size, "corpus": data.name,
                             "checkpoint": str(checkpoint)}
     report.meta["corpus_notes"] = data.notes
@@ -176,16 +206,15 @@ def _summary_table(report, unit: str, history) -> str:
     return f"{table}\nrecommended training length: {rec['length']} tokens ({rec['rule']})"
 
 
-def _check_writable(out: Path) -> None:
-    from rnnmem.errors import ConfigError
 
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"cannot write to the output folder {out} ({exc.strerror}); pass --out with a writable folder.") from None
+def _check_writable(out: str | Path, kind: str, keep=()) -> RunOutputs:
+    """The run's output set in ``out``; its staging folder (made exclusively, following no link) is the writability probe.
+
+    Entered here so that an unwritable folder (or ``--out ""``) is refused before any training.
+    """
+    outputs = RunOutputs(out, kind, keep=keep)
+    outputs.__enter__()
+    return outputs
 
 
 @app.command()
@@ -262,18 +291,24 @@ def _sweep_summary(summary: dict, store: Path) -> str:
 @_guarded
 def report(
     store: Path = typer.Argument(..., help="Results store written by `rnnmem sweep`."),
-    out: Path = typer.Option(None, help="Output folder (default: the store's name without .sqlite, plus -report)."),
+    out: Optional[str] = typer.Option(None, help="Output folder (default: the store's name without .sqlite, plus -report)."),
 ):
     """Compare the units and training lengths of a sweep: tables, plots and a self-contained HTML page.
 
     Example: rnnmem report runs/study.sqlite --out runs/study-report
     """
+    from rnnmem.errors import DataError
     from rnnmem.sweep.study import write_study_report
 
-    out = out or store.with_name(store.stem + "-report")
-    _check_writable(out)
-    written = write_study_report(store, out)
-    typer.echo(f"wrote {written['report_html']}, {written['comparison_md']} and {len(written) - 2} more files")
+    outputs = _check_writable(store.with_name(store.stem + "-report") if out is None else out, "report")
+    with outputs as stage:
+        try:
+            written = write_study_report(store, stage)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:  # rows edited into another shape
+            raise DataError(f"the results in {store} are not what `rnnmem sweep` writes ({type(exc).__name__}: {exc}); "
+                            "re-run the sweep into a new --store, or run with --debug to see where.") from exc
+    typer.echo(f"wrote {outputs.folder / written['report_html'].name}, {outputs.folder / written['comparison_md'].name} "
+               f"and {len(written) - 2} more files")
 
 
 @app.command()
@@ -296,8 +331,10 @@ def capacity(
     Example: rnnmem capacity --unit esn --hidden 50 --per-delay
     """
     from rnnmem.indicators.classical import drive_unit, task_free_capacity
+    from rnnmem.validation import check_array_size
 
     max_delay = 2 * hidden_size if max_delay is None else max_delay
+    check_array_size("the delayed targets", (length, max_delay), "Use a shorter --length or a smaller --max-delay")
     states, inputs = drive_unit(unit, hidden_size, length, seed=seed, input_scale=input_scale)
     mc = task_free_capacity(states, inputs, max_delay, washout=washout)
     first = "  ".join(f"{v:.3f}" for v in mc.per_delay[:5])
@@ -318,11 +355,15 @@ def capacity(
 
 
 @app.command()
+@_guarded
 def units(hidden: int = typer.Option(64, help="Hidden size at which to count parameters."),
           embedding_dim: int = typer.Option(64, help="Input (embedding) size at which to count parameters.")):
     """List the recurrent units with a one-line description and their parameter count."""
     from rnnmem.errors import ConfigError
     from rnnmem.units import UNITS, build_unit
+    from rnnmem.validation import check_int, check_model_size
+
+    check_model_size(check_int("hidden_size", hidden, low=1), check_int("embedding_dim", embedding_dim, low=1))
 
     for name, spec in UNITS.items():
         try:

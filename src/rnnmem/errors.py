@@ -23,3 +23,15 @@ class ModelProtocolError(RnnmemError):
 
 class TrainingError(RnnmemError):
     """Training could not produce a usable model (e.g. the loss diverged)."""
+
+
+class StorageError(RnnmemError, OSError):
+    """A file or store could not be written (disk full, permission denied); the message names the path and the fix."""
+
+    def __init__(self, message: str, errno: int | None = None):
+        super().__init__(message)  # one argument: str() is the message alone, and the error pickles across processes
+        self.errno = errno
+
+
+class DataWarning(UserWarning):
+    """Data that is legal but almost certainly a mistake (e.g. an ID column used as the label)."""

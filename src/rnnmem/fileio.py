@@ -1,16 +1,46 @@
 """The ground floor for files: every module that writes (reports, plots, checkpoints, sweeps) goes through here.
 
-Nothing in this module imports another part of rnnmem, so any layer may use it.
+Writing: each file is written to a temporary file created exclusively in the target folder
+(``tempfile.mkstemp``: ``O_CREAT | O_EXCL | O_NOFOLLOW``, so a link planted there is never
+followed) and renamed over the target, which replaces a link rather than writing through it.
+A run's files are replaced as a set (`RunOutputs`): they are written into a fresh staging
+folder and renamed into place only when every one of them is complete, and files an earlier
+run wrote that this run did not are removed. Disk-full and permission errors become a
+`StorageError` naming the path and the fix.
+
+Reading: every file rnnmem reads that it did not just write goes through `read_bounded`,
+which refuses anything but a regular file (a FIFO would block forever, ``/dev/zero`` never
+ends) and anything over a size limit, before reading a byte.
+
+Nothing in this module imports another part of rnnmem but its errors, so any layer may use it.
 """
 
 from __future__ import annotations
 
+import errno
 import io
+import json
 import math
 import os
+import re
+import shutil
+import signal
+import stat
+import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from rnnmem.errors import ConfigError, DataError, StorageError
+
+MANIFEST = ".rnnmem-outputs.json"
+_STAGING_PREFIX = ".rnnmem-staging-"
+# temporary names carry the writer's pid, so a later run can tell an abandoned one from a live one
+_TEMPORARY = re.compile(r"^\.(?:.+)\.(\d+)\..+\.tmp$")
+_STAGING = re.compile(rf"^{re.escape(_STAGING_PREFIX)}(\d+)-")
+_MANIFEST_LIMIT = 16 * 2**20
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 def json_safe(value):
@@ -26,23 +56,52 @@ def json_safe(value):
     return value
 
 
+def storage_error(exc: OSError, path: str | Path, doing: str = "write") -> StorageError:
+    """Turn an OSError into a message naming the path, the cause and the fix."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free some space on that disk (or pass --out / --store a path on another disk) and run again"
+        cause = "the disk is full"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "make it writable (e.g. chmod u+w) or pass --out / --store a writable path"
+        cause = "read-only file system" if exc.errno == errno.EROFS else "permission denied"
+    elif exc.errno in (errno.ENOTDIR, errno.EISDIR, errno.EEXIST):
+        fix = "a file stands where a folder is needed (or a folder where a file is); pass another path"
+        cause = exc.strerror or type(exc).__name__
+    else:
+        fix = "check the path and run again"
+        cause = exc.strerror or str(exc)
+    return StorageError(f"cannot {doing} {path}: {cause}; {fix}. Nothing was half-written.", exc.errno)
+
+
 def write_atomically(path: str | Path, text: str | bytes) -> Path:
-    """Write via a temporary file and rename, so a crash never leaves half a file.
+    """Write via an exclusive temporary file in the same folder and rename, so a crash never leaves half a file.
 
     The one writer of every file rnnmem produces (reports, JSON, plots, model weights):
-    ``text`` is written as UTF-8, ``bytes`` as they are.
+    ``text`` is written as UTF-8, ``bytes`` as they are. A symbolic link at ``path`` is
+    replaced, never written through. On any failure (disk full, a signal) the temporary file
+    is removed and ``path`` is left as it was.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
     try:
-        if isinstance(text, bytes):
-            tmp.write_bytes(text)
-        else:
-            tmp.write_text(text, encoding="utf-8")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+    except OSError as exc:
+        raise storage_error(exc, path) from None
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; a report is as readable as any file the user writes
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as exc:  # including KeyboardInterrupt and the SystemExit of a SIGTERM (see exit_on_sigterm)
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, StorageError):
+            raise storage_error(exc, path) from None
         raise
     return path
 
@@ -53,3 +112,213 @@ def save_png(figure, path: str | Path, dpi: int) -> Path:
     figure.savefig(png, dpi=dpi, format="png")
     figure.clear()
     return write_atomically(path, png.getvalue())
+
+
+def exit_on_sigterm() -> None:
+    """Make SIGTERM unwind like Ctrl-C (``SystemExit(143)``), so every cleanup runs and no temporary is left.
+
+    By default SIGTERM ends the process on the spot, skipping every ``finally``. Called by
+    the command line; a no-op outside the main thread, where handlers cannot be installed.
+    """
+    def unwind(signum, frame):
+        raise SystemExit(128 + signum)
+
+    try:
+        signal.signal(signal.SIGTERM, unwind)
+    except ValueError:  # not the main thread
+        pass
+
+
+def open_bounded(path: str | Path, limit: int, what: str, fix: str) -> io.BufferedReader:
+    """``path`` opened for reading, refused before a byte is read when it is not a regular file or exceeds ``limit``.
+
+    Links are followed, but what they lead to must be a regular file: a FIFO (which would
+    block forever), a device such as ``/dev/zero`` (which never ends) or a folder is a
+    `DataError`. The file is opened without blocking and checked on the open descriptor,
+    so it cannot be swapped between the check and the read.
+    """
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise DataError(f"{what} {path} not found; {fix}.") from None
+    except OSError as exc:
+        raise DataError(f"cannot read {what} {path} ({exc.strerror}); {fix}.") from None
+    handle = os.fdopen(fd, "rb")
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+        handle.close()
+        if not stat.S_ISREG(info.st_mode):
+            raise DataError(f"{what} {path} is {_kind(info.st_mode)}, not a regular file; rnnmem reads only "
+                            f"regular files (a pipe or device could block or never end). {fix[0].upper()}{fix[1:]}.")
+        raise DataError(f"{what} {path} is {info.st_size:,} bytes, over the limit of {limit:,} bytes; {fix}.")
+    return handle
+
+
+def read_bounded(path: str | Path, limit: int, what: str, fix: str) -> bytes:
+    """The bytes of the regular file ``path``, checked as in `open_bounded` and read to at most ``limit`` bytes."""
+    with open_bounded(path, limit, what, fix) as handle:
+        data = handle.read(limit + 1)  # the file may have grown since it was checked
+    if len(data) > limit:
+        raise DataError(f"{what} {path} grew past the limit of {limit:,} bytes while being read; {fix}.")
+    return data
+
+
+def check_regular_file(path: str | Path, what: str, fix: str) -> None:
+    """Refuse an existing ``path`` that is not a regular file (FIFO, device, folder), without opening it."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise DataError(f"cannot use {what} {path} ({exc.strerror}); {fix}.") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise DataError(f"{what} {path} is {_kind(info.st_mode)}, not a regular file; {fix}.")
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+class RunOutputs:
+    """The files of one run in an output folder, replaced as a set.
+
+    ``with RunOutputs(folder) as stage:`` gives a fresh staging folder inside ``folder``;
+    everything the run writes goes there. When the block ends without an error, each
+    staged file is renamed into place, the files listed in the earlier run's manifest
+    (``.rnnmem-outputs.json``) that this run did not write are removed, and the new
+    manifest is written. When it ends with an error (disk full, Ctrl-C, SIGTERM), the
+    staging folder is removed and the folder holds the earlier run untouched. Files rnnmem
+    did not write, the earlier run's files under ``keep`` (e.g. the checkpoint being
+    re-assessed) and files of another ``kind`` of run (an assessment and a study report
+    sharing a folder) are never removed. Staging folders and temporary files abandoned by a
+    killed process are removed on entry.
+    """
+
+    def __init__(self, folder: str | Path, kind: str, keep: tuple[str | Path, ...] = ()):
+        if str(folder).strip() == "":
+            raise ConfigError("the output folder is empty (--out \"\"); pass --out a folder name, e.g. --out runs/lstm "
+                              "(use --out . to write into the current folder on purpose).")
+        self.folder = Path(folder)
+        self.kind = kind
+        self.keep = tuple(Path(k) for k in keep)
+        self.stage: Path | None = None
+
+    def __enter__(self) -> Path:
+        if self.stage is not None:  # entered early to probe the folder (see cli._check_writable)
+            return self.stage
+        if self.folder.exists() and not self.folder.is_dir():
+            raise ConfigError(f"the output folder {self.folder} is a file; pass --out a folder.")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            remove_abandoned(self.folder)
+            self.stage = Path(tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{os.getpid()}-", dir=self.folder))
+        except OSError as exc:
+            raise ConfigError(f"cannot write to the output folder {self.folder} ({exc.strerror}); "
+                              "pass --out a writable folder.") from None
+        return self.stage
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        try:
+            if exc_type is None:
+                self._commit()
+        finally:
+            shutil.rmtree(self.stage, ignore_errors=True)
+        return False
+
+    def _commit(self) -> None:
+        written = sorted(p.relative_to(self.stage) for p in self.stage.rglob("*") if p.is_file() and not p.is_symlink())
+        runs = self._earlier_runs()
+        earlier = runs.get(self.kind, [])
+        others = {rel for kind, files in runs.items() if kind != self.kind for rel in files}
+        kept = [rel for rel in earlier if any(_is_under(self.folder / rel, k) for k in self.keep)]
+        for rel in written:  # checked before the first rename, so a refusal leaves the earlier run whole
+            _refuse_linked_folders(self.folder, rel)
+            if (self.folder / rel).is_dir() and not (self.folder / rel).is_symlink():
+                raise ConfigError(f"{self.folder / rel} is a folder where rnnmem writes a file; move it away or "
+                                  "pass another --out.")
+            blocking = next((p for p in list((self.folder / rel).parents)[: len(rel.parts) - 1]
+                             if p.exists() and not p.is_dir()), None)
+            if blocking is not None:
+                raise ConfigError(f"{blocking} is a file where rnnmem writes a folder; move it away or pass another --out.")
+        try:
+            for rel in written:
+                target = self.folder / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(self.stage / rel, target)
+            for rel in set(earlier) - set(written) - set(kept) - others:
+                stale = self.folder / rel
+                if stale.is_symlink() or stale.is_file():
+                    stale.unlink()
+        except OSError as exc:
+            raise storage_error(exc, self.folder / rel) from None
+        runs = {kind: sorted(rel.as_posix() for rel in files) for kind, files in runs.items()}
+        runs[self.kind] = sorted({rel.as_posix() for rel in [*written, *kept]})
+        write_atomically(self.folder / MANIFEST, json.dumps({"runs": runs}, indent=1, sort_keys=True))
+
+    def _earlier_runs(self) -> dict[str, list[Path]]:
+        """The files each kind of earlier run listed, as plain relative paths inside the folder (a tampered list cannot reach out)."""
+        manifest = self.folder / MANIFEST
+        if not manifest.exists() and not manifest.is_symlink():
+            return {}
+        try:
+            runs = json.loads(read_bounded(manifest, _MANIFEST_LIMIT, "output list", "delete it")).get("runs", {})
+        except (DataError, ValueError, AttributeError, RecursionError):
+            return {}  # unreadable: remove nothing rather than guess
+        return {kind: _plain_paths(files) for kind, files in runs.items()} if isinstance(runs, dict) else {}
+
+
+def _plain_paths(names: object) -> list[Path]:
+    files = []
+    for name in names if isinstance(names, list) else []:
+        rel = Path(name) if isinstance(name, str) else None
+        if rel is not None and name and not rel.is_absolute() and ".." not in rel.parts and rel.name != MANIFEST:
+            files.append(rel)
+    return files
+
+
+def _is_under(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _refuse_linked_folders(folder: Path, rel: Path) -> None:
+    """A link where a sub-folder of the outputs belongs would send files elsewhere: refuse it."""
+    for parent in list(rel.parents)[:-1]:
+        if (folder / parent).is_symlink():
+            raise ConfigError(f"{folder / parent} is a symbolic link; rnnmem writes outputs only inside the output "
+                              "folder. Remove the link or pass another --out.")
+
+
+def remove_abandoned(folder: str | Path) -> int:
+    """Remove staging folders and temporary files left in ``folder`` by processes that no longer exist."""
+    removed = 0
+    for entry in Path(folder).iterdir():
+        match = _STAGING.match(entry.name) or _TEMPORARY.match(entry.name)
+        if match and not _alive(int(match.group(1))) and not entry.is_symlink():
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnnmem.indicators.curve import memory_length
+from rnnmem.validation import check_real, check_tau
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ def recommend_length(retention: np.ndarray, lengths: np.ndarray, tau: float = 0.
     context : dict, optional
         Further evidence to report with the rule (e.g. the estimator and the fidelity knee).
     """
+    tau = check_tau(tau)
+    check_real("data_quantile", data_quantile, low=0.0, high=1.0)
     lengths = np.asarray(lengths)
     data_cap = int(np.ceil(np.quantile(lengths, data_quantile)))
     horizon = memory_length(retention, tau)

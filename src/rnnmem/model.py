@@ -7,19 +7,23 @@ the raw material of the Semantic Euclidean Space. Any ``nn.Module`` with that
 
 from __future__ import annotations
 
+import io
 import json
-from dataclasses import asdict, dataclass
+import zipfile
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from rnnmem.errors import ConfigError, ModelProtocolError
-from rnnmem.fileio import write_atomically
+from rnnmem.errors import ConfigError, DataError, ModelProtocolError
+from rnnmem.fileio import open_bounded, read_bounded, write_atomically
 from rnnmem.units import build_unit
+from rnnmem.validation import check_model_size, check_seed
 
-
-MAX_WEIGHTS = 250_000_000  # 1 GiB of float32 weights; Adam keeps three copies more while training
+MAX_META_BYTES = 64 * 2**20  # model.json: the config, a vocabulary (20,000 words is ~0.3 MB) and label names
+# model.pt may exceed the exact size of its tensors by the zip's headers, padding and pickled structure
+WEIGHTS_SLACK_BYTES = 4 * 2**20
 
 
 @dataclass(frozen=True)
@@ -102,12 +106,8 @@ def build_model(
         if not isinstance(value, int) or value < low:
             raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}.")
     # checked before anything is allocated: an absurd size is a clear error, not an out-of-memory crash
-    weights = vocab_size * embedding_dim + 4 * hidden_size * (hidden_size + embedding_dim + 2) + hidden_size * num_classes
-    if weights > MAX_WEIGHTS:
-        raise ConfigError(
-            f"hidden_size={hidden_size}, embedding_dim={embedding_dim} and vocab_size={vocab_size} make a model of up to "
-            f"{weights:,} weights ({weights * 4 / 2**30:,.1f} GiB); rnnmem builds models of at most {MAX_WEIGHTS:,} "
-            f"weights ({MAX_WEIGHTS * 4 / 2**30:.0f} GiB). Use a smaller hidden size, embedding or vocabulary.")
+    check_model_size(hidden_size, embedding_dim, vocab_size, num_classes)
+    check_seed(seed)
     if not 0 <= pad_id < vocab_size:
         raise ConfigError(f"pad_id {pad_id} is outside the vocabulary 0..{vocab_size - 1}.")
     with torch.random.fork_rng(devices=[]):
@@ -120,9 +120,6 @@ def save_model(model: SequenceModel, directory: str | Path, vocabulary: dict | N
     """Write ``model.pt`` (a plain state dict) and ``model.json`` (config, vocabulary, labels)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    import io
-
-
     weights = io.BytesIO()  # both files are renamed into place, so a crash never leaves half a checkpoint
     torch.save(model.state_dict(), weights)
     write_atomically(directory / "model.pt", weights.getvalue())
@@ -135,6 +132,12 @@ def save_model(model: SequenceModel, directory: str | Path, vocabulary: dict | N
 def load_model(directory: str | Path) -> tuple[SequenceModel, dict]:
     """Read a model written by `save_model`; no code in the files is ever executed.
 
+    Nothing is read without a bound: model.json must be a regular file of at most 64 MiB whose
+    fields have the types `save_model` writes; model.pt must be a zip archive (torch.save's
+    format) whose decompressed size, read from its central directory before anything is
+    inflated, fits the tensors model.json describes; and what it holds must be a state dict
+    of tensors.
+
     Returns the model and the metadata (config, vocabulary, label names).
     """
     directory = Path(directory)
@@ -146,21 +149,14 @@ def load_model(directory: str | Path) -> tuple[SequenceModel, dict]:
             f"{directory} is not a saved rnnmem model: it needs model.json and model.pt "
             "(written by `rnnmem assess --out` or rnnmem.save_model)."
         )
+    meta = _read_meta(meta_path)
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        model = build_model(**meta["config"], seed=int(meta.get("init_seed", 0)))  # validated like any other sizes: a tampered file cannot exhaust memory
-    except (ValueError, TypeError, KeyError) as exc:  # not JSON, not UTF-8, other fields, or a ConfigError
-        raise ModelProtocolError(
-            f"{meta_path} is not a model description written by rnnmem ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else 'missing config'}); re-save the model with rnnmem.save_model."
-        ) from None
-    try:
-        state = torch.load(weights_path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle refuses anything but tensors and plain containers
-        raise ModelProtocolError(
-            f"{weights_path} could not be read as a plain state dict ({type(exc).__name__}); "
-            "rnnmem never runs code from checkpoint files. Save weights with model.state_dict()."
-        ) from None
+        model = build_model(**meta["config"], seed=meta.get("init_seed", 0))  # validated like any other sizes: a tampered file cannot exhaust memory
+    except (ConfigError, TypeError) as exc:
+        raise ModelProtocolError(f"{meta_path} is not a model description written by rnnmem ({exc}); "
+                                 "re-save the model with rnnmem.save_model.") from None
+    expected = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    state = _read_weights(weights_path, expected + WEIGHTS_SLACK_BYTES)
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
@@ -169,3 +165,90 @@ def load_model(directory: str | Path) -> tuple[SequenceModel, dict]:
             f"({str(exc).splitlines()[0]}); the checkpoint was made for another unit, vocabulary or hidden size."
         ) from None
     return model, meta
+
+
+def _read_meta(meta_path: Path) -> dict:
+    """model.json, bounded and checked field by field against what `save_model` writes."""
+    def refuse(problem: str) -> ModelProtocolError:
+        return ModelProtocolError(f"{meta_path} is not a model description written by rnnmem ({problem}); "
+                                  "re-save the model with rnnmem.save_model.")
+
+    try:
+        raw = read_bounded(meta_path, MAX_META_BYTES, "model description", "re-save the model with rnnmem.save_model")
+    except DataError as exc:
+        raise ModelProtocolError(str(exc)) from None
+    try:
+        meta = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, or nested beyond reason
+        raise refuse(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'unreadable'}") from None
+    if not isinstance(meta, dict):
+        raise refuse(f"it holds a JSON {type(meta).__name__}, not an object")
+    config = meta.get("config")
+    if not isinstance(config, dict):
+        raise refuse("missing config" if config is None else f"config is a JSON {type(config).__name__}, not an object")
+    types = {f.name: (str if f.name == "unit" else int) for f in fields(ModelConfig)}
+    unknown = sorted(set(config) - set(types))
+    if unknown:
+        raise refuse(f"unknown config field(s) {', '.join(map(repr, unknown))}")
+    for name, kind in types.items():
+        value = config.get(name)
+        if name not in config and name in ("unit", "vocab_size", "num_classes"):
+            raise refuse(f"config.{name} is missing")
+        if name in config and (isinstance(value, bool) or not isinstance(value, kind)):
+            raise refuse(f"config.{name} must be {'a string' if kind is str else 'a whole number'}, got {value!r:.60}")
+    seed = meta.get("init_seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise refuse(f"init_seed must be a whole number, got {seed!r:.60}")
+    vocabulary = meta.get("vocabulary")
+    if vocabulary is not None:
+        tokens = vocabulary.get("tokens") if isinstance(vocabulary, dict) else None
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            raise refuse("vocabulary must be an object whose 'tokens' is a list of strings")
+        if tokens[:2] != ["<pad>", "<unk>"] or len(set(tokens)) != len(tokens):
+            raise refuse("the vocabulary must start with '<pad>', '<unk>' and list each token once")
+        if len(tokens) > config["vocab_size"]:  # its ids would index past the embedding
+            raise refuse(f"the vocabulary lists {len(tokens)} tokens but config.vocab_size is only "
+                         f"{config['vocab_size']}")
+    labels = meta.get("label_names")
+    if labels is not None:
+        if not isinstance(labels, list) or not all(isinstance(name, str) for name in labels):
+            raise refuse("label_names must be a list of strings")
+        if len(labels) != config["num_classes"]:
+            raise refuse(f"it names {len(labels)} labels but config.num_classes is {config['num_classes']}")
+    return meta
+
+
+def _read_weights(weights_path: Path, limit: int) -> dict:
+    """model.pt as a state dict of tensors, its size checked (on disk and decompressed) before it is inflated."""
+    fix = "save weights with model.state_dict() (rnnmem.save_model)"
+    try:
+        handle = open_bounded(weights_path, limit, "weights file", f"it is larger than the model in model.json; {fix}")
+    except DataError as exc:
+        raise ModelProtocolError(str(exc)) from None
+    with handle:
+        try:
+            with zipfile.ZipFile(handle) as archive:  # reads the central directory only
+                inflated = sum(entry.file_size for entry in archive.infolist())
+        except (zipfile.BadZipFile, ValueError, EOFError, OSError):
+            raise ModelProtocolError(f"{weights_path} is not a zip archive written by torch.save; {fix}.") from None
+        if inflated > limit:
+            raise ModelProtocolError(
+                f"{weights_path} would decompress to {inflated:,} bytes, but the model in model.json has "
+                f"{limit - WEIGHTS_SLACK_BYTES:,} bytes of weights; the file was not inflated. "
+                f"{fix[0].upper()}{fix[1:]}.")
+        handle.seek(0)
+        state = _torch_load(weights_path, handle)
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        what = type(state).__name__ if not isinstance(state, dict) else "a dict with entries that are not tensors"
+        raise ModelProtocolError(f"{weights_path} holds {what}, not a state dict of named tensors; {fix}.")
+    return state
+
+
+def _torch_load(weights_path: Path, handle) -> object:
+    try:
+        return torch.load(handle, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle refuses anything but tensors and plain containers
+        raise ModelProtocolError(
+            f"{weights_path} could not be read as a plain state dict ({type(exc).__name__}); "
+            "rnnmem never runs code from checkpoint files. Save weights with model.state_dict()."
+        ) from None

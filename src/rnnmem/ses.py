@@ -42,6 +42,10 @@ def checked_readouts(model: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
             f"[{tokens.shape[0]}, {tokens.shape[1]}, K]; got {got}. Return the readout after "
             "every step (e.g. readout(rnn(emb)[0])), not only the last one."
         )
+    if out.shape[2] < 1:
+        raise ModelProtocolError(
+            "model(tokens) returned readouts with K = 0 dimensions; the SES is the space of the readout, so the "
+            "model needs at least one output (e.g. one per class).")
     if not torch.isfinite(out).all():
         raise ModelProtocolError(
             "model(tokens) returned NaN or infinite values; memory cannot be measured on "
@@ -52,11 +56,26 @@ def checked_readouts(model: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
 
 def origin(model: nn.Module, neutral_token: int) -> Origin:
     """o_0 from ``model.initial_readout()`` when the model has it, else the readout after one neutral token."""
-    if hasattr(model, "initial_readout"):
-        return Origin(torch.as_tensor(model.initial_readout()).detach().reshape(-1).cpu(), "initial state h_0")
     with torch.no_grad():
         first = checked_readouts(model, torch.full((1, 1), neutral_token, dtype=torch.long))
-    return Origin(first[0, 0], f"readout after one neutral token (id {neutral_token}); the model exposes no initial_readout()")
+    if not hasattr(model, "initial_readout"):
+        return Origin(first[0, 0], f"readout after one neutral token (id {neutral_token}); the model exposes no "
+                                   "initial_readout()")
+    k, raw = first.shape[-1], model.initial_readout()
+    try:
+        point = torch.as_tensor(raw).detach().cpu()
+    except (TypeError, ValueError, RuntimeError):
+        point = None
+    # [K] or [1, K]; anything else would be broadcast into a wrong origin
+    if point is None or point.numel() != k or point.dim() > 2 or not (point.is_floating_point() or point.dtype == torch.long):
+        got = f"shape {list(point.shape)} ({point.dtype})" if point is not None else type(raw).__name__
+        raise ModelProtocolError(f"model.initial_readout() must return o_0 = W h_0 + b, a tensor [K] = [{k}] like "
+                                 f"the readout; got {got}. Return the readout of the initial state (e.g. "
+                                 "readout.bias for h_0 = 0), or remove initial_readout() to use one neutral token.")
+    if not torch.isfinite(point).all():
+        raise ModelProtocolError("model.initial_readout() returned NaN or infinite values; it must be the (finite) "
+                                 "readout of the initial state. Check the readout's bias.")
+    return Origin(point.reshape(-1).to(first.dtype), "initial state h_0")
 
 
 @torch.no_grad()

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from rnnmem.data import Corpus, Vocabulary
 from rnnmem.errors import ConfigError, TrainingError
+from rnnmem.validation import check_seed
 
 
 @dataclass
@@ -34,6 +35,7 @@ class History:
 
 
 def seed_everything(seed: int) -> torch.Generator:
+    check_seed(seed)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
 

@@ -67,3 +67,98 @@ def _range(low, high, low_open, high_open) -> str:
     if high is not None:
         return f" {'<' if high_open else '<='} {high}"
     return ""
+
+
+# One size limit for every model rnnmem builds, whichever command or function asks for it.
+MAX_WEIGHTS = 250_000_000  # 1 GiB of float32 weights; Adam keeps three copies more while training
+MAX_VALUES = 1_000_000_000  # numbers in one array rnnmem computes (8 GiB in float64), e.g. capacity's states
+
+
+def check_model_size(hidden_size: int, embedding_dim: int, vocab_size: int = 0, num_classes: int = 0) -> int:
+    """Refuse, before anything is allocated, a model of more than `MAX_WEIGHTS` weights; return the estimate.
+
+    The estimate is an upper bound over the units (an LSTM's four gates):
+    V·E + 4·H·(H + E + 2) + H·K.
+    """
+    weights = vocab_size * embedding_dim + 4 * hidden_size * (hidden_size + embedding_dim + 2) + hidden_size * num_classes
+    if weights > MAX_WEIGHTS:
+        raise ConfigError(
+            f"hidden_size={hidden_size}, embedding_dim={embedding_dim} and vocab_size={vocab_size} make a model of up to "
+            f"{weights:,} weights ({weights * 4 / 2**30:,.1f} GiB); rnnmem builds models of at most {MAX_WEIGHTS:,} "
+            f"weights ({MAX_WEIGHTS * 4 / 2**30:.0f} GiB). Use a smaller hidden size, embedding or vocabulary.")
+    return weights
+
+
+def check_array_size(what: str, shape: tuple[int, ...], fix: str) -> None:
+    """Refuse an array of more than `MAX_VALUES` numbers before it is allocated."""
+    values = math.prod(shape)
+    if values > MAX_VALUES:
+        raise ConfigError(f"{what} would hold {' x '.join(f'{n:,}' for n in shape)} = {values:,} numbers "
+                          f"({values * 8 / 2**30:,.1f} GiB); rnnmem computes arrays of at most {MAX_VALUES:,}. {fix}.")
+
+
+SEED_RANGE = (0, 2**32 - 1)  # what every generator rnnmem seeds accepts (SciPy's bootstrap takes a 32-bit seed)
+
+
+def check_seed(seed: object) -> int:
+    """A seed: a whole number in 0 .. 2**32 - 1."""
+    return check_int("seed", seed, low=SEED_RANGE[0], high=SEED_RANGE[1])
+
+
+MAX_RESAMPLES = 1_000_000
+
+
+def check_assess_arguments(data, *, lengths, estimators, max_distance, neutral_token, max_len,
+                           max_sequences, n_resamples, seed) -> None:
+    """Check every scalar argument of `rnnmem.assess` (and data that holds nothing to measure) before any work.
+
+    Each failure names the argument, the value and what would be valid (`ConfigError`); data
+    made only of the neutral token is a `DataError`.
+    """
+    if not isinstance(estimators, str) and not (isinstance(estimators, (list, tuple)) and
+                                                all(isinstance(name, str) for name in estimators)):
+        raise ConfigError(f"estimators must be a name or a list of names like ['occlusion', 'regression'] "
+                          f"(got {estimators!r}).")
+    check_int("max_distance", max_distance, low=0)
+    if neutral_token is not None:
+        check_int("neutral_token", neutral_token, low=0)
+    if max_len is not None:
+        check_int("max_len", max_len, low=1)
+    if max_sequences is not None:
+        check_int("max_sequences", max_sequences, low=2)
+    check_int("n_resamples", n_resamples, low=1, high=MAX_RESAMPLES)
+    check_seed(seed)
+    _check_token_data(data, lengths, 0 if neutral_token is None else neutral_token)
+
+
+def _check_token_data(data, lengths, neutral: int) -> None:
+    """Token tensors and lists: lengths of the right shape, and some token other than the neutral one."""
+    import torch
+
+    from rnnmem.errors import DataError
+
+    if isinstance(data, torch.Tensor) and data.dim() == 2:
+        if lengths is not None:
+            lengths = torch.as_tensor(lengths)
+            if lengths.is_floating_point() or lengths.dtype == torch.bool:
+                raise DataError(f"lengths must be whole numbers (got {lengths.dtype}); pass each sequence's number "
+                                "of tokens.")
+            if lengths.shape != (data.shape[0],):
+                raise DataError(f"lengths must hold one length per sequence, shape [{data.shape[0]}]; got shape "
+                                f"{list(lengths.shape)}.")
+            rows = data[torch.arange(data.shape[1]) < lengths[:, None]]
+        else:
+            rows = data
+        empty = rows.numel() > 0 and bool((rows == neutral).all())
+    elif isinstance(data, (list, tuple)) and data and all(isinstance(seq, (list, tuple)) for seq in data):
+        tokens = [t for seq in data for t in seq]
+        odd = next((t for t in tokens if isinstance(t, bool) or not isinstance(t, Integral)), None)
+        if odd is not None:
+            raise DataError(f"token ids must be whole numbers; got {odd!r} ({type(odd).__name__}). Encode texts "
+                            "with a Vocabulary (vocabulary.encode(text)) first.")
+        empty = bool(tokens) and all(t == neutral for t in tokens)
+    else:
+        return
+    if empty:
+        raise DataError(f"every token of the data is the neutral token {neutral} (padding); there is nothing to "
+                        "measure. Encode real tokens with ids other than the pad id, or pass neutral_token.")

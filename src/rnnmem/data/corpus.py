@@ -10,6 +10,7 @@ import torch
 
 from rnnmem.data.text import Vocabulary, encode_batch
 from rnnmem.errors import ConfigError, DataError
+from rnnmem.validation import check_seed
 
 _SPLITS = ("train", "test")
 
@@ -127,7 +128,7 @@ def split_indices(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, 
             f"{n} rows cannot be split with test_fraction={test_fraction} into non-empty "
             "train and test sets; add rows or change test_fraction."
         )
-    order = np.random.default_rng(seed).permutation(n)
+    order = np.random.default_rng(check_seed(seed)).permutation(n)
     return order[n_test:], order[:n_test]
 
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
 from rnnmem.data.corpus import Corpus, decode_tolerantly, split_indices
 from rnnmem.data.text import tokenize
-from rnnmem.errors import DataError
+from rnnmem.errors import DataError, DataWarning
+from rnnmem.fileio import read_bounded
 
 SUPPORTED_SUFFIXES = (".csv", ".jsonl")
+MAX_CORPUS_BYTES = 2**30  # read whole into memory, then parsed: a few times this in RAM
+MANY_CLASSES = 10  # below this many classes, a small file is never warned about its label count
 
 
 def read_corpus(
@@ -46,9 +51,13 @@ def read_corpus(
     table, replaced = _read_table(path)
     for column in (text_column, label_column):
         if column not in table.columns:
+            separator = next((sep for sep in (";", "\t", "|") if len(table.columns) == 1
+                              and sep in str(table.columns[0])), None)
+            hint = (f" The header looks separated by {separator!r}, not commas: save {path.name} comma-separated."
+                    if separator else "")
             raise DataError(
                 f"column {column!r} not found in {path.name}; columns are: "
-                f"{', '.join(map(str, table.columns))}. Pass --text-column/--label-column."
+                f"{', '.join(map(str, table.columns))}. Pass --text-column/--label-column.{hint}"
             )
     texts = [_cell(v) for v in table[text_column]]
     labels = [_cell(v).strip() for v in table[label_column]]
@@ -56,9 +65,10 @@ def read_corpus(
     has_label = [bool(lab) for lab in labels]
     keep = [t and lab for t, lab in zip(has_text, has_label)]
     texts = [t for t, k in zip(texts, keep) if k]
-    labels = [lab for lab, k in zip(labels, keep) if k]
+    labels, merged = _merge_numeric_spellings([lab for lab, k in zip(labels, keep) if k])
 
     label_names = _sorted_labels(set(labels))
+    _check_label_column(path, label_column, texts, labels, label_names)
     if not texts:
         raise DataError(
             f"no row of {path.name} has both a text with words in column {text_column!r} and a label in column "
@@ -81,6 +91,23 @@ def read_corpus(
         "test_fraction": test_fraction,
         "seed": seed,
     }
+    if merged:
+        notes["label_spellings_merged"] = merged
+    warned = []
+    if len(label_names) > max(MANY_CLASSES, len(texts) / 10):
+        warned.append(_many_classes(path, label_column, len(label_names), len(texts)))
+    by_case: dict[str, list[str]] = {}
+    for name in label_names:
+        by_case.setdefault(name.casefold(), []).append(name)
+    alike = [names for names in by_case.values() if len(names) > 1]
+    if alike:
+        warned.append(f"labels {'; '.join(' and '.join(map(repr, names)) for names in alike)} in column "
+                      f"{label_column!r} of {path.name} differ only in case and are kept as different classes; "
+                      "make them the same if they mean the same class.")
+    for warning in warned:
+        warnings.warn(warning, DataWarning, stacklevel=2)
+    if warned:
+        notes["warning"] = " ".join(warned)
     return Corpus(
         name=path.stem,
         label_names=tuple(label_names),
@@ -94,7 +121,7 @@ def read_corpus(
 
 def _read_table(path: Path) -> tuple[pd.DataFrame, int]:
     """Read the file into a table of rows; return it and the replaced-character count."""
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"corpus file {str(path)!r} not found; check the path.")
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -102,10 +129,7 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, int]:
             f"{path.name} has an unsupported extension {suffix or '(none)'!r}; "
             f"supported are: {', '.join(SUPPORTED_SUFFIXES)}. Convert or rename the file."
         )
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise DataError(f"cannot read {path}: {e.strerror}; check its permissions.") from e
+    raw = read_bounded(path, MAX_CORPUS_BYTES, "corpus file", "check the path and its permissions, or split the file")
     text, replaced = decode_tolerantly(raw)
     if not text.strip():
         raise DataError(f"{path.name} is empty; it needs a header and labelled rows.")
@@ -132,11 +156,12 @@ def _parse_jsonl(text: str, path: Path) -> pd.DataFrame:
             continue
         try:
             row = json.loads(line)
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, RecursionError) as e:
+            reason = e.msg if isinstance(e, json.JSONDecodeError) else "nested too deeply"
             raise DataError(
-                f"{path.name} line {number} is not valid JSON ({e.msg}); "
+                f"{path.name} line {number} is not valid JSON ({reason}); "
                 "write one JSON object per line."
-            ) from e
+            ) from None
         if not isinstance(row, dict):
             raise DataError(
                 f"{path.name} line {number} is a JSON {type(row).__name__}, not an object; "
@@ -152,6 +177,52 @@ def _cell(value: object) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return ""
     return str(value)
+
+
+def _merge_numeric_spellings(labels: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """One class per number: "1", "1.0", "01" and "1e0" are the same label when they all occur.
+
+    A number written one way only keeps its spelling (so "01" alone stays "01"); spellings
+    of one number that occur together become its shortest form. Returns the labels and
+    {merged name: spellings it replaced}.
+    """
+    spellings: dict[float, set[str]] = {}
+    for label in set(labels):
+        value = _number(label)
+        if value is not None:
+            spellings.setdefault(value, set()).add(label)
+    rename, merged = {}, {}
+    for value, names in spellings.items():
+        if len(names) > 1:
+            canonical = str(int(value)) if value.is_integer() else repr(value)
+            merged[canonical] = sorted(names)
+            rename.update({name: canonical for name in names})
+    return [rename.get(label, label) for label in labels], merged
+
+
+def _number(label: str) -> float | None:
+    try:
+        value = float(label)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _check_label_column(path: Path, column: str, texts: list[str], labels: list[str], names: list[str]) -> None:
+    """Refuse a label column that is the text itself or an ID (one class per row): no classifier can learn it."""
+    same = sum(label == text.strip() for text, label in zip(texts, labels))
+    if same >= 0.9 * len(texts) and len(names) > 2:
+        raise DataError(f"the label column {column!r} of {path.name} repeats the text in {same} of {len(texts)} rows; "
+                        "it is not a class label. Pass --label-column the column that holds the class.")
+    if len(names) == len(texts) >= MANY_CLASSES:
+        raise DataError(f"every one of the {len(texts)} rows of {path.name} has its own label in column {column!r} "
+                        "(an ID column?); a classifier cannot learn classes seen once. Pass --label-column the "
+                        "column that holds the class.")
+
+
+def _many_classes(path: Path, column: str, classes: int, rows: int) -> str:
+    return (f"{path.name} has {classes} distinct labels in column {column!r} for {rows} rows (more than a tenth); "
+            "is it really the class column? Pass --label-column to choose another.")
 
 
 def _sorted_labels(labels: set[str]) -> list[str]:

@@ -12,7 +12,7 @@ from rnnmem.data.newsgroups import load_newsgroups
 from rnnmem.data.planted import load_planted
 from rnnmem.data.tweets import load_tweets, load_tweets_docs
 from rnnmem.errors import ConfigError, DataError
-from rnnmem.validation import did_you_mean
+from rnnmem.validation import check_seed, did_you_mean
 
 _CORPORA: dict[str, tuple[Callable[..., Corpus], str]] = {
     "tweets": (
@@ -66,6 +66,8 @@ def load_corpus(name: str, **options) -> Corpus:
             f"or give the path of a {'/'.join(SUPPORTED_SUFFIXES)} file."
         )
     _check_options(loader, options, name)
+    if "seed" in options:
+        check_seed(options["seed"])
     return loader(**options)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import linalg
 
 from rnnmem.errors import ConfigError
+from rnnmem.validation import check_array_size, check_int, check_model_size, check_seed
 
 
 @dataclass(frozen=True, eq=False)
@@ -259,6 +260,9 @@ def drive_unit(unit_name: str, hidden_size: int, length: int, seed: int = 0,
     from rnnmem.units import UNITS, build_unit
 
     length = _check_int("length", length, 1, "a number of input steps")
+    check_seed(seed)
+    check_model_size(check_int("hidden_size", hidden_size, low=1), 1)
+    check_array_size("the driven states", (length, hidden_size), "Use a shorter --length or a smaller --hidden")
     if not (isinstance(input_scale, (int, float)) and np.isfinite(input_scale) and input_scale > 0):
         raise ConfigError(f"input_scale must be a finite number > 0, got {input_scale!r}; 1.0 drives with U(-1, 1).")
     inputs = np.random.default_rng(seed).uniform(-input_scale, input_scale, length)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from rnnmem.indicators.bootstrap import rank_interval
-from rnnmem.validation import check_choice
+from rnnmem.validation import check_choice, check_tau
 
 # r(d) that equals tau up to float rounding counts as having reached it, so that
 # ML(tau) = ceil(log tau / log lambda) holds exactly for r(d) = lambda^d.
@@ -42,6 +42,7 @@ def memory_length(retention: np.ndarray, tau: float = 0.5) -> int | None:
     >>> memory_length(np.array([1.0, 0.6, 0.3, 0.09, 0.29, 0.05, 0.02]), tau=0.1)  # not 3
     5
     """
+    tau = check_tau(tau)  # the library's single tau check: ML(1) = 0 and ML(nan) = None were numbers
     r = np.asarray(retention, dtype=float)
     measured = r[: measured_extent(r)]
     envelope = np.maximum.accumulate(measured[::-1])[::-1]

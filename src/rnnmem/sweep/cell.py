@@ -11,7 +11,7 @@ import time
 from dataclasses import asdict, dataclass, fields, replace
 
 from rnnmem.assessment import assess
-from rnnmem.data import load_corpus
+from rnnmem.data import load_corpus, tokenize
 from rnnmem.errors import ConfigError
 from rnnmem.fileio import json_safe
 from rnnmem.model import build_model
@@ -69,6 +69,36 @@ def corpus_for(config: CellConfig):
     return load_corpus(config.corpus, **options)
 
 
+# Test texts are assessed up to this many times the longer of the training length and the
+# measured distances: memory beyond the training length stays visible, while a file of
+# 100,000-token texts cannot turn a 16-token study into minutes and gigabytes.
+ASSESS_LENGTH_FACTOR = 2
+
+
+def assessed_length(config: CellConfig) -> int:
+    """Tokens of each test text that are assessed: 2 x max(max_len, max_distance + 1)."""
+    return ASSESS_LENGTH_FACTOR * max(config.max_len, config.max_distance + 1)
+
+
+def cut_notes(corpus, config: CellConfig, splits: tuple[str, ...] = ("training", "test")) -> list[str]:
+    """What truncation cut, in words: training texts beyond max_len, test texts beyond the assessed length."""
+    notes = []
+    for split, texts, limit, why in (
+            ("training", corpus.train_texts, config.max_len, f"max_len {config.max_len}"),
+            ("test", corpus.test_texts, assessed_length(config),
+             f"the assessed length {assessed_length(config)} ({ASSESS_LENGTH_FACTOR} x max(max_len, max_distance + 1))")):
+        if split not in splits:
+            continue
+        lengths = [len(tokenize(text)) for text in texts]
+        longer = [n for n in lengths if n > limit]
+        if longer:
+            kept = "first" if split == "test" or config.keep == "first" else "last"
+            notes.append(f"{len(longer)} of {len(lengths)} {split} texts are longer than {why} and were cut to their "
+                         f"{kept} {limit} tokens (the longest had {max(longer):,}; {sum(longer) - limit * len(longer):,} "
+                         f"of {sum(lengths):,} {split} tokens were not used).")
+    return notes
+
+
 def train_and_assess(config: CellConfig, progress: bool = False):
     """Build, train and assess the model a cell describes. Returns (model, corpus, history, report, timings)."""
     corpus = corpus_for(config)
@@ -82,7 +112,8 @@ def train_and_assess(config: CellConfig, progress: bool = False):
     trained = time.perf_counter()
     report = assess(model, corpus, max_distance=config.max_distance, estimators=config.estimators,
                     max_sequences=config.max_sequences, n_resamples=config.n_resamples, seed=config.seed,
-                    progress=progress)
+                    max_len=assessed_length(config), progress=progress)
+    report.notes.extend(cut_notes(corpus, config))
     report.meta["model"] = {"unit": config.unit, "hidden_size": config.hidden_size, "corpus": corpus.name,
                             "train_max_len": config.max_len, "test_accuracy": history.final_accuracy}
     report.meta["corpus_notes"] = corpus.notes

@@ -9,12 +9,20 @@ differently with the thread count (on a 16-core machine, 16 threads vs 1 changed
 metrics in the 7th digit and recency_bias in the 4th), and one thread per cell keeps a
 grid's numbers independent of --workers and of the executor. Cells run side by side
 instead, one per core. The report records the count (meta.threads).
+
+Local workers die with the sweep that started them: each watches its parent's pid and
+exits within a second of the parent's death (even by SIGKILL, which runs no cleanup), so
+no orphan goes on claiming cells; the cell it was running stays 'running' under its pid
+until the next sweep on the store frees it (see `ResultsStore.release_orphans`). When the
+sweep itself is interrupted or terminated, it tells its workers to stop at once and frees
+their cells before it exits.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -27,6 +35,7 @@ from rnnmem.sweep.cell import CellConfig, run_cell
 from rnnmem.sweep.store import ResultsStore
 
 EXECUTORS = ("local", "ray")
+PARENT_POLL_SECONDS = 0.5
 
 
 def run_sweep(store: ResultsStore, configs: list[CellConfig], executor: str = "local", workers: int | None = None,
@@ -115,7 +124,10 @@ def _run_local(store: ResultsStore, keys: list[str], workers: int | None):
             yield from (attempt(str(store.path.resolve()), key) for key in keys)
         return
     # spawn, not fork: forking a process that has used torch's thread pools can deadlock
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_single_threaded)
+    context = get_context("spawn")
+    stop = context.Event()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
+                               initargs=(os.getpid(), stop))
     try:
         futures = [pool.submit(attempt, str(store.path.resolve()), key) for key in keys]
         for future in as_completed(futures):
@@ -125,12 +137,32 @@ def _run_local(store: ResultsStore, keys: list[str], workers: int | None):
         raise RnnmemError("a worker process died (out of memory? or, from a Python script, is run_sweep called "
                           "outside `if __name__ == '__main__':`?); finished cells are saved. Re-run to continue, "
                           "with fewer workers if memory ran out.") from None
+    except BaseException:
+        # interrupted or terminated: workers stop now instead of finishing their cells (SIGTERM, unlike Ctrl-C,
+        # reaches only this process), and their cells go back to pending
+        stop.set()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        if stop.is_set():
+            store.release_orphans()
+
+
+def _init_worker(parent: int, stop) -> None:
+    """Pool initializer: one torch thread, and exit as soon as the sweep that started this worker is gone or stops."""
+    _single_threaded()
+    threading.Thread(target=_exit_when_orphaned, args=(parent, stop), name="rnnmem-parent-watch", daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int, stop) -> None:
+    # an orphan is re-parented (to init or a subreaper), so its parent pid changes
+    while os.getppid() == parent and not stop.wait(PARENT_POLL_SECONDS):
+        pass
+    os._exit(1)  # at once: the cell in flight is freed by the parent or the next sweep, as after any crash
 
 
 def _single_threaded() -> None:
-    """Pool initializer: one torch thread per worker (see the module docstring)."""
+    """One torch thread per worker (see the module docstring)."""
     import torch
 
     torch.set_num_threads(1)

@@ -18,8 +18,11 @@ import tomllib
 from dataclasses import fields
 from pathlib import Path
 
-from rnnmem.errors import ConfigError
+from rnnmem.errors import ConfigError, DataError
+from rnnmem.fileio import read_bounded
 from rnnmem.sweep.cell import CellConfig
+
+MAX_GRID_BYTES = 2**20
 
 # the command line and grid files name the three usual axes in the plural
 AXIS_ALIASES = {"units": "unit", "lengths": "max_len", "seeds": "seed"}
@@ -87,12 +90,16 @@ def load_grid_file(path: str | Path) -> tuple[dict, dict]:
     if path.suffix.lower() in (".yaml", ".yml"):
         raise ConfigError(f"grid files are TOML, not YAML ({path.name}); write the same keys under a [grid] "
                           f"table in a .toml file, e.g.\n{EXAMPLE_TOML}")
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"grid file {path} not found; pass --grid the path of a .toml grid file.")
     try:
-        document = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid TOML ({exc}); a grid file looks like\n{EXAMPLE_TOML}") from None
+        raw = read_bounded(path, MAX_GRID_BYTES, "grid file", "pass --grid the path of a .toml grid file")
+        document = tomllib.loads(raw.decode("utf-8"))
+    except DataError as exc:
+        raise ConfigError(str(exc)) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        what = "nested beyond reason" if isinstance(exc, RecursionError) else exc
+        raise ConfigError(f"{path} is not valid TOML ({what}); a grid file looks like\n{EXAMPLE_TOML}") from None
     extra = sorted(set(document) - {"grid"})
     if "grid" not in document or extra or not isinstance(document["grid"], dict):
         raise ConfigError(f"{path} must hold exactly one [grid] table (found {', '.join(sorted(document)) or 'nothing'}); "
