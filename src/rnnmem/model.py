@@ -30,6 +30,7 @@ class ModelConfig:
     hidden_size: int = 64
     embedding_dim: int = 64
     pad_id: int = 0
+    dropout: float = 0.0  # on the unit's inputs and on its states before the readout; training only
 
 
 class SequenceModel(nn.Module):
@@ -43,6 +44,8 @@ class SequenceModel(nn.Module):
         if not getattr(self.unit, "trains_inputs", True):
             self.embedding.weight.requires_grad_(False)
         self.readout = nn.Linear(config.hidden_size, config.num_classes)
+        # identity in eval mode, so every measurement (assess, SES, replay) sees the whole model
+        self.dropout = nn.Dropout(config.dropout)
 
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.embedding(tokens)
@@ -63,7 +66,7 @@ class SequenceModel(nn.Module):
         return torch.cat(outputs, dim=1)
 
     def forward_embedded(self, emb: torch.Tensor, bptt_window: int | None = None) -> torch.Tensor:
-        return self.readout(self.hidden_states(emb, bptt_window))
+        return self.readout(self.dropout(self.hidden_states(self.dropout(emb), bptt_window)))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.forward_embedded(self.embed(tokens))
@@ -89,11 +92,13 @@ def build_model(
     embedding_dim: int = 64,
     pad_id: int = 0,
     seed: int = 0,
+    dropout: float = 0.0,
 ) -> SequenceModel:
     """Build an embedding + ``unit`` + linear readout model (see `rnnmem units`).
 
     The weights are initialised from ``seed`` without touching the global RNG, so the
-    same call always gives the same model.
+    same call always gives the same model. ``dropout`` (0 <= p < 1) zeroes that share of the
+    unit's inputs and of its states before the readout while training; it is recorded in the config.
     """
     for name, value, low in (("vocab_size", vocab_size, 2), ("num_classes", num_classes, 1),
                              ("hidden_size", hidden_size, 1), ("embedding_dim", embedding_dim, 1)):
@@ -106,11 +111,14 @@ def build_model(
             f"hidden_size={hidden_size}, embedding_dim={embedding_dim} and vocab_size={vocab_size} make a model of up to "
             f"{weights:,} weights ({weights * 4 / 2**30:,.1f} GiB); rnnmem builds models of at most {MAX_WEIGHTS:,} "
             f"weights ({MAX_WEIGHTS * 4 / 2**30:.0f} GiB). Use a smaller hidden size, embedding or vocabulary.")
+    if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:  # also refuses NaN
+        raise ConfigError(f"dropout must be a share in [0, 1), got {dropout!r}; 0.2 to 0.5 is usual.")
     if not 0 <= pad_id < vocab_size:
         raise ConfigError(f"pad_id {pad_id} is outside the vocabulary 0..{vocab_size - 1}.")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return SequenceModel(ModelConfig(unit, vocab_size, num_classes, hidden_size, embedding_dim, pad_id))
+        return SequenceModel(ModelConfig(unit, vocab_size, num_classes, hidden_size, embedding_dim, pad_id,
+                                          float(dropout)))
 
 
 def save_model(model: SequenceModel, directory: str | Path, vocabulary: dict | None = None,
@@ -132,7 +140,7 @@ def save_model(model: SequenceModel, directory: str | Path, vocabulary: dict | N
 def load_model(directory: str | Path) -> tuple[SequenceModel, dict]:
     """Read a model written by `save_model`; no code in the files is ever executed.
 
-    Returns the model and the metadata (config, vocabulary, label names).
+    Returns the model, in eval mode (dropout off), and the metadata (config, vocabulary, label names).
     """
     directory = Path(directory)
     if directory.is_file():
@@ -165,4 +173,4 @@ def load_model(directory: str | Path) -> tuple[SequenceModel, dict]:
             f"{weights_path} does not match the configuration in model.json "
             f"({str(exc).splitlines()[0]}); the checkpoint was made for another unit, vocabulary or hidden size."
         ) from None
-    return model, meta
+    return model.eval(), meta
