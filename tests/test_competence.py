@@ -140,7 +140,7 @@ def test_dropout_is_recorded_and_survives_a_checkpoint(tmp_path):
     assert meta["config"]["dropout"] == 0.4 and loaded.config.dropout == 0.4
     tokens = torch.randint(1, 25, (3, 6))
     torch.testing.assert_close(loaded(tokens), model.eval()(tokens))  # eval mode: dropout is off
-    with pytest.raises(rnnmem.ConfigError, match="dropout"):
+    with pytest.raises(rnnmem.ConfigError, match=r"dropout must be a share in \[0, 1\), got 1.0"):
         rnnmem.build_model("lstm", 25, 3, dropout=1.0)
 
 
@@ -167,3 +167,17 @@ def test_cli_prints_the_baselines_and_writes_the_curves(tiny_csv, tmp_path):
     assert "bag-of-words" in result.output
     assert f"{history['bag_of_words_baseline']:.3f}" in result.output
     assert history["competence"] in result.output
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"weight_decay": -0.1}, r"weight_decay must lie in \[0, 1\], got -0.1"),
+    ({"validation_fraction": 0.9}, r"validation_fraction must lie in \[0, 0.5\], got 0.9"),
+    ({"schedule": "cosin"}, "schedule='cosin' is not valid; use one of: plateau, cosine, constant"),
+    ({"piece_epochs": -1}, "piece_epochs must be a non-negative integer, got -1"),
+    ({"patience": 0}, "patience must be a positive integer, got 0"),
+])
+def test_bad_training_settings_are_named(settings, message):
+    corpus = cue_corpus(n_train=20, n_test=6)
+    model = rnnmem.build_model("srn", len(corpus.vocabulary), 2, hidden_size=4, embedding_dim=4)
+    with pytest.raises(rnnmem.ConfigError, match=message):
+        rnnmem.train(model, corpus, max_len=8, epochs=1, progress=False, **settings)

@@ -173,13 +173,13 @@ def train(
     for name, value in (("max_len", max_len), ("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
         if not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be a positive integer, got {value!r}.")
+    if not isinstance(piece_epochs, int) or piece_epochs < 0:
+        raise ConfigError(f"piece_epochs must be a non-negative integer, got {piece_epochs!r}.")
     # far beyond any real use: a typo, refused before hours of work or an out-of-memory crash
     for name, value, bound in (("max_len", max_len, 1_000_000), ("epochs", epochs, 10_000),
                                ("piece_epochs", piece_epochs, 10_000)):
         if value > bound:
             raise ConfigError(f"{name} must be at most {bound:,}, got {value:,}.")
-    if not isinstance(piece_epochs, int) or piece_epochs < 0:
-        raise ConfigError(f"piece_epochs must be a non-negative integer, got {piece_epochs!r}.")
     if bptt_window is not None and (not isinstance(bptt_window, int) or bptt_window < 1):
         raise ConfigError(f"bptt_window must be a positive integer or None, got {bptt_window!r}.")
     if not 0 < lr <= 10:  # also refuses NaN; Adam's steps are about lr in size, so above 10 is a typo
