@@ -171,9 +171,10 @@ def _summary_table(report, unit: str, history) -> str:
     rec = summary["recommended_length"]
     lines = [table, f"recommended training length: {rec['length']} tokens ({rec['rule']})"]
     if history:
+        on_pieces = history.stage.count("pieces")
         lines.append(f"training: {history.verdict} (accuracy {history.final_accuracy:.3f} vs bag-of-words "
-                     f"{history.bag_of_words_baseline:.3f}; epoch {history.best_epoch} of {len(history.loss)} kept: "
-                     f"{history.stopped})")
+                     f"{history.bag_of_words_baseline:.3f}; epoch {history.best_epoch} of {len(history.loss)} kept"
+                     f"{f', the first {on_pieces} on single pieces' if on_pieces else ''}: {history.stopped})")
         if history.verdict == "not yet competent":
             lines.append("  (more than 10 points below bag-of-words: these memory numbers describe where training "
                          "stopped, not what the unit can learn to keep)")

@@ -170,26 +170,9 @@ def train(
     History with the per-epoch curves, the best epoch, the stopping reason, the settings and
     the majority and bag-of-words baselines on the same test split.
     """
-    for name, value in (("max_len", max_len), ("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
-        if not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{name} must be a positive integer, got {value!r}.")
-    if not isinstance(piece_epochs, int) or piece_epochs < 0:
-        raise ConfigError(f"piece_epochs must be a non-negative integer, got {piece_epochs!r}.")
-    # far beyond any real use: a typo, refused before hours of work or an out-of-memory crash
-    for name, value, bound in (("max_len", max_len, 1_000_000), ("epochs", epochs, 10_000),
-                               ("piece_epochs", piece_epochs, 10_000)):
-        if value > bound:
-            raise ConfigError(f"{name} must be at most {bound:,}, got {value:,}.")
-    if bptt_window is not None and (not isinstance(bptt_window, int) or bptt_window < 1):
-        raise ConfigError(f"bptt_window must be a positive integer or None, got {bptt_window!r}.")
-    if not 0 < lr <= 10:  # also refuses NaN; Adam's steps are about lr in size, so above 10 is a typo
-        raise ConfigError(f"lr must be a positive number of at most 10, got {lr!r}; 1e-3 to 1e-2 suits Adam.")
-    if not 0 <= weight_decay <= 1:
-        raise ConfigError(f"weight_decay must lie in [0, 1], got {weight_decay!r}; 1e-4 to 1e-2 is usual.")
-    if not 0 <= validation_fraction <= 0.5:
-        raise ConfigError(f"validation_fraction must lie in [0, 0.5], got {validation_fraction!r}; 0.1 is usual.")
-    if schedule not in SCHEDULES:
-        raise ConfigError(f"schedule={schedule!r} is not valid; use one of: {', '.join(SCHEDULES)}.")
+    _check_settings(max_len=max_len, epochs=epochs, batch_size=batch_size, patience=patience, piece_epochs=piece_epochs,
+                    bptt_window=bptt_window, lr=lr, weight_decay=weight_decay,
+                    validation_fraction=validation_fraction, schedule=schedule)
     settings = {"max_len": max_len, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "keep": keep,
                 "bptt_window": bptt_window, "grad_clip": grad_clip, "weight_decay": weight_decay,
                 "validation_fraction": validation_fraction, "patience": patience, "schedule": schedule,
@@ -250,6 +233,31 @@ def train(
         history.stopped = history.stopped or f"the budget of {epochs} epochs was spent"
     model.eval()
     return history
+
+
+def _check_settings(*, max_len, epochs, batch_size, patience, piece_epochs, bptt_window, lr, weight_decay,
+                    validation_fraction, schedule) -> None:
+    """Refuse settings that cannot work, naming the value and what would."""
+    for name, value in (("max_len", max_len), ("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
+        if not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}.")
+    if not isinstance(piece_epochs, int) or piece_epochs < 0:
+        raise ConfigError(f"piece_epochs must be a non-negative integer, got {piece_epochs!r}.")
+    # far beyond any real use: a typo, refused before hours of work or an out-of-memory crash
+    for name, value, bound in (("max_len", max_len, 1_000_000), ("epochs", epochs, 10_000),
+                               ("piece_epochs", piece_epochs, 10_000)):
+        if value > bound:
+            raise ConfigError(f"{name} must be at most {bound:,}, got {value:,}.")
+    if bptt_window is not None and (not isinstance(bptt_window, int) or bptt_window < 1):
+        raise ConfigError(f"bptt_window must be a positive integer or None, got {bptt_window!r}.")
+    if not 0 < lr <= 10:  # also refuses NaN; Adam's steps are about lr in size, so above 10 is a typo
+        raise ConfigError(f"lr must be a positive number of at most 10, got {lr!r}; 1e-3 to 1e-2 suits Adam.")
+    if not 0 <= weight_decay <= 1:
+        raise ConfigError(f"weight_decay must lie in [0, 1], got {weight_decay!r}; 1e-4 to 1e-2 is usual.")
+    if not 0 <= validation_fraction <= 0.5:
+        raise ConfigError(f"validation_fraction must lie in [0, 0.5], got {validation_fraction!r}; 0.1 is usual.")
+    if schedule not in SCHEDULES:
+        raise ConfigError(f"schedule={schedule!r} is not valid; use one of: {', '.join(SCHEDULES)}.")
 
 
 def _diverged(epoch: int, loss: float, lr: float, grad_clip: float) -> TrainingError:
