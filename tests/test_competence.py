@@ -13,7 +13,7 @@ import rnnmem
 from rnnmem.baselines import Baselines, baselines, competence_verdict
 from rnnmem.cli import app
 from rnnmem.data import Corpus
-from rnnmem.train import curriculum_pieces, evaluate, validation_split
+from rnnmem.train import curriculum_pieces, evaluate, length_batches, validation_split
 
 FILLER = [f"w{i}" for i in range(20)]
 
@@ -45,6 +45,18 @@ def test_validation_split_is_seeded_disjoint_and_sized():
     assert np.array_equal(again[1], validation)
     assert not np.array_equal(validation_split(200, 0.1, seed=5)[1], validation)
     assert len(validation_split(200, 0.0, seed=4)[1]) == 0
+
+
+def test_length_batches_cover_every_row_once_with_little_padding():
+    lengths = torch.tensor([random.Random(i).randint(3, 60) for i in range(1000)])
+    batches = length_batches(lengths, 16, torch.Generator().manual_seed(0), pool_batches=8)
+    rows = torch.cat(batches)
+    assert sorted(rows.tolist()) == list(range(1000))
+    padded = sum(len(b) * int(lengths[b].max()) for b in batches)
+    unsorted = sum(len(b) * int(lengths[b].max()) for b in torch.randperm(1000).split(16))
+    assert padded < 0.7 * unsorted
+    again = length_batches(lengths, 16, torch.Generator().manual_seed(0), pool_batches=8)
+    assert all(torch.equal(a, b) for a, b in zip(batches, again))
 
 
 def test_early_stopping_restores_the_best_epoch():

@@ -122,7 +122,7 @@ def train(
     model: nn.Module,
     corpus: Corpus,
     max_len: int = 64,
-    epochs: int = 20,
+    epochs: int = 12,
     batch_size: int = 64,
     lr: float = 2e-3,
     seed: int = 0,
@@ -265,13 +265,26 @@ def _diverged(epoch: int, loss: float, lr: float, grad_clip: float) -> TrainingE
                          f"lower the learning rate (now {lr:g}) or the gradient clip (now {grad_clip:g}).")
 
 
+def length_batches(lengths: torch.Tensor, batch_size: int, generator: torch.Generator,
+                   pool_batches: int = 32) -> list[torch.Tensor]:
+    """Seeded batches of similar lengths, in a random order.
+
+    The rows are shuffled, sorted by length within pools of ``pool_batches`` batches, cut into
+    batches and the batches shuffled: a batch is padded to its longest row, and single tweets
+    (5 to 100+ tokens) in random batches would spend most of their steps on padding.
+    """
+    order = torch.randperm(len(lengths), generator=generator)
+    batches = []
+    for pool in order.split(pool_batches * batch_size):
+        batches.extend(pool[torch.argsort(lengths[pool], stable=True)].split(batch_size))
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator)]
+
+
 def _train_epoch(model, data, optimizer, batch_size, generator, bptt_window, grad_clip, step_scheduler, bar, diverged):
     """One pass over ``data`` in a seeded order; returns the mean loss and the running accuracy."""
     tokens, lengths, labels = data
-    order = torch.randperm(len(tokens), generator=generator)
     losses, correct = [], 0
-    for start in range(0, len(tokens), batch_size):
-        idx = order[start : start + batch_size]
+    for idx in length_batches(lengths, batch_size, generator):
         width = int(lengths[idx].max())
         logits = last_token_logits(model, tokens[idx, :width], lengths[idx], bptt_window)
         loss = nn.functional.cross_entropy(logits, labels[idx])
