@@ -126,6 +126,16 @@ def test_curriculum_trains_on_pieces_first():
     assert plain.stage == ["documents", "documents"]
 
 
+def test_patience_counts_from_the_first_document_epoch():
+    # a learning rate far below float32 resolution leaves the weights as they are: every epoch
+    # scores the same, so the best stays the first piece epoch, yet the documents get their patience
+    corpus = documents_with_pieces()
+    model = rnnmem.build_model("gru", len(corpus.vocabulary), 2, hidden_size=8, embedding_dim=8)
+    history = rnnmem.train(model, corpus, max_len=40, epochs=10, lr=1e-12, piece_epochs=3, patience=2, progress=False)
+    assert history.best_epoch == 1
+    assert history.stage == ["pieces"] * 3 + ["documents"] * 2
+
+
 def test_baselines_on_a_corpus_with_a_known_answer():
     rng = random.Random(1)
     train_labels = [0] * 70 + [1] * 30

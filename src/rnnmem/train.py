@@ -31,7 +31,8 @@ class History:
 
     Lists have one entry per epoch, curriculum epochs on the pieces first (``stage`` says which).
     ``train_accuracy`` is the running accuracy over the epoch's batches (with dropout on);
-    validation and test accuracies are on whole documents with the weights at the epoch's end.
+    validation and test accuracies are on the documents (truncated as in training) with the
+    weights at the epoch's end.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -58,7 +59,7 @@ class History:
 
     @property
     def verdict(self) -> str:
-        """"competent" or "not yet competent" (more than 10 points below bag-of-words); see `competence_verdict`."""
+        """The `competence_verdict`: "not yet competent" when more than 10 points below bag-of-words."""
         return competence_verdict(self.final_accuracy, Baselines(self.majority_baseline, self.bag_of_words_baseline))
 
 
@@ -222,7 +223,8 @@ def train(
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             if stage == "documents" and schedule == "plateau":
                 scheduler.step(val_acc)
-            if stage == "documents" and epoch - history.best_epoch >= patience:
+            # patience runs from the first document epoch: a curriculum's best epoch never cuts the documents short
+            if stage == "documents" and epoch - max(history.best_epoch, history.stage.count("pieces")) >= patience:
                 history.stopped = f"validation accuracy did not improve for {patience} epochs"
                 break
     if best_state is None:
