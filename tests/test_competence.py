@@ -13,7 +13,7 @@ import rnnmem
 from rnnmem.baselines import Baselines, baselines, competence_verdict
 from rnnmem.cli import app
 from rnnmem.data import Corpus
-from rnnmem.train import curriculum_pieces, evaluate, length_batches, validation_split
+from rnnmem.train import curriculum_pieces, evaluate, length_batches, out_of_patience, validation_split
 
 FILLER = [f"w{i}" for i in range(20)]
 
@@ -126,14 +126,16 @@ def test_curriculum_trains_on_pieces_first():
     assert plain.stage == ["documents", "documents"]
 
 
-def test_patience_counts_from_the_first_document_epoch():
-    # a learning rate far below float32 resolution leaves the weights as they are: every epoch
-    # scores the same, so the best stays the first piece epoch, yet the documents get their patience
-    corpus = documents_with_pieces()
-    model = rnnmem.build_model("gru", len(corpus.vocabulary), 2, hidden_size=8, embedding_dim=8)
-    history = rnnmem.train(model, corpus, max_len=40, epochs=10, lr=1e-12, piece_epochs=3, patience=2, progress=False)
-    assert history.best_epoch == 1
-    assert history.stage == ["pieces"] * 3 + ["documents"] * 2
+@pytest.mark.parametrize("stages, best_epoch, stop", [
+    (["documents"] * 3, 1, False),
+    (["documents"] * 4, 1, True),
+    (["documents"] * 4, 2, False),
+    (["pieces"] * 3 + ["documents"] * 2, 1, False),  # the best was a curriculum epoch: documents get their patience
+    (["pieces"] * 3 + ["documents"] * 3, 1, True),
+    (["pieces"] * 3, 1, False),  # never stops inside the curriculum
+])
+def test_patience_counts_from_the_first_document_epoch(stages, best_epoch, stop):
+    assert out_of_patience(stages, best_epoch, patience=3) == stop
 
 
 def test_baselines_on_a_corpus_with_a_known_answer():

@@ -158,7 +158,8 @@ def train(
     validation_fraction : float
         Share of training texts held out (seeded) to pick the epoch; 0 trains the whole budget.
     patience : int
-        Stop after this many epochs without a better validation accuracy; the best epoch is restored.
+        Stop after this many document epochs without a validation accuracy at least as high as the
+        best so far; the best epoch (the later of equals) is restored.
     schedule : {"plateau", "cosine", "constant"}
         Learning rate over the document epochs: halved when validation accuracy stalls for an
         epoch, cosine-annealed to zero over the budget, or constant.
@@ -197,7 +198,7 @@ def train(
     scheduler = {"plateau": lambda: torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=0),
                  "cosine": lambda: torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=document_steps),
                  "constant": lambda: None}[schedule]()
-    best_state, best_score = None, (-math.inf, -math.inf)
+    best_state, best_accuracy = None, -math.inf
     model.train()
     total_steps = sum(math.ceil(len(data[0]) / batch_size) for _, data in stages)
     with tqdm(total=total_steps, desc="training", disable=not progress, leave=False) as bar:
@@ -216,15 +217,14 @@ def train(
             bar.set_postfix(loss=f"{loss:.3f}", val_acc=f"{val_acc:.3f}", test_acc=f"{history.test_accuracy[-1]:.3f}")
             if not len(validation_rows):
                 continue
-            # ties go to the lower validation loss: the less over-confident of two equally accurate epochs
-            score = (val_acc, -val_loss)
-            if score > best_score:
-                best_score, history.best_epoch = score, epoch
+            # validation accuracy moves in steps of 1/n, so ties are common; a tie goes to the later
+            # epoch, which has fit more of the training data
+            if val_acc >= best_accuracy:
+                best_accuracy, history.best_epoch = val_acc, epoch
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             if stage == "documents" and schedule == "plateau":
                 scheduler.step(val_acc)
-            # patience runs from the first document epoch: a curriculum's best epoch never cuts the documents short
-            if stage == "documents" and epoch - max(history.best_epoch, history.stage.count("pieces")) >= patience:
+            if out_of_patience(history.stage, history.best_epoch, patience):
                 history.stopped = f"validation accuracy did not improve for {patience} epochs"
                 break
     if best_state is None:
@@ -235,6 +235,15 @@ def train(
         history.stopped = history.stopped or f"the budget of {epochs} epochs was spent"
     model.eval()
     return history
+
+
+def out_of_patience(stages: list[str], best_epoch: int, patience: int) -> bool:
+    """Whether training on the documents has gone ``patience`` epochs past the best epoch (1-based).
+
+    Patience runs from the first document epoch: a best epoch in the curriculum never cuts the
+    documents short.
+    """
+    return stages[-1] == "documents" and len(stages) - max(best_epoch, stages.count("pieces")) >= patience
 
 
 def _check_settings(*, max_len, epochs, batch_size, patience, piece_epochs, bptt_window, lr, weight_decay,
