@@ -20,7 +20,7 @@ PACKAGE = "rnnmem"
 LAYERS = [
     ("_version", "errors", "fileio", "validation"),
     ("units", "data"),
-    ("model", "ses", "train"),
+    ("model", "ses", "baselines", "train"),
     ("indicators",),
     ("guidance",),
     ("report",),

@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from rnnmem.fileio import RunOutputs, exit_on_sigterm, write_atomically
+from rnnmem.fileio import RunOutputs, exit_on_sigterm, json_safe, write_atomically
 
 app = typer.Typer(
     add_completion=False,
@@ -98,9 +98,11 @@ def assess(
     label_column: str = typer.Option("label", help="CSV/JSONL only: column holding the class label."),
     hidden_size: int = typer.Option(64, "--hidden", help="Hidden units of the recurrent unit."),
     embedding_dim: int = typer.Option(64, help="Word embedding size."),
-    epochs: int = typer.Option(4, help="Training epochs."),
+    epochs: int = typer.Option(12, help="Most epochs on the documents; a validation split picks the epoch kept (early stopping)."),
     batch_size: int = typer.Option(64, help="Training batch size."),
     lr: float = typer.Option(3e-3, help="Adam learning rate."),
+    dropout: float = typer.Option(0.0, help="Dropout on the unit's inputs and on its states before the readout, while training."),
+    piece_epochs: int = typer.Option(2, help="tweets-docs only: curriculum epochs on the single tweets before the documents."),
     bptt_window: Optional[int] = typer.Option(None, help="Truncated BPTT window in steps (default: full sequence)."),
     checkpoint: Optional[Path] = typer.Option(None, help="Skip training: load a model folder written by an earlier run (model.json + model.pt)."),
     max_distance: int = typer.Option(100, help="Largest distance from the end to measure retention at."),
@@ -124,6 +126,7 @@ def assess(
     config = CellConfig(unit=unit, max_len=max_len, seed=seed, corpus=corpus, doc_tokens=doc_tokens,
                         text_column=text_column, label_column=label_column, hidden_size=hidden_size,
                         embedding_dim=embedding_dim, epochs=epochs, batch_size=batch_size, lr=lr, keep=keep,
+                        dropout=dropout, piece_epochs=piece_epochs,
                         bptt_window=bptt_window, max_distance=max_distance,
                         estimators=tuple(e.strip() for e in estimators.split(",") if e.strip()),
                         max_sequences=max_sequences)
@@ -132,7 +135,8 @@ def assess(
             typer.echo(f"training {unit} (max_len {max_len}) on {corpus}, then assessing ...", err=True)
             model, data, history, report, _ = train_and_assess(config, progress=not quiet)
             save_model(model, stage / "model", data.vocabulary.to_dict(), list(data.label_names))
-            write_atomically(stage / "history.json", json.dumps(history.__dict__, indent=2))
+            write_atomically(stage / "history.json", json.dumps(json_safe(
+                {**vars(history), "final_accuracy": history.final_accuracy, "competence": history.verdict}), indent=2))
         else:
             report, history = _assess_checkpoint(checkpoint, config, quiet), None
         report.to_json(stage / "report.json")
@@ -195,6 +199,7 @@ def _summary_table(report, unit: str, history) -> str:
             "unit": unit, "estimator": name,
             "accuracy": f"{history.final_accuracy:.3f}" if history else "-",
             "majority": f"{history.majority_baseline:.3f}" if history else "-",
+            "bag-of-words": f"{history.bag_of_words_baseline:.3f}" if history else "-",
             "ML(0.5)": memory_length(values["ML(0.5)"], report.last_measured_distance(name)),
             "ML(0.1)": memory_length(values["ML(0.1)"], report.last_measured_distance(name)),
             "retention_capacity": f"{values['retention_capacity']:.2f}",
@@ -203,7 +208,16 @@ def _summary_table(report, unit: str, history) -> str:
         })
     table = pd.DataFrame(rows).to_string(index=False)
     rec = summary["recommended_length"]
-    return f"{table}\nrecommended training length: {rec['length']} tokens ({rec['rule']})"
+    lines = [table, f"recommended training length: {rec['length']} tokens ({rec['rule']})"]
+    if history:
+        on_pieces = history.stage.count("pieces")
+        lines.append(f"training: {history.verdict} (accuracy {history.final_accuracy:.3f} vs bag-of-words "
+                     f"{history.bag_of_words_baseline:.3f}; epoch {history.best_epoch} of {len(history.loss)} kept"
+                     f"{f', the first {on_pieces} on single pieces' if on_pieces else ''}: {history.stopped})")
+        if history.verdict == "not yet competent":
+            lines.append("  (more than 10 points below bag-of-words: these memory numbers describe where training "
+                         "stopped, not what the unit can learn to keep)")
+    return "\n".join(lines)
 
 
 

@@ -34,6 +34,7 @@ class ModelConfig:
     hidden_size: int = 64
     embedding_dim: int = 64
     pad_id: int = 0
+    dropout: float = 0.0  # on the unit's inputs and on its states before the readout; training only
 
 
 class SequenceModel(nn.Module):
@@ -49,6 +50,8 @@ class SequenceModel(nn.Module):
         if not getattr(self.unit, "trains_inputs", True):
             self.embedding.weight.requires_grad_(False)
         self.readout = nn.Linear(config.hidden_size, config.num_classes)
+        # identity in eval mode, so every measurement (assess, SES, replay) sees the whole model
+        self.dropout = nn.Dropout(config.dropout)
 
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.embedding(tokens)
@@ -69,7 +72,7 @@ class SequenceModel(nn.Module):
         return torch.cat(outputs, dim=1)
 
     def forward_embedded(self, emb: torch.Tensor, bptt_window: int | None = None) -> torch.Tensor:
-        return self.readout(self.hidden_states(emb, bptt_window))
+        return self.readout(self.dropout(self.hidden_states(self.dropout(emb), bptt_window)))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.forward_embedded(self.embed(tokens))
@@ -95,11 +98,13 @@ def build_model(
     embedding_dim: int = 64,
     pad_id: int = 0,
     seed: int = 0,
+    dropout: float = 0.0,
 ) -> SequenceModel:
     """Build an embedding + ``unit`` + linear readout model (see `rnnmem units`).
 
     The weights are initialised from ``seed`` without touching the global RNG, so the
-    same call always gives the same model.
+    same call always gives the same model. ``dropout`` (0 <= p < 1) zeroes that share of the
+    unit's inputs and of its states before the readout while training; it is recorded in the config.
     """
     for name, value, low in (("vocab_size", vocab_size, 2), ("num_classes", num_classes, 1),
                              ("hidden_size", hidden_size, 1), ("embedding_dim", embedding_dim, 1)):
@@ -108,11 +113,14 @@ def build_model(
     # checked before anything is allocated: an absurd size is a clear error, not an out-of-memory crash
     check_model_size(hidden_size, embedding_dim, vocab_size, num_classes)
     check_seed(seed)
+    if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:  # also refuses NaN
+        raise ConfigError(f"dropout must be a share in [0, 1), got {dropout!r}; 0.2 to 0.5 is usual.")
     if not 0 <= pad_id < vocab_size:
         raise ConfigError(f"pad_id {pad_id} is outside the vocabulary 0..{vocab_size - 1}.")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return SequenceModel(ModelConfig(unit, vocab_size, num_classes, hidden_size, embedding_dim, pad_id), seed)
+        return SequenceModel(ModelConfig(unit, vocab_size, num_classes, hidden_size, embedding_dim, pad_id,
+                                         float(dropout)), seed)
 
 
 def save_model(model: SequenceModel, directory: str | Path, vocabulary: dict | None = None,
@@ -138,7 +146,7 @@ def load_model(directory: str | Path) -> tuple[SequenceModel, dict]:
     inflated, fits the tensors model.json describes; and what it holds must be a state dict
     of tensors.
 
-    Returns the model and the metadata (config, vocabulary, label names).
+    Returns the model, in eval mode (dropout off), and the metadata (config, vocabulary, label names).
     """
     directory = Path(directory)
     if directory.is_file():
@@ -164,7 +172,7 @@ def load_model(directory: str | Path) -> tuple[SequenceModel, dict]:
             f"{weights_path} does not match the configuration in model.json "
             f"({str(exc).splitlines()[0]}); the checkpoint was made for another unit, vocabulary or hidden size."
         ) from None
-    return model, meta
+    return model.eval(), meta
 
 
 def _read_meta(meta_path: Path) -> dict:
@@ -186,7 +194,7 @@ def _read_meta(meta_path: Path) -> dict:
     config = meta.get("config")
     if not isinstance(config, dict):
         raise refuse("missing config" if config is None else f"config is a JSON {type(config).__name__}, not an object")
-    types = {f.name: (str if f.name == "unit" else int) for f in fields(ModelConfig)}
+    types = {f.name: {"str": str, "float": (int, float)}.get(f.type, int) for f in fields(ModelConfig)}
     unknown = sorted(set(config) - set(types))
     if unknown:
         raise refuse(f"unknown config field(s) {', '.join(map(repr, unknown))}")
@@ -195,7 +203,8 @@ def _read_meta(meta_path: Path) -> dict:
         if name not in config and name in ("unit", "vocab_size", "num_classes"):
             raise refuse(f"config.{name} is missing")
         if name in config and (isinstance(value, bool) or not isinstance(value, kind)):
-            raise refuse(f"config.{name} must be {'a string' if kind is str else 'a whole number'}, got {value!r:.60}")
+            wanted = {str: "a string", int: "a whole number"}.get(kind, "a number")
+            raise refuse(f"config.{name} must be {wanted}, got {value!r:.60}")
     seed = meta.get("init_seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise refuse(f"init_seed must be a whole number, got {seed!r:.60}")

@@ -37,6 +37,9 @@ class Corpus:
     train_distances, test_distances : list of int, or None
         For synthetic corpora with a planted signal (``planted``), the signal's distance
         from the end of each text; None otherwise.
+    pieces : Corpus, or None
+        For corpora assembled from labelled pieces (``tweets-docs``), the pieces themselves
+        with the same train/test split, each with its one source id in ``train_sources``/``test_sources``.
     """
 
     name: str
@@ -50,6 +53,7 @@ class Corpus:
     test_sources: list[tuple[int, ...]] | None = None
     train_distances: list[int] | None = None
     test_distances: list[int] | None = None
+    pieces: Corpus | None = field(default=None, repr=False)
 
     @property
     def num_classes(self) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -132,7 +132,8 @@ def load_tweets_docs(doc_tokens: int = 128, test_fraction: float = 0.2, seed: in
     Returns
     -------
     Corpus
-        With ``train_sources``/``test_sources`` holding the tweet row ids of each document.
+        With ``train_sources``/``test_sources`` holding the tweet row ids of each document, and
+        ``pieces`` the single tweets of the same split (a curriculum trains on them first).
     """
     low, high = DOC_TOKENS_RANGE
     if not low <= doc_tokens <= high:
@@ -160,6 +161,9 @@ def load_tweets_docs(doc_tokens: int = 128, test_fraction: float = 0.2, seed: in
         notes=notes,
         train_sources=train_docs.sources,
         test_sources=test_docs.sources,
+        pieces=replace(load_tweets(test_fraction, seed),  # the same split_indices call, so the same split
+                       train_sources=[(int(table.ids[i]),) for i in train],
+                       test_sources=[(int(table.ids[i]),) for i in test]),
     )
 
 
