@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -57,3 +58,33 @@ def test_a_corpus_of_one_word_texts_is_refused():
     with pytest.raises(DataError, match="at least one next token"):
         train_language_model(build_model("gru", len(vocab), len(vocab), hidden_size=4, embedding_dim=4), corpus,
                              progress=False, vocabulary=vocab)
+
+
+def test_the_sketched_gradient_estimator_is_close_to_the_exact_one_on_a_200_word_readout():
+    """K = 200 readout dimensions through m = 16 random directions: r(d) within 20%, norms within 15% (median)."""
+    from rnnmem.indicators.bootstrap import ratio_of_sums
+    from rnnmem.indicators.retention import gradient_effects
+
+    model = build_model("gru", 200, 200, hidden_size=16, embedding_dim=8, seed=0).eval()
+    tokens = torch.randint(2, 200, (12, 30), generator=torch.Generator().manual_seed(0))
+    lengths = torch.full((12,), 30)
+    exact = gradient_effects(model, tokens, lengths, 20, progress=False, sketch_dimensions=200)
+    sketched = gradient_effects(model, tokens, lengths, 20, progress=False, sketch_dimensions=16)
+    assert not np.allclose(sketched[0], exact[0])  # the sketch was used
+    assert np.median(np.abs(sketched[0] / exact[0] - 1)) < 0.15
+    curve = ratio_of_sums(*exact, 10, 0).value
+    assert np.max(np.abs(ratio_of_sums(*sketched, 10, 0).value / curve - 1)) < 0.2
+
+
+def test_a_language_model_is_assessed_with_its_vocabulary_as_the_ses():
+    from rnnmem.assessment import assess
+
+    corpus = cyclic_corpus()
+    vocab = corpus.build_vocabulary(min_freq=1)
+    model = build_model("gru", len(vocab), len(vocab), hidden_size=8, embedding_dim=8, seed=0)
+    report = assess(model, corpus, max_distance=10, vocabulary=vocab, n_resamples=20, probes=False, floor=False,
+                    progress=False)
+    assert report.num_dimensions == len(vocab)
+    for name in ("occlusion", "regression", "gradient"):
+        r = report.retention[name].to_numpy()
+        assert r.shape == (11,) and np.isfinite(r).all(), name
