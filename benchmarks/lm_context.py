@@ -114,6 +114,14 @@ def findings(units: list[dict], ks: list[int]) -> tuple[dict, list[str]]:
              if u["ml_0.1"] is not None and rank_key(u["effective_context"]["cut"], 2 * ks[-1]) > u["ml_0.1"]]
     above = [u["unit"] for u in units if rank_key(u["ml_0.1"], u["last_distance"] + 1)
              > rank_key(u["effective_context"]["cut"], 2 * ks[-1])]
+    near = []  # units whose k_eff hinges on a rise within 20% of the tolerance, at the k before it or at it
+    for u in units:
+        k_eff = u["effective_context"]["cut"]
+        if k_eff is not None and k_eff != ks[0]:
+            i = ks.index(k_eff)
+            margin = 0.01 * u["full_loss"]
+            if min(abs(u["rise"]["cut"][j] - margin) for j in (i - 1, i)) < 0.2 * margin:
+                near.append(u["unit"])
     sentences = [
         f"{len(beats)} of {len(units)} units beat the unigram model's perplexity ({', '.join(beats) or 'none'}).",
         f"For {len(below)} of {len(units)} units ({', '.join(below) or 'none'}) occlusion ML(0.1) is shorter than "
@@ -122,6 +130,13 @@ def findings(units: list[dict], ks: list[int]) -> tuple[dict, list[str]]:
         f"For {len(above)} of {len(units)} units ({', '.join(above) or 'none'}) ML(0.1) is longer than the cut "
         "test's effective context: occluding a far token still moves the readout, but cutting the context there "
         "costs less than 1% of the loss.",
+        *([f"ML(0.1) is {units[0]['ml_0.1']} for every unit, so it puts the units in no order and the rank "
+           "correlation is undefined; the cut test's effective context takes "
+           f"{len({u['effective_context']['cut'] for u in units})} distinct value(s) across them."]
+          if len(set(ml)) == 1 else []),
+        f"For {len(near)} of {len(units)} units ({', '.join(near) or 'none'}) the cut test's k_eff hinges on a "
+        "rise within 20% of the 1% tolerance (at the k before k_eff or at k_eff): a slightly different tolerance "
+        "or sample of targets could move it to the neighbouring k of the grid.",
         "The orders agree (Spearman rho >= 0.7) for: "
         + (", ".join(n for n in PERTURBATIONS if rho[n] >= 0.7) or "none of the three perturbations") + ".",
     ]
@@ -177,6 +192,15 @@ def write_doc(data: dict, out: Path) -> None:
         "## Findings (computed from the table)",
         "",
         *[f"- {sentence}" for sentence in sentences],
+        "",
+        "## What the two numbers ask",
+        "",
+        "Occlusion ML(0.1) asks how far the whole readout (all V logits, Euclidean) still moves when a far token "
+        "is replaced by the neutral token, relative to what that word does read alone; the cut test asks how much "
+        "the log-probability of the word that actually comes next depends on the far context. The first weighs "
+        "every logit alike, most of them words that will not come next; the second only the one that does. A "
+        "rank correlation between them means something only where both orders are resolved: distinct ML values "
+        "and k_eff values that do not hinge on the tolerance (see the findings above).",
         "",
         "## Loss rise by k (nats)",
         "",
