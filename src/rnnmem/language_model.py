@@ -187,6 +187,7 @@ def context_loss_rise(model: nn.Module, tokens: torch.Tensor, lengths: torch.Ten
     rise(k) = L(k) - L_full. ``model(tokens)`` must return next-token logits after every prefix.
     """
     ks = sorted(check_int("k", k, low=1) for k in ks)
+    check_int("n_targets", n_targets, low=1)
     for name in perturbations:
         check_choice("perturbations", name, PERTURBATIONS, what="perturbation")
     eligible = [(i, t) for i, length in enumerate(lengths.tolist()) for t in range(ks[-1] + 1, length)]
@@ -217,8 +218,8 @@ def context_loss_rise(model: nn.Module, tokens: torch.Tensor, lengths: torch.Ten
         answer = torch.tensor([int(tokens[i, t]) for i, t in targets])
         total = 0.0
         for start in range(0, len(contexts), batch_size):
-            batch, width = encode_batch(contexts[start : start + batch_size])
-            logits = last_token_logits(model, batch, width)
+            batch, batch_lengths = encode_batch(contexts[start : start + batch_size])
+            logits = last_token_logits(model, batch, batch_lengths)
             total += float(nn.functional.cross_entropy(logits, answer[start : start + batch_size], reduction="sum"))
         losses[name, k] = total / len(targets)
     full = losses["full", 0]
