@@ -159,8 +159,8 @@ def write_doc(data: dict, out: Path) -> None:
         f" ({data['minutes']:.0f} min on {data['threads']} thread(s); raw numbers in `{raw_name}`). Corpus "
         f"`{cfg['corpus']}`: {cfg['train_texts']} training texts (a seeded subset of the training split; 10% of "
         f"them carved off for validation), the first {cfg['max_len']} tokens of each, vocabulary capped at "
-        f"{cfg['vocabulary']} words (the rest are `<unk>`); hidden size {cfg['hidden']}, at most {cfg['epochs']} epochs with early "
-        f"stopping (patience 1, best epoch restored), seed {cfg['seed']}. This is a smaller configuration than the "
+        f"{cfg['vocabulary']} words (the rest are `<unk>`); hidden size {cfg['hidden']}, at most {cfg['epochs']} "
+        f"epochs with early stopping (patience 1, best epoch restored), seed {cfg['seed']}. This is a smaller configuration than the "
         "full training split, chosen to fit about 20 minutes on 2 CPU cores.",
         "",
         "- **Perplexity**: exp of the mean next-token loss on the test texts, beside an add-one unigram model "
