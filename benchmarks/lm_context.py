@@ -160,8 +160,8 @@ def write_doc(data: dict, out: Path) -> None:
         f"`{cfg['corpus']}`: {cfg['train_texts']} training texts (a seeded subset of the training split; 10% of "
         f"them carved off for validation), the first {cfg['max_len']} tokens of each, vocabulary capped at "
         f"{cfg['vocabulary']} words (the rest are `<unk>`); hidden size {cfg['hidden']}, at most {cfg['epochs']} "
-        f"epochs with early stopping (patience 1, best epoch restored), seed {cfg['seed']}. This is a smaller configuration than the "
-        "full training split, chosen to fit about 20 minutes on 2 CPU cores.",
+        f"epochs with early stopping (patience 1, best epoch restored), seed {cfg['seed']}. This is a smaller "
+        "configuration than the full training split, chosen to fit about 20 minutes on 2 CPU cores.",
         "",
         "- **Perplexity**: exp of the mean next-token loss on the test texts, beside an add-one unigram model "
         "fitted on the same training texts.",
