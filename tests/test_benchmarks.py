@@ -28,3 +28,15 @@ def test_reproduction_study_quick_writes_the_document(tmp_path):
     for unit in ("srn", "lstm", "gru"):
         assert f"| {unit} |" in text
     assert "The paper's claim" in text and (docs / "study-quick" / "retention_by_unit.png").stat().st_size > 10_000
+
+
+def test_lm_context_quick_writes_the_table_and_the_numbers(tmp_path):
+    doc, raw = tmp_path / "lm_context.md", tmp_path / "lm_context.json"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "lm_context.py"), "--quick", "--corpus", "tweets-docs",
+                    "--out", str(doc), "--json", str(raw)], check=True, capture_output=True)
+    numbers = json.loads(raw.read_text())
+    for unit in numbers["units"]:
+        assert unit["test_perplexity"] > 1 and unit["unigram_perplexity"] > 1
+        assert set(unit["effective_context"]) == {"cut", "shuffle", "replace"}
+        assert f"| {unit['unit']} |" in doc.read_text()
+    assert 0 <= numbers["sketch"]["max_curve_error"] < 1

@@ -21,7 +21,7 @@ LAYERS = [
     ("_version", "errors", "fileio", "validation"),
     ("units", "data"),
     ("model", "ses", "baselines", "train"),
-    ("indicators",),
+    ("indicators", "language_model"),
     ("guidance",),
     ("report",),
     ("memory_report",),

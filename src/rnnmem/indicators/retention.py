@@ -21,6 +21,8 @@ from rnnmem.ses import checked_readouts, device_of
 
 # the yardsticks of the occlusion estimator (`occlusion_retention`); the first is the default
 OCCLUSION_NORMALISATIONS = ("word", "context")
+# above this many SES dimensions the gradient estimator sketches the readout (`sketched_readouts`)
+SKETCH_DIMENSIONS = 16
 
 def _positions_within(lengths: torch.Tensor, max_distance: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(sequence index, position) of every token within ``max_distance`` of its sequence's end."""
@@ -158,7 +160,8 @@ def normalisation_note(curves: dict[str, np.ndarray], chosen: str) -> str:
 
 
 def gradient_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor, max_distance: int,
-                     batch_size: int = 64, budget_tokens: int = 500_000, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                     batch_size: int = 64, budget_tokens: int = 500_000, progress: bool = True,
+                     sketch_dimensions: int = SKETCH_DIMENSIONS) -> tuple[np.ndarray, np.ndarray]:
     """Jacobian norms for the gradient estimator, each [N, D+1].
 
     Returns (||dS(x)/de_{T-d}||_F, ||dS(x_1..T-d)/de_{T-d}||_F). Needs ``model.embed`` and
@@ -166,22 +169,27 @@ def gradient_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tens
     first for every position at once. The second replays each step alone from the state
     before it when the model offers ``states_before`` and ``readout_from`` (as
     SequenceModel does); otherwise it is the d = 0 Jacobian of batched prefix copies.
+
+    A readout of K > ``sketch_dimensions`` = m dimensions (a language model's vocabulary) would
+    need K backward passes; it is projected onto m fixed random Gaussian directions instead
+    (`sketched_readouts`), which estimates every squared norm without bias. Exact when K <= m.
     """
     n, _ = tokens.shape
     final_norms = torch.empty(n, tokens.shape[1], dtype=torch.float64)
     for s in tqdm(list(_chunks(n, batch_size)), desc="gradient", disable=not progress, leave=False):
-        final_norms[s, : int(lengths[s].max())] = _jacobian_norms(model, tokens[s], lengths[s] - 1, trim=True)
+        final_norms[s, : int(lengths[s].max())] = _jacobian_norms(model, tokens[s], lengths[s] - 1, trim=True,
+                                                                        sketch=sketch_dimensions)
     seq, pos = _positions_within(lengths, max_distance)
     numerator = final_norms[seq, pos]
     if hasattr(model, "states_before") and hasattr(model, "readout_from"):
-        denominator = _local_jacobian_norms(model, tokens, seq, pos, batch_size)
+        denominator = _local_jacobian_norms(model, tokens, seq, pos, batch_size, sketch_dimensions)
     else:
-        denominator = _prefix_jacobian_norms(model, tokens, seq, pos, budget_tokens, progress)
+        denominator = _prefix_jacobian_norms(model, tokens, seq, pos, budget_tokens, progress, sketch_dimensions)
     return (_to_distance_matrix(numerator, seq, pos, lengths, n, max_distance),
             _to_distance_matrix(denominator, seq, pos, lengths, n, max_distance))
 
 
-def _local_jacobian_norms(model, tokens, seq, pos, batch_size) -> torch.Tensor:
+def _local_jacobian_norms(model, tokens, seq, pos, batch_size, sketch) -> torch.Tensor:
     """||d o_t / d e_t|| by replaying step t alone from the state the model had before it."""
     device = device_of(model)
     out = torch.empty(len(seq), dtype=torch.float64)
@@ -192,11 +200,11 @@ def _local_jacobian_norms(model, tokens, seq, pos, batch_size) -> torch.Tensor:
         with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):
             emb = model.embed(tokens[rows, at].to(device)).detach().requires_grad_(True)
             readout = model.readout_from(emb[:, None], states)[:, 0]
-            out[pick] = _frobenius_norms(readout, emb)
+            out[pick] = _frobenius_norms(sketched_readouts(readout, sketch), emb)
     return out
 
 
-def _prefix_jacobian_norms(model, tokens, seq, pos, budget_tokens, progress) -> torch.Tensor:
+def _prefix_jacobian_norms(model, tokens, seq, pos, budget_tokens, progress, sketch) -> torch.Tensor:
     """||d o_t / d e_t|| for models that only offer forward_embedded: batched prefix copies, O(T^2)."""
     out = torch.empty(len(seq), dtype=torch.float64)
     order = torch.argsort(pos)  # similar prefix lengths together: less padding per batch
@@ -204,12 +212,13 @@ def _prefix_jacobian_norms(model, tokens, seq, pos, budget_tokens, progress) -> 
     for s in tqdm(list(_chunks(len(seq), batch)), desc="gradient (prefixes)", disable=not progress, leave=False):
         idx = order[s]
         at = pos[idx]
-        norms = _jacobian_norms(model, tokens[seq[idx]], at, trim=True)
+        norms = _jacobian_norms(model, tokens[seq[idx]], at, trim=True, sketch=sketch)
         out[idx] = norms[torch.arange(len(idx)), at]
     return out
 
 
-def _jacobian_norms(model: nn.Module, tokens: torch.Tensor, read_at: torch.Tensor, trim: bool) -> torch.Tensor:
+def _jacobian_norms(model: nn.Module, tokens: torch.Tensor, read_at: torch.Tensor, trim: bool,
+                    sketch: int = SKETCH_DIMENSIONS) -> torch.Tensor:
     """||d o_{read_at} / d e_t||_F for every position t of every row, [B, T'] (T' = max(read_at) + 1 when trimmed)."""
     if trim:
         tokens = tokens[:, : int(read_at.max()) + 1]
@@ -218,7 +227,26 @@ def _jacobian_norms(model: nn.Module, tokens: torch.Tensor, read_at: torch.Tenso
     with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):
         emb = model.embed(tokens.to(device)).detach().requires_grad_(True)
         out = model.forward_embedded(emb)
-        return _frobenius_norms(out[torch.arange(len(tokens)), read_at], emb)
+        return _frobenius_norms(sketched_readouts(out[torch.arange(len(tokens)), read_at], sketch), emb)
+
+
+def sketched_readouts(readouts: torch.Tensor, sketch_dimensions: int) -> torch.Tensor:
+    """Readouts [B, K] projected onto m = ``sketch_dimensions`` random directions, [B, m]; unchanged when K <= m.
+
+    With G [K, m] of i.i.d. N(0, 1/m) entries (always drawn from seed 0, so that every
+    Jacobian of a measurement, numerator and denominator alike, is seen through the same G),
+    ||G^T J||_F^2 = (1/m) sum_i ||g_i^T J||^2 is an unbiased estimate of ||J||_F^2 for any
+    Jacobian J = d readouts / d e (Hutchinson; Johnson-Lindenstrauss). Its relative standard
+    deviation is at most sqrt(2/m) (0.35 for m = 16), smaller when J has many comparable
+    singular values, and the ratio of sums over many tokens averages it further
+    (docs/estimators.md gives the error measured on a trained language model).
+    """
+    k = readouts.shape[-1]
+    if k <= sketch_dimensions:
+        return readouts
+    g = torch.Generator().manual_seed(0)
+    directions = torch.randn(k, sketch_dimensions, generator=g, dtype=torch.float64) / sketch_dimensions ** 0.5
+    return readouts @ directions.to(readouts.device, readouts.dtype)
 
 
 def _frobenius_norms(readouts: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
