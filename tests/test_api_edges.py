@@ -9,7 +9,7 @@ import torch
 
 import rnnmem
 from known_systems import LinearRecurrence
-from rnnmem.cli import _summary_table
+from rnnmem.report.console import run_summary
 from rnnmem.guidance import recommend_for_unit
 from rnnmem.indicators import hull_vertices, word_hull
 from rnnmem.indicators.classical import drive_unit
@@ -59,7 +59,7 @@ def test_an_unreached_memory_length_reads_the_same_d_in_the_cli_and_the_markdown
     cut.retention = report.retention.copy()
     cut.retention.loc[cut.retention["distance"] >= 7, "occlusion"] = np.nan  # measured range 0..6 of 0..9
     assert cut.memory_length(0.1, "occlusion") is None and cut.last_measured_distance("occlusion") == 6
-    table = _summary_table(cut, "toy", None)
+    table = run_summary(cut, "toy", None)
     occlusion = next(line for line in table.splitlines() if "occlusion" in line)
     assert "> 6" in occlusion and "> 9" not in occlusion
     headline = next(line for line in cut.to_markdown().splitlines() if line.startswith("| occlusion |"))

@@ -116,7 +116,8 @@ def assess(
     Example: rnnmem assess --unit lstm --corpus tweets-docs --max-len 128 --out runs/lstm
     """
     from rnnmem.model import save_model
-    from rnnmem.sweep.cell import CellConfig, train_and_assess
+    from rnnmem.report.console import run_summary
+    from rnnmem.sweep.cell import CellConfig, assess_checkpoint, train_and_assess
     from rnnmem.validation import check_seed
 
     started = time.perf_counter()
@@ -138,87 +139,14 @@ def assess(
             write_atomically(stage / "history.json", json.dumps(json_safe(
                 {**vars(history), "final_accuracy": history.final_accuracy, "competence": history.verdict}), indent=2))
         else:
-            report, history = _assess_checkpoint(checkpoint, config, quiet), None
+            report, history = assess_checkpoint(checkpoint, config, progress=not quiet), None
         report.to_json(stage / "report.json")
         title = f"Memory of {report.meta['model']['unit']} on {report.meta['model']['corpus']}"
         report.to_markdown(stage / "report.md", title=title)
         report.to_html(stage / "report.html", title=title)
-    typer.echo(_summary_table(report, report.meta["model"]["unit"], history))
+    typer.echo(run_summary(report, report.meta["model"]["unit"], history))
     typer.echo(f"\nwrote {outputs.folder}/report.md, report.html, report.json and plots in "
                f"{time.perf_counter() - started:.0f} s")
-
-
-def _assess_checkpoint(checkpoint: Path, config, quiet: bool):
-    """Assess a saved model on the config's corpus, encoded with the model's own vocabulary."""
-    from rnnmem.assessment import assess
-    from rnnmem.data import Vocabulary
-    from rnnmem.errors import ModelProtocolError
-    from rnnmem.model import load_model
-    from rnnmem.sweep.cell import assessed_length, corpus_for, cut_notes
-
-    model, meta = load_model(checkpoint)
-    data = corpus_for(config)
-    trained_on = [str(name) for name in meta.get("label_names") or []]
-    if trained_on and trained_on != list(data.label_names):
-        unknown = [name for name in data.label_names if name not in trained_on]
-        missing = [name for name in trained_on if name not in data.label_names]
-        what = "; ".join(part for part in (
-            f"{', '.join(map(repr, unknown))} in {data.name} but not in training" if unknown else "",
-            f"{', '.join(map(repr, missing))} in training but not in {data.name}" if missing else "",
-        ) if part) or "the same names in another order"
-        raise ModelProtocolError(
-            f"the checkpoint was trained on labels {', '.join(trained_on)} but {data.name} has "
-            f"{', '.join(data.label_names)} ({what}); its readout axes would be read as the wrong classes. "
-            "Assess it on a corpus with the labels it was trained on (or check --label-column).")
-    if model.config.num_classes != data.num_classes:  # checkpoints saved without label names
-        raise ModelProtocolError(
-            f"the checkpoint predicts {model.config.num_classes} classes but {data.name} has "
-            f"{data.num_classes}; assess it on the corpus it was trained for.")
-    vocabulary = Vocabulary.from_dict(meta["vocabulary"]) if meta.get("vocabulary") else data.vocabulary
-    report = assess(model, data, max_distance=config.max_distance, estimators=config.estimators,
-                    vocabulary=vocabulary, max_sequences=config.max_sequences, seed=config.seed,
-                    max_len=assessed_length(config), progress=not quiet)
-    report.notes.extend(cut_notes(data, config, splits=("test",)))  # the checkpoint was trained elsewhere
-    report.meta["model"] = {"unit": model.config.unit, "hidden_size": model.config.hidden_size, "corpus": data.name,
-                            "checkpoint": str(checkpoint)}
-    report.meta["corpus_notes"] = data.notes
-    return report
-
-
-def _summary_table(report, unit: str, history) -> str:
-    import pandas as pd
-
-    from rnnmem.report.format import memory_length
-
-    summary = report.summary()
-    floor = summary["floor"]["estimators"] if summary.get("floor") else {}
-    rows = []
-    for name, values in summary["estimators"].items():
-        untrained = floor.get(name, {})
-        rows.append({
-            "unit": unit, "estimator": name,
-            "accuracy": f"{history.final_accuracy:.3f}" if history else "-",
-            "majority": f"{history.majority_baseline:.3f}" if history else "-",
-            "bag-of-words": f"{history.bag_of_words_baseline:.3f}" if history else "-",
-            "ML(0.5)": memory_length(values["ML(0.5)"], report.last_measured_distance(name)),
-            "ML(0.1)": memory_length(values["ML(0.1)"], report.last_measured_distance(name)),
-            "retention_capacity": f"{values['retention_capacity']:.2f}",
-            "floor ML(0.1)": memory_length(untrained["ML(0.1)"], report.last_measured_distance(name)) if untrained else "-",
-            "floor capacity": f"{untrained['retention_capacity']:.2f}" if untrained else "-",
-        })
-    table = pd.DataFrame(rows).to_string(index=False)
-    rec = summary["recommended_length"]
-    lines = [table, f"recommended training length: {rec['length']} tokens ({rec['rule']})"]
-    if history:
-        on_pieces = history.stage.count("pieces")
-        lines.append(f"training: {history.verdict} (accuracy {history.final_accuracy:.3f} vs bag-of-words "
-                     f"{history.bag_of_words_baseline:.3f}; epoch {history.best_epoch} of {len(history.loss)} kept"
-                     f"{f', the first {on_pieces} on single pieces' if on_pieces else ''}: {history.stopped})")
-        if history.verdict == "not yet competent":
-            lines.append("  (more than 10 points below bag-of-words: these memory numbers describe where training "
-                         "stopped, not what the unit can learn to keep)")
-    return "\n".join(lines)
-
 
 
 def _check_writable(out: str | Path, kind: str, keep=()) -> RunOutputs:
@@ -255,6 +183,7 @@ def sweep(
 
     Example: rnnmem sweep --units srn,lstm --lengths 16,32,64 --seeds 0,1 --store runs/study.sqlite
     """
+    from rnnmem.report.console import sweep_summary
     from rnnmem.sweep import ResultsStore, expand_grid, load_grid_file, run_sweep
 
     base, axes = load_grid_file(grid) if grid else ({}, {})
@@ -272,7 +201,7 @@ def sweep(
     configs = expand_grid(base, axes)
     summary = run_sweep(ResultsStore(store), configs, executor=executor, workers=workers, address=address,
                         progress=not quiet)
-    typer.echo(_sweep_summary(summary, store))
+    typer.echo(sweep_summary(summary, store))
     if summary["failed"]:
         raise typer.Exit(code=1)
 
@@ -287,18 +216,6 @@ def _list_option(text: Optional[str], kind: type, flag: str, example: str) -> Op
         return [kind(part.strip()) for part in text.split(",") if part.strip()]
     except ValueError:
         raise ConfigError(f"{flag} must be a comma-separated list like {example}; got {text!r}.") from None
-
-
-def _sweep_summary(summary: dict, store: Path) -> str:
-    lines = [f"{summary['done']} of {summary['total']} cells done, {summary['failed']} failed (store {store})"]
-    if summary["running"]:
-        lines.append(f"{summary['running']} cells are being run by another sweep on this store")
-    for cell in summary["failures"]:
-        error = (cell["error"] or "unknown error").splitlines()[0]
-        lines.append(f"  failed: unit={cell['unit']} max_len={cell['max_len']} seed={cell['seed']}: {error}")
-    if summary["failed"]:
-        lines.append("re-run the same command to retry the failed cells (finished cells are kept)")
-    return "\n".join(lines)
 
 
 @app.command()

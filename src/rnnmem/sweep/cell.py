@@ -9,12 +9,13 @@ import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
 
 from rnnmem.assessment import assess
-from rnnmem.data import load_corpus, tokenize
-from rnnmem.errors import ConfigError
+from rnnmem.data import Vocabulary, load_corpus, tokenize
+from rnnmem.errors import ConfigError, ModelProtocolError
 from rnnmem.fileio import json_safe
-from rnnmem.model import build_model
+from rnnmem.model import build_model, load_model
 from rnnmem.train import train
 
 
@@ -123,6 +124,37 @@ def train_and_assess(config: CellConfig, progress: bool = False):
     report.meta["corpus_notes"] = corpus.notes
     timings = {"train_s": trained - started, "assess_s": time.perf_counter() - trained}
     return model, corpus, history, report, timings
+
+
+def assess_checkpoint(checkpoint: str | Path, config: CellConfig, progress: bool = True):
+    """Assess a saved model on the config's corpus, encoded with the model's own vocabulary."""
+    model, meta = load_model(checkpoint)
+    data = corpus_for(config)
+    trained_on = [str(name) for name in meta.get("label_names") or []]
+    if trained_on and trained_on != list(data.label_names):
+        unknown = [name for name in data.label_names if name not in trained_on]
+        missing = [name for name in trained_on if name not in data.label_names]
+        what = "; ".join(part for part in (
+            f"{', '.join(map(repr, unknown))} in {data.name} but not in training" if unknown else "",
+            f"{', '.join(map(repr, missing))} in training but not in {data.name}" if missing else "",
+        ) if part) or "the same names in another order"
+        raise ModelProtocolError(
+            f"the checkpoint was trained on labels {', '.join(trained_on)} but {data.name} has "
+            f"{', '.join(data.label_names)} ({what}); its readout axes would be read as the wrong classes. "
+            "Assess it on a corpus with the labels it was trained on (or check --label-column).")
+    if model.config.num_classes != data.num_classes:  # checkpoints saved without label names
+        raise ModelProtocolError(
+            f"the checkpoint predicts {model.config.num_classes} classes but {data.name} has "
+            f"{data.num_classes}; assess it on the corpus it was trained for.")
+    vocabulary = Vocabulary.from_dict(meta["vocabulary"]) if meta.get("vocabulary") else data.vocabulary
+    report = assess(model, data, max_distance=config.max_distance, estimators=config.estimators,
+                    vocabulary=vocabulary, max_sequences=config.max_sequences, seed=config.seed,
+                    max_len=assessed_length(config), progress=progress)
+    report.notes.extend(cut_notes(data, config, splits=("test",)))  # the checkpoint was trained elsewhere
+    report.meta["model"] = {"unit": model.config.unit, "hidden_size": model.config.hidden_size, "corpus": data.name,
+                            "checkpoint": str(checkpoint)}
+    report.meta["corpus_notes"] = data.notes
+    return report
 
 
 def cell_metrics(report, history) -> dict:
