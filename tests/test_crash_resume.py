@@ -136,8 +136,7 @@ def test_bytes_are_written_atomically_too(tmp_path):
 
 # Functions allowed to write a file directly: the atomic writer itself, the output-folder
 # probe, and writers that render into memory (BytesIO) and hand the bytes to the writer.
-ALLOWED_WRITERS = {("fileio.py", "write_atomically"), ("fileio.py", "save_png"), ("cli.py", "_check_writable"),
-                   ("model.py", "save_model")}
+ALLOWED_WRITERS = {("fileio.py", "write_atomically"), ("fileio.py", "save_png"), ("model.py", "save_model")}
 WRITES = {"write_text", "write_bytes", "savefig", "to_csv", "to_parquet"}
 
 

@@ -212,10 +212,10 @@ def test_sigterm_during_a_run_leaves_no_temporary_or_staging_file(tmp_path):
     script = textwrap.dedent(f"""
         import sys, time
         sys.argv = ["rnnmem"]
-        from rnnmem.cli import _check_writable, main
-        from rnnmem.fileio import write_atomically
+        from rnnmem.cli import main
+        from rnnmem.fileio import RunOutputs, write_atomically
         main(debug=False)  # installs the SIGTERM handler, as every command does
-        with _check_writable({str(out)!r}, "assess") as stage:
+        with RunOutputs({str(out)!r}, "assess") as stage:
             write_atomically(stage / "report.json", "x")
             print("ready", flush=True)
             time.sleep(60)

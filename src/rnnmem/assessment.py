@@ -93,7 +93,7 @@ def assess(
     -------
     MemoryReport
     """
-    check_assess_arguments(data, lengths=lengths, estimators=estimators, max_distance=max_distance,
+    check_assess_arguments(data, lengths=lengths, max_distance=max_distance,
                            neutral_token=neutral_token, max_len=max_len, max_sequences=max_sequences,
                            n_resamples=n_resamples, seed=seed)
     if vocabulary is not None and not isinstance(vocabulary, Vocabulary):
@@ -233,6 +233,9 @@ def _token_counts(tokens, lengths, ids) -> np.ndarray:
 def _check_estimators(estimators: Sequence[str]) -> tuple[str, ...]:
     if isinstance(estimators, str):
         estimators = (estimators,)
+    if not (isinstance(estimators, (list, tuple)) and all(isinstance(name, str) for name in estimators)):
+        raise ConfigError(f"estimators must be a name or a list of names like ['occlusion', 'regression'] "
+                          f"(got {estimators!r}).")
     for name in estimators:
         check_choice("estimators", name, ESTIMATORS, what="estimator")
     if not estimators:

@@ -122,16 +122,18 @@ def assess(
 
     started = time.perf_counter()
     check_seed(seed)
-    outputs = _check_writable(Path("runs") / f"{unit}-{Path(corpus).stem}" if out is None else out, "assess",
-                              keep=(checkpoint.parent if checkpoint.is_file() else checkpoint,) if checkpoint else ())
-    config = CellConfig(unit=unit, max_len=max_len, seed=seed, corpus=corpus, doc_tokens=doc_tokens,
-                        text_column=text_column, label_column=label_column, hidden_size=hidden_size,
-                        embedding_dim=embedding_dim, epochs=epochs, batch_size=batch_size, lr=lr, keep=keep,
-                        dropout=dropout, piece_epochs=piece_epochs,
-                        bptt_window=bptt_window, max_distance=max_distance,
-                        estimators=tuple(e.strip() for e in estimators.split(",") if e.strip()),
-                        max_sequences=max_sequences)
-    with outputs as stage:  # the run's files replace the earlier run's as a set, or not at all
+    outputs = RunOutputs(Path("runs") / f"{unit}-{Path(corpus).stem}" if out is None else out, "assess",
+                         keep=(checkpoint.parent if checkpoint.is_file() else checkpoint,) if checkpoint else ())
+    # entered before any training: the staging folder (made exclusively, following no link) is the writability
+    # probe, and the run's files replace the earlier run's as a set, or not at all
+    with outputs as stage:
+        config = CellConfig(unit=unit, max_len=max_len, seed=seed, corpus=corpus, doc_tokens=doc_tokens,
+                            text_column=text_column, label_column=label_column, hidden_size=hidden_size,
+                            embedding_dim=embedding_dim, epochs=epochs, batch_size=batch_size, lr=lr, keep=keep,
+                            dropout=dropout, piece_epochs=piece_epochs,
+                            bptt_window=bptt_window, max_distance=max_distance,
+                            estimators=tuple(e.strip() for e in estimators.split(",") if e.strip()),
+                            max_sequences=max_sequences)
         if checkpoint is None:
             typer.echo(f"training {unit} (max_len {max_len}) on {corpus}, then assessing ...", err=True)
             model, data, history, report, _ = train_and_assess(config, progress=not quiet)
@@ -147,16 +149,6 @@ def assess(
     typer.echo(run_summary(report, report.meta["model"]["unit"], history))
     typer.echo(f"\nwrote {outputs.folder}/report.md, report.html, report.json and plots in "
                f"{time.perf_counter() - started:.0f} s")
-
-
-def _check_writable(out: str | Path, kind: str, keep=()) -> RunOutputs:
-    """The run's output set in ``out``; its staging folder (made exclusively, following no link) is the writability probe.
-
-    Entered here so that an unwritable folder (or ``--out ""``) is refused before any training.
-    """
-    outputs = RunOutputs(out, kind, keep=keep)
-    outputs.__enter__()
-    return outputs
 
 
 @app.command()
@@ -231,7 +223,7 @@ def report(
     from rnnmem.errors import DataError
     from rnnmem.sweep.study import write_study_report
 
-    outputs = _check_writable(store.with_name(store.stem + "-report") if out is None else out, "report")
+    outputs = RunOutputs(store.with_name(store.stem + "-report") if out is None else out, "report")
     with outputs as stage:
         try:
             written = write_study_report(store, stage)

@@ -210,8 +210,6 @@ class RunOutputs:
         self.stage: Path | None = None
 
     def __enter__(self) -> Path:
-        if self.stage is not None:  # entered early to probe the folder (see cli._check_writable)
-            return self.stage
         if self.folder.exists() and not self.folder.is_dir():
             raise ConfigError(f"the output folder {self.folder} is a file; pass --out a folder.")
         try:

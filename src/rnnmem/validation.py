@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable
 from numbers import Integral, Real
 
-from rnnmem.errors import ConfigError
+from rnnmem.errors import ConfigError, DataError
 
 
 def did_you_mean(value: object, choices: Iterable[str]) -> str:
@@ -108,17 +108,13 @@ def check_seed(seed: object) -> int:
 MAX_RESAMPLES = 1_000_000
 
 
-def check_assess_arguments(data, *, lengths, estimators, max_distance, neutral_token, max_len,
+def check_assess_arguments(data, *, lengths, max_distance, neutral_token, max_len,
                            max_sequences, n_resamples, seed) -> None:
     """Check every scalar argument of `rnnmem.assess` (and data that holds nothing to measure) before any work.
 
     Each failure names the argument, the value and what would be valid (`ConfigError`); data
     made only of the neutral token is a `DataError`.
     """
-    if not isinstance(estimators, str) and not (isinstance(estimators, (list, tuple)) and
-                                                all(isinstance(name, str) for name in estimators)):
-        raise ConfigError(f"estimators must be a name or a list of names like ['occlusion', 'regression'] "
-                          f"(got {estimators!r}).")
     check_int("max_distance", max_distance, low=0)
     if neutral_token is not None:
         check_int("neutral_token", neutral_token, low=0)
@@ -134,8 +130,6 @@ def check_assess_arguments(data, *, lengths, estimators, max_distance, neutral_t
 def _check_token_data(data, lengths, neutral: int) -> None:
     """Token tensors and lists: lengths of the right shape, and some token other than the neutral one."""
     import torch
-
-    from rnnmem.errors import DataError
 
     if isinstance(data, torch.Tensor) and data.dim() == 2:
         if lengths is not None:
