@@ -20,9 +20,9 @@ from rnnmem.errors import ConfigError, DataError, ModelProtocolError
 from rnnmem.validation import check_assess_arguments, check_choice
 from rnnmem.indicators.bootstrap import ratio_of_sums
 from rnnmem.indicators.fidelity import fidelity_by_length
-from rnnmem.indicators.retention import (OCCLUSION_NORMALISATIONS, gradient_effects, normalisation_note,
-                                         occlusion_effects, occlusion_retention, regression_retention)
-from rnnmem.assessment_views import hull_view, probe_table, segment_labels, validity_view
+from rnnmem.indicators.retention import (OCCLUSION_NORMALISATIONS, gradient_effects, occlusion_effects,
+                                         occlusion_retention, regression_retention)
+from rnnmem.assessment_views import hull_view, normalisation_note, probe_table, segment_labels, validity_view
 from rnnmem.memory_report import MemoryReport
 from rnnmem.model import SequenceModel, build_model
 import rnnmem.ses as ses

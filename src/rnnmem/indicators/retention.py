@@ -15,7 +15,6 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from rnnmem.indicators.bootstrap import Estimate, bootstrap, ratio_of_sums
-from rnnmem.indicators.curve import last_measured_distance, memory_length, retention_capacity
 from rnnmem.errors import ModelProtocolError
 from rnnmem.ses import checked_readouts, device_of
 
@@ -143,20 +142,6 @@ def occlusion_retention(at_end: np.ndarray, in_context: np.ndarray, word_alone: 
     """
     yardstick = {"word": word_alone, "context": in_context}[normalisation]
     return ratio_of_sums(at_end, yardstick, n_resamples, seed)
-
-
-def normalisation_note(curves: dict[str, np.ndarray], chosen: str) -> str:
-    """One line naming both occlusion normalisations with r(0), ML(0.5), ML(0.1) and MC of each."""
-    def described(name):
-        r = curves[name]
-        mls = [memory_length(r, tau) for tau in (0.5, 0.1)]
-        beyond = f"> {last_measured_distance(np.arange(len(r)), r)}"
-        shown = [beyond if ml is None else str(ml) for ml in mls]
-        return (f"{name}: r(0) = {r[0]:.3f}, ML(0.5) = {shown[0]}, ML(0.1) = {shown[1]}, "
-                f"retention capacity = {retention_capacity(r):.2f}")
-    others = [described(name) for name in curves if name != chosen]
-    return (f"occlusion normalised by the '{chosen}' yardstick ({described(chosen)}); "
-            f"the other normalisation gives {'; '.join(others)} (see docs/estimators.md).")
 
 
 def gradient_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor, max_distance: int,
