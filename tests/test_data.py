@@ -11,6 +11,7 @@ from rnnmem.data import (
     encode_batch,
     list_corpora,
     load_corpus,
+    normalisation_counts,
     read_corpus,
     tokenize,
     tweets_table,
@@ -32,9 +33,24 @@ def test_tokenize_survives_any_unicode(text):
 
 def test_tokenize_keeps_words_tags_and_punctuation():
     assert tokenize("Don't @Bob #AI rocks 42!?") == [
-        "don't", "@bob", "#ai", "rocks", "42", "!", "?",
+        "don't", "@user", "#ai", "rocks", "42", "!", "?",
     ]
     assert tokenize("a\x00b") == ["a", "b"]  # control characters are not tokens
+
+
+def test_tokenize_normalises_markup_urls_and_handles():
+    text = "@bob &amp; @ann: see https://t.co/x?a=1&amp;b=2 or WWW.Example.org &lt;3 (mail me@home.net)"
+    assert tokenize(text) == ["@user", "&", "@user", ":", "see", "httpurl", "or", "httpurl", "<", "3",
+                              "(", "mail", "me", "@home", ".", "net", ")"]
+    assert normalisation_counts([text, "no markup"]) == {
+        "html_entities_decoded": 3, "urls_replaced": 2, "user_handles_replaced": 2}
+
+
+def test_tweets_corpus_reports_what_normalisation_replaced():
+    notes = tweets_table().notes
+    assert notes["urls_replaced"] > 1000 and notes["user_handles_replaced"] > 1000
+    assert notes["html_entities_decoded"] > 100
+    assert not any(t in {"amp", "http", "https", "co"} for t in load_corpus("tweets").vocabulary.tokens[:200])
 
 
 # ---------------------------------------------------------------------------- Vocabulary

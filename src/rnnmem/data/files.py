@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from rnnmem.data.corpus import Corpus, decode_tolerantly, split_indices
-from rnnmem.data.text import tokenize
+from rnnmem.data.text import normalisation_counts, tokenize
 from rnnmem.errors import DataError, DataWarning
 from rnnmem.fileio import read_bounded
 
@@ -90,6 +90,7 @@ def read_corpus(
         "empty_label_rows_dropped": sum(t and not lab for t, lab in zip(has_text, has_label)),
         "test_fraction": test_fraction,
         "seed": seed,
+        **normalisation_counts(texts),
     }
     if merged:
         notes["label_spellings_merged"] = merged

