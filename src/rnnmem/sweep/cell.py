@@ -172,6 +172,11 @@ def cell_metrics(report, history) -> dict:
             metrics[f"{prefix}{name}.retention_capacity"] = values["retention_capacity"]
     if summary["floor"]:
         metrics["floor.fidelity_at_median_length"] = summary["floor"]["fidelity_at_median_length"]
+    for prefix, name in (("", "trained"), ("floor.", "untrained")):
+        validity = (report.semantic_validity or {}).get(name)
+        if validity is not None:
+            metrics[f"{prefix}validity"] = validity.rho
+            metrics[f"{prefix}validity_low"], metrics[f"{prefix}validity_high"] = validity.low, validity.high
     return metrics
 
 
