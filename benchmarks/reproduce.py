@@ -245,7 +245,9 @@ def main() -> None:
     store_path = args.store or ROOT / "runs" / f"study{suffix}.sqlite"
     started = time.perf_counter()
     if not args.render_only:
-        configs = expand_grid(plan["base"], {"unit": plan["units"], "max_len": plan["lengths"], "seed": args.seeds})
+        # longest training length first: the main table needs it, and an interrupted study has it
+        configs = expand_grid(plan["base"], {"max_len": sorted(plan["lengths"], reverse=True), "seed": args.seeds,
+                                             "unit": plan["units"]})
         run_sweep(ResultsStore(store_path), configs, workers=args.workers)
     if args.sweep_only:
         return
