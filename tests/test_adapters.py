@@ -1,5 +1,6 @@
 """Bring your own model: dict / output-object / tuple models, final-readout-only models, text through a tokenizer."""
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,7 +158,7 @@ def test_text_through_a_tokenizer_callable_is_assessed():
 
 @pytest.mark.parametrize("texts, tokenizer, error, message", [
     ("the cat", word_tokenizer, rnnmem.DataError, "texts must be a list of strings, one per sequence, got str"),
-    (["the cat", 3], word_tokenizer, rnnmem.DataError, r"texts\[1\] is a int"),
+    (["the cat", 3], word_tokenizer, rnnmem.DataError, r"texts\[1\] is of type int"),
     (["the cat"], "tokenizer", rnnmem.ConfigError, "tokenizer must be a callable"),
     (["the cat"], str.split, rnnmem.DataError, r"returned a list with items that are not ids >= 0"),
     (["the cat", ""], word_tokenizer, rnnmem.DataError, r"text 1: ''\) returned no token ids"),
@@ -165,3 +166,9 @@ def test_text_through_a_tokenizer_callable_is_assessed():
 def test_bad_text_or_tokenizer_is_named(texts, tokenizer, error, message):
     with pytest.raises(error, match=message):
         rnnmem.encode_texts(texts, tokenizer)
+
+
+def test_loading_a_hugging_face_model_without_transformers_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "transformers", None)  # as if it were not installed
+    with pytest.raises(rnnmem.ModelProtocolError, match=r"needs the transformers package: pip install 'rnnmem\[hf\]'"):
+        rnnmem.load_huggingface(tmp_path)

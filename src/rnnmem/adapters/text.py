@@ -35,7 +35,7 @@ def encode_texts(texts: Sequence[str], tokenizer: Callable, max_len: int | None 
         raise DataError(f"texts must be a list of strings, one per sequence, got {type(texts).__name__}.")
     odd = next((index for index, text in enumerate(texts) if not isinstance(text, str)), None)
     if odd is not None:
-        raise DataError(f"texts[{odd}] is a {type(texts[odd]).__name__}, not a string; pass the texts themselves.")
+        raise DataError(f"texts[{odd}] is of type {type(texts[odd]).__name__}, not a string; pass the texts themselves.")
     if not callable(tokenizer):
         raise ConfigError(f"tokenizer must be a callable text -> token ids, got {type(tokenizer).__name__}.")
     if max_len is not None:
