@@ -59,6 +59,21 @@ def test_a_tiny_hugging_face_model_is_assessed_on_text_through_its_own_tokenizer
     assert report.floor is not None and not np.allclose(report.floor.retention["occlusion"], report.retention["occlusion"])
 
 
+def test_a_per_token_classifier_is_read_through_its_logits(tmp_path):
+    config = transformers.GPT2Config(vocab_size=len(WORDS), n_positions=POSITIONS, n_embd=16, n_layer=1, n_head=2,
+                                     num_labels=3, bos_token_id=1, eos_token_id=1, pad_token_id=0)
+    torch.manual_seed(0)
+    original = transformers.GPT2ForTokenClassification(config).eval()
+    original.save_pretrained(tmp_path)
+    adapter = rnnmem.load_huggingface(tmp_path, task="token-classification")
+    assert adapter.tokenizer is None  # the directory has none
+    tokens = torch.randint(2, len(WORDS), (3, 9), generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        np.testing.assert_allclose(adapter(tokens), original(tokens).logits, atol=1e-5)
+    with pytest.raises(rnnmem.ConfigError, match="Did you mean 'causal-lm'"):
+        rnnmem.load_huggingface(tmp_path, task="causal_lm")
+
+
 def test_sequences_longer_than_the_models_positions_are_refused_with_the_fix(saved):
     adapter = rnnmem.load_huggingface(saved[0])
     with pytest.raises(rnnmem.ModelProtocolError, match=f"reads at most {POSITIONS} tokens.*pass max_len={POSITIONS}"):

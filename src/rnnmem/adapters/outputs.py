@@ -136,7 +136,7 @@ class OutputAdapter(_Wrapper):
         """embeddings -> readouts [B, T, K]; present with ``embedding`` and ``embeds_keyword``."""
         if self.embeds_keyword is None:
             raise AttributeError("forward_embedded")
-        return lambda emb: pick(self.run(emb=emb), self.readout, "readout")
+        return self._forward_embedded
 
     @property
     def hidden_states(self):
@@ -144,6 +144,9 @@ class OutputAdapter(_Wrapper):
         if self.embeds_keyword is None or self.hidden is None:
             raise AttributeError("hidden_states")
         return self._hidden_states
+
+    def _forward_embedded(self, emb: torch.Tensor) -> torch.Tensor:
+        return pick(self.run(emb=emb), self.readout, "readout")
 
     def _hidden_states(self, emb: torch.Tensor) -> torch.Tensor:
         states = pick(self.run(emb=emb, hidden=True), self.hidden, "hidden states")
