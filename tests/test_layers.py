@@ -20,7 +20,7 @@ PACKAGE = "rnnmem"
 LAYERS = [
     ("_version", "errors", "fileio", "validation"),
     ("units", "data"),
-    ("model", "ses", "baselines", "train"),
+    ("model", "ses", "baselines", "train", "adapters"),
     ("indicators", "language_model"),
     ("guidance",),
     ("report",),

@@ -3,6 +3,7 @@
 import warnings
 
 from rnnmem._version import __version__
+from rnnmem.adapters import HuggingFaceAdapter, OutputAdapter, PrefixAdapter, encode_texts, load_huggingface
 from rnnmem.assessment import assess
 from rnnmem.data import Corpus, Vocabulary, list_corpora, load_corpus, read_corpus
 from rnnmem.errors import ConfigError, DataError, ModelProtocolError, RnnmemError, TrainingError
@@ -17,6 +18,7 @@ __all__ = [
     "ConfigError", "DataError", "ModelProtocolError", "RnnmemError", "TrainingError",
     "SequenceModel", "build_model", "load_model", "save_model", "History", "train",
     "assess", "MemoryReport", "Recommendation", "recommend_length", "task_free_capacity",
+    "OutputAdapter", "PrefixAdapter", "HuggingFaceAdapter", "load_huggingface", "encode_texts",
 ]
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rnnmem.adapters.outputs import adapter_hint
 from rnnmem.errors import ModelProtocolError
 
 
@@ -35,12 +36,16 @@ def device_of(model: nn.Module) -> torch.device:
 def checked_readouts(model: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
     """``model(tokens)`` on the model's device after checking the protocol: [B, T, K], finite; returned on the CPU."""
     out = model(tokens.to(device_of(model)))
+    hint = adapter_hint(out)  # a dict, output object or tuple: the fix is an adapter, not another shape
+    if hint is not None:
+        raise ModelProtocolError(hint)
     if not isinstance(out, torch.Tensor) or out.dim() != 3 or out.shape[:2] != tokens.shape:
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ModelProtocolError(
             f"model(tokens) must return the readout of every prefix, a tensor [B, T, K] = "
             f"[{tokens.shape[0]}, {tokens.shape[1]}, K]; got {got}. Return the readout after "
-            "every step (e.g. readout(rnn(emb)[0])), not only the last one."
+            "every step (e.g. readout(rnn(emb)[0])), not only the last one; a model that gives only the last "
+            "one can be wrapped in rnnmem.PrefixAdapter(model), which runs it on every prefix (O(T^2))."
         )
     if out.shape[2] < 1:
         raise ModelProtocolError(

@@ -1,0 +1,88 @@
+"""A tiny randomly initialised Hugging Face model, saved and read back from a local directory (no download)."""
+
+import numpy as np
+import pytest
+import torch
+
+import rnnmem
+
+transformers = pytest.importorskip("transformers")
+tokenizers = pytest.importorskip("tokenizers")
+
+WORDS = ["<pad>", "<unk>"] + [f"w{i}" for i in range(48)]
+POSITIONS = 16
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A 1-layer GPT-2 with 16-dim embeddings over 50 words and its word-level tokenizer, as save_pretrained writes them."""
+    directory = tmp_path_factory.mktemp("tiny-gpt2")
+    config = transformers.GPT2Config(vocab_size=len(WORDS), n_positions=POSITIONS, n_embd=16, n_layer=1, n_head=2,
+                                     bos_token_id=1, eos_token_id=1, pad_token_id=0)
+    torch.manual_seed(0)
+    model = transformers.GPT2LMHeadModel(config).eval()
+    model.save_pretrained(directory)
+    word_level = tokenizers.Tokenizer(tokenizers.models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="<unk>"))
+    word_level.pre_tokenizer = tokenizers.pre_tokenizers.WhitespaceSplit()
+    transformers.PreTrainedTokenizerFast(tokenizer_object=word_level, unk_token="<unk>",
+                                         pad_token="<pad>").save_pretrained(directory)
+    return directory, model
+
+
+def texts(n=10, seed=0):
+    rng = np.random.default_rng(seed)
+    return [" ".join(f"w{i}" for i in rng.integers(0, 48, rng.integers(4, 13))) for _ in range(n)]
+
+
+def test_the_adapters_readouts_are_the_models_own_logits_after_each_prefix(saved):
+    directory, original = saved
+    adapter = rnnmem.load_huggingface(directory)
+    tokens = torch.randint(2, len(WORDS), (3, 9), generator=torch.Generator().manual_seed(1))
+    readouts = adapter(tokens)
+    with torch.no_grad():
+        for t in range(1, 10):  # the loaded model run on the prefix alone, as the original in memory
+            np.testing.assert_allclose(readouts[:, t - 1].detach(), original(tokens[:, :t]).logits[:, -1], atol=1e-5)
+
+
+def test_a_tiny_hugging_face_model_is_assessed_on_text_through_its_own_tokenizer(saved):
+    directory, _ = saved
+    adapter = rnnmem.load_huggingface(directory)
+    ids = rnnmem.encode_texts(texts(), adapter.tokenizer, max_len=adapter.max_positions)
+    assert ids[0] == [WORDS.index(w) for w in texts()[0].split()][:POSITIONS]
+    report = rnnmem.assess(adapter, ids, max_distance=8, neutral_token=adapter.tokenizer.pad_token_id,
+                           floor=adapter.untrained(seed=1), progress=False, n_resamples=20)
+    assert report.estimators == ["occlusion", "regression", "gradient"]  # inputs_embeds feeds the gradient
+    assert not any("probes read the readout" in note for note in report.notes)  # h_T from the last hidden layer
+    assert report.num_dimensions == len(WORDS)  # the SES is the space of the next-token logits
+    retention = report.retention[report.estimators].to_numpy()
+    assert np.isfinite(retention).all()
+    assert report.floor is not None and not np.allclose(report.floor.retention["occlusion"], report.retention["occlusion"])
+
+
+def test_a_per_token_classifier_is_read_through_its_logits(tmp_path):
+    config = transformers.GPT2Config(vocab_size=len(WORDS), n_positions=POSITIONS, n_embd=16, n_layer=1, n_head=2,
+                                     num_labels=3, bos_token_id=1, eos_token_id=1, pad_token_id=0)
+    torch.manual_seed(0)
+    original = transformers.GPT2ForTokenClassification(config).eval()
+    original.save_pretrained(tmp_path)
+    adapter = rnnmem.load_huggingface(tmp_path, task="token-classification")
+    assert adapter.tokenizer is None  # the directory has none
+    tokens = torch.randint(2, len(WORDS), (3, 9), generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        np.testing.assert_allclose(adapter(tokens), original(tokens).logits, atol=1e-5)
+    with pytest.raises(rnnmem.ConfigError, match="Did you mean 'causal-lm'"):
+        rnnmem.load_huggingface(tmp_path, task="causal_lm")
+
+
+def test_sequences_longer_than_the_models_positions_are_refused_with_the_fix(saved):
+    adapter = rnnmem.load_huggingface(saved[0])
+    with pytest.raises(rnnmem.ModelProtocolError, match=f"reads at most {POSITIONS} tokens.*pass max_len={POSITIONS}"):
+        rnnmem.assess(adapter, torch.randint(2, 50, (4, POSITIONS + 4)), progress=False)
+
+
+def test_a_directory_without_a_saved_model_is_named(tmp_path):
+    with pytest.raises(rnnmem.ModelProtocolError, match="has no config.json.*nothing is downloaded"):
+        rnnmem.load_huggingface(tmp_path)
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(rnnmem.ModelProtocolError, match="transformers could not load"):
+        rnnmem.load_huggingface(tmp_path)
