@@ -79,15 +79,11 @@ class MemoryReport:
     def from_curves(cls, distance, curves: dict[str, Estimate], fidelity, lengths, word_ids, word_points,
                     token_counts, trajectories, trajectory_tokens, notes, meta) -> MemoryReport:
         table = {"distance": distance}
-        for name in ("occlusion", "regression", "gradient"):
-            est = curves.get(name)
-            nan = np.full(len(distance), np.nan)
-            table[name] = est.value if est else nan
-            table[f"{name}_lo"] = est.low if est else nan
-            table[f"{name}_hi"] = est.high if est else nan
-        words = pd.DataFrame({"token_id": word_ids, "count": token_counts})
-        for k in range(word_points.shape[1]):
-            words[SES_COLUMN.format(k)] = word_points[:, k]
+        for name, est in curves.items():  # only the estimators that ran: no all-NaN columns
+            table[name], table[f"{name}_lo"], table[f"{name}_hi"] = est.value, est.low, est.high
+        # one frame built at once: a column added per SES dimension fragments it (thousands for an LM readout)
+        words = pd.DataFrame({"token_id": word_ids, "count": token_counts,
+                              **{SES_COLUMN.format(k): word_points[:, k] for k in range(word_points.shape[1])}})
         return cls(pd.DataFrame(table), fidelity, words, lengths, trajectories, trajectory_tokens, notes, meta,
                    {name: est.resamples for name, est in curves.items()})
 
