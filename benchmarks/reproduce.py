@@ -245,8 +245,10 @@ def main() -> None:
     store_path = args.store or ROOT / "runs" / f"study{suffix}.sqlite"
     started = time.perf_counter()
     if not args.render_only:
-        # longest training length first: the main table needs it, and an interrupted study has it
-        configs = expand_grid(plan["base"], {"max_len": sorted(plan["lengths"], reverse=True), "seed": args.seeds,
+        # the longest training length first (the main table), then the shortest (the widest contrast), then the
+        # rest: a study cut short still has what matters most
+        lengths = sorted(plan["lengths"], reverse=True)
+        configs = expand_grid(plan["base"], {"max_len": [lengths[0], lengths[-1], *lengths[1:-1]], "seed": args.seeds,
                                              "unit": plan["units"]})
         run_sweep(ResultsStore(store_path), configs, workers=args.workers)
     if args.sweep_only:
