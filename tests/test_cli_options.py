@@ -96,6 +96,15 @@ def test_a_bad_config_file_is_named_before_any_training(tiny_csv, tmp_path, toml
     assert not (tmp_path / "x").exists()
 
 
+def test_an_assess_file_in_yaml_or_missing_is_named(tiny_csv, tmp_path):
+    (tmp_path / "assess.yaml").write_text("unit: gru\n")
+    for name, message in (("assess.yaml", "assess files are TOML, not YAML (assess.yaml); write the same keys under "
+                                          "one [assess] table"),
+                          ("none.toml", "none.toml not found; pass --config the path of a .toml assess file.")):
+        result = assess(tiny_csv, tmp_path / "x", "--config", str(tmp_path / name))
+        assert result.exit_code == 2 and message in result.output, result.output
+
+
 @pytest.mark.parametrize("args, message", [
     (["--tau", "1.5"], "tau must be in (0.0, 1.0) (got 1.5)."),
     (["--tau", "0"], "tau must be in (0.0, 1.0) (got 0.0)."),

@@ -41,7 +41,7 @@ def read_toml_table(path: str | Path, table: str, example: str, flag: str) -> di
     path = Path(path)
     what = f"{table} file"
     if path.suffix.lower() in (".yaml", ".yml"):
-        raise ConfigError(f"{table} files are TOML, not YAML ({path.name}); write the same keys under a [{table}] "
+        raise ConfigError(f"{table} files are TOML, not YAML ({path.name}); write the same keys under one [{table}] "
                           f"table in a .toml file, e.g.\n{example}")
     if not path.exists():
         raise ConfigError(f"{what} {path} not found; pass {flag} the path of a .toml {what}.")
