@@ -122,8 +122,8 @@ def assess(
         "word", help="Occlusion's yardstick: 'word' (the word read alone) or 'context' (its effect where it was read, "
                      "r(0) = 1); see docs/estimators.md."),
     device: str = typer.Option("cpu", help="Where the model trains and runs: cpu, cuda, cuda:1, mps."),
-    config: Optional[Path] = typer.Option(
-        None, help="TOML file with an [assess] table of these settings by their Python names (max_len = 64, "
+    config_file: Optional[Path] = typer.Option(
+        None, "--config", help="TOML file with an [assess] table of these settings by their Python names (max_len = 64, "
                    "hidden_size = 32, estimators = [\"occlusion\"]); options given on the command line override it."),
 ):
     """Train a unit on a corpus (or load --checkpoint), measure its memory and write the report.
@@ -141,12 +141,12 @@ def assess(
     # by name: Typer's vendored click and click itself have each their own ParameterSource
     given = {name for name in ctx.params if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
     # a repeatable option not given reads as (): the default, not an empty list
-    settings = assess_settings({**ctx.params, "estimators": ctx.params["estimators"] or None}, given, config)
+    settings = assess_settings({**ctx.params, "estimators": ctx.params["estimators"] or None}, given, config_file)
     config = cell_config(settings).check()
     device = check_device(settings["device"])
     check_seed(config.seed)
     unit, corpus, quiet = config.unit, config.corpus, settings["quiet"]
-    out, checkpoint = settings["out"], settings["checkpoint"] and Path(settings["checkpoint"])
+    out, checkpoint = settings["out"], None if settings["checkpoint"] is None else Path(settings["checkpoint"])
     outputs = RunOutputs(Path("runs") / f"{unit}-{Path(corpus).stem}" if out is None else out, "assess",
                          keep=(checkpoint.parent if checkpoint.is_file() else checkpoint,) if checkpoint else ())
     # entered before any training: the staging folder (made exclusively, following no link) is the writability

@@ -22,6 +22,10 @@ from rnnmem.train import train
 from rnnmem.validation import MAX_RESAMPLES, check_choice, check_int, check_tau
 
 
+# CellConfig fields added after stores were written (see CellConfig.to_json)
+ADDED_LATER = ("occlusion_normalisation", "tau")
+
+
 @dataclass(frozen=True)
 class CellConfig:
     """Everything that determines a cell's numbers (two equal configs give equal results)."""
@@ -80,10 +84,6 @@ class CellConfig:
         if "estimators" in values:
             values = dict(values, estimators=tuple(values["estimators"]))
         return replace(cls(), **values)
-
-
-# CellConfig fields added after stores were written (see CellConfig.to_json)
-ADDED_LATER = ("occlusion_normalisation", "tau")
 
 
 def corpus_for(config: CellConfig):
