@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from rnnmem.cli import app
 from rnnmem.errors import ConfigError
+from rnnmem.progress import progress_bar, showing_progress
 from rnnmem.sweep import ResultsStore, expand_grid, run_sweep
 from rnnmem.sweep.cell import CellConfig
 
@@ -53,6 +54,15 @@ def test_progress_names_each_stage_and_quiet_silences_all_of_it(tiny_csv, tmp_pa
                                 "--out", str(tmp_path / "c"), *TINY])
     assert again.exit_code == 0, again.output
     assert "occlusion" in again.stderr and "training" not in again.stderr
+
+
+def test_a_silenced_block_silences_every_bar_inside_it_even_one_that_asks_to_show():
+    assert not progress_bar(range(3), "outside").disable
+    with showing_progress(False):
+        assert progress_bar(range(3), "inside").disable
+        with showing_progress(True):
+            assert progress_bar(range(3), "nested").disable
+    assert not progress_bar(range(3), "after").disable and progress_bar(range(3), "own", shown=False).disable
 
 
 def test_a_sweeps_bar_advances_as_each_cell_finishes(tiny_csv, tmp_path, capsys):

@@ -2,7 +2,8 @@
 
 Bars go to stderr and vanish when their work ends (``leave=False``), so the printed results
 stay readable. `showing_progress(False)` silences every bar opened inside it, in nested calls
-too: the command line's ``--quiet`` and the library's ``progress=False`` arguments both set it.
+too: the command line's ``--quiet`` sets it around a whole command, and ``assess(progress=False)``
+around the fits and bootstraps it calls, so no flag has to be threaded down to them.
 """
 
 from __future__ import annotations
@@ -26,17 +27,12 @@ def showing_progress(shown: bool = True) -> Iterator[None]:
         _SHOWN.reset(token)
 
 
-def progress_shown() -> bool:
-    """Whether a bar opened here would show."""
-    return _SHOWN.get()
-
-
 def progress_bar(iterable: Iterable | None = None, desc: str = "", total: int | None = None, *,
                  shown: bool = True, **options) -> tqdm:
     """A tqdm bar over ``iterable`` (or one advanced by hand up to ``total``), named ``desc``.
 
-    ``shown=False`` hides this bar alone (e.g. a loop of one step); ``options`` go to tqdm
-    (``unit``, ``mininterval``, ...).
+    ``shown=False`` hides this bar alone (a function's own ``progress=False``); ``options`` go to
+    tqdm (``unit``, ``mininterval``, ...).
     """
     return tqdm(iterable, desc=desc, total=total, leave=False, disable=not (shown and _SHOWN.get()), **options)
 
