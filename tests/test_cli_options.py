@@ -1,6 +1,8 @@
 """`rnnmem assess` offers the API's settings (flags and an [assess] TOML file), and long work shows progress."""
 
+import io
 import json
+import time
 
 import pytest
 import torch
@@ -8,7 +10,7 @@ from typer.testing import CliRunner
 
 from rnnmem.cli import app
 from rnnmem.errors import ConfigError
-from rnnmem.progress import progress_bar, showing_progress
+from rnnmem.progress import progress_bar, showing_progress, ticking
 from rnnmem.sweep import ResultsStore, expand_grid, run_sweep
 from rnnmem.sweep.cell import CellConfig
 
@@ -63,6 +65,14 @@ def test_a_silenced_block_silences_every_bar_inside_it_even_one_that_asks_to_sho
         with showing_progress(True):
             assert progress_bar(range(3), "nested").disable
     assert not progress_bar(range(3), "after").disable and progress_bar(range(3), "own", shown=False).disable
+
+
+def test_a_ticking_bar_redraws_its_clock_between_steps():
+    out = io.StringIO()
+    with progress_bar(total=2, desc="cells", file=out) as bar, ticking(bar, every=0.05):
+        drawn = out.getvalue().count("cells")
+        time.sleep(0.5)
+        assert out.getvalue().count("cells") >= drawn + 3  # redrawn without a step
 
 
 def test_a_sweeps_bar_advances_as_each_cell_finishes(tiny_csv, tmp_path, capsys):

@@ -8,6 +8,7 @@ around the fits and bootstraps it calls, so no flag has to be threaded down to t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -43,3 +44,22 @@ def stage(name: str, *, shown: bool = True) -> Iterator[None]:
     with progress_bar(total=1, desc=name, shown=shown) as bar:
         yield
         bar.update()
+
+
+@contextmanager
+def ticking(bar: tqdm, every: float = 1.0) -> Iterator[tqdm]:
+    """Redraw ``bar`` every ``every`` seconds while the block runs, so that its clock moves between steps
+    minutes apart (a sweep's cells): a bar whose elapsed time stands still reads as a hung program."""
+    stop = threading.Event()
+
+    def redraw():
+        while not stop.wait(every):
+            bar.refresh()
+
+    thread = threading.Thread(target=redraw, name="rnnmem-progress-clock", daemon=True)
+    thread.start()
+    try:
+        yield bar
+    finally:
+        stop.set()
+        thread.join()

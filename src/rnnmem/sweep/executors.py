@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from multiprocessing import get_context
 
 from rnnmem.errors import ConfigError, RnnmemError
-from rnnmem.progress import progress_bar
+from rnnmem.progress import progress_bar, ticking
 from rnnmem.sweep.cell import CellConfig, run_cell
 from rnnmem.sweep.store import ResultsStore
 
@@ -83,10 +83,11 @@ def run_sweep(store: ResultsStore, configs: list[CellConfig], executor: str = "l
                        mininterval=0)
     failed = 0
     try:
-        for outcome in outcomes:
-            failed += outcome == "failed"
-            bar.set_postfix(failed=failed)
-            bar.update(outcome is not None)
+        with ticking(bar):
+            for outcome in outcomes:
+                failed += outcome == "failed"
+                bar.set_postfix(failed=failed)
+                bar.update(outcome is not None)
     finally:
         # close the generator now (not at garbage collection) so an interrupt releases its cells
         outcomes.close()
