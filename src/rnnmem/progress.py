@@ -40,8 +40,9 @@ def progress_bar(iterable: Iterable | None = None, desc: str = "", total: int | 
 
 @contextmanager
 def stage(name: str, *, shown: bool = True) -> Iterator[None]:
-    """A one-step bar named ``name`` while work with no steps of its own runs (a fit, a corpus load)."""
-    with progress_bar(total=1, desc=name, shown=shown) as bar:
+    """A one-step bar named ``name``, its clock running, while work with no steps of its own runs (a fit, a
+    corpus load)."""
+    with progress_bar(total=1, desc=name, shown=shown) as bar, ticking(bar):
         yield
         bar.update()
 
@@ -50,6 +51,9 @@ def stage(name: str, *, shown: bool = True) -> Iterator[None]:
 def ticking(bar: tqdm, every: float = 1.0) -> Iterator[tqdm]:
     """Redraw ``bar`` every ``every`` seconds while the block runs, so that its clock moves between steps
     minutes apart (a sweep's cells): a bar whose elapsed time stands still reads as a hung program."""
+    if bar.disable:
+        yield bar
+        return
     stop = threading.Event()
 
     def redraw():
