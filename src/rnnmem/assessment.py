@@ -25,6 +25,7 @@ from rnnmem.indicators.retention import (OCCLUSION_NORMALISATIONS, gradient_effe
 from rnnmem.assessment_views import hull_view, normalisation_note, probe_table, segment_labels, validity_view
 from rnnmem.memory_report import MemoryReport
 from rnnmem.model import SequenceModel, build_model
+from rnnmem.progress import showing_progress, stage
 import rnnmem.ses as ses
 
 ESTIMATORS = ("occlusion", "regression", "gradient")
@@ -99,7 +100,7 @@ def assess(
     if vocabulary is not None and not isinstance(vocabulary, Vocabulary):
         raise ConfigError(f"vocabulary must be an rnnmem Vocabulary (e.g. corpus.vocabulary) or None "
                           f"(got {type(vocabulary).__name__}).")
-    estimators = _check_estimators(estimators)
+    estimators = check_estimators(estimators)
     check_choice("occlusion_normalisation", occlusion_normalisation, OCCLUSION_NORMALISATIONS)
     notes: list[str] = []
     tokens, lengths, vocabulary, label_names = _as_tokens(data, lengths, vocabulary, max_len)
@@ -118,17 +119,20 @@ def assess(
     was_training = model.training
     model.eval()
     try:
-        _check_causal(model, tokens, lengths, neutral)
-        report = _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes,
-                          occlusion_normalisation)
-        if floor_model is not None:
-            report.floor = _measure(floor_model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed,
-                                    progress, [], occlusion_normalisation, hull=False)
-        if probes:
-            report.probes = probe_table(model, tokens, lengths, segments, max_distance, seed, report.notes)
-        if label_names and {"positive", "negative"} <= set(label_names):
-            report.semantic_validity = validity_view(model, floor_model, report, vocabulary, list(label_names),
-                                                      neutral, n_resamples, seed, report.notes)
+        with showing_progress(progress):  # also the bars of the views' fits and bootstraps
+            _check_causal(model, tokens, lengths, neutral)
+            report = _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress,
+                              notes, occlusion_normalisation)
+            if floor_model is not None:
+                with stage("untrained floor"):
+                    report.floor = _measure(floor_model, tokens, lengths, neutral, max_distance, estimators,
+                                            n_resamples, seed, progress, [], occlusion_normalisation, hull=False)
+            if probes:
+                report.probes = probe_table(model, tokens, lengths, segments, max_distance, seed, report.notes)
+            if label_names and {"positive", "negative"} <= set(label_names):
+                with stage("semantic validity"):
+                    report.semantic_validity = validity_view(model, floor_model, report, vocabulary, list(label_names),
+                                                              neutral, n_resamples, seed, report.notes)
     except IndexError as exc:
         raise ModelProtocolError(
             f"the model failed on the data's token ids ({exc}); the data was probably encoded with another "
@@ -163,17 +167,18 @@ def untrained_floor(model: nn.Module, floor: nn.Module | bool, notes: list[str])
         return None
     notes.append(f"untrained floor: the same configuration at initialisation (weights from seed {model.init_seed}), "
                  "assessed on the same sequences.")
-    return build_model(**asdict(model.config), seed=model.init_seed).eval()
+    return build_model(**asdict(model.config), seed=model.init_seed).to(ses.device_of(model)).eval()
 
 
 def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes,
              occlusion_normalisation, hull: bool = True) -> MemoryReport:
-    o0 = ses.origin(model, neutral)
+    with stage("SES points"):
+        o0 = ses.origin(model, neutral)
+        trajectory = ses.trajectories(model, tokens, o0.point)
+        points = ses.sequence_points(trajectory, lengths).double().numpy()
+        ids, word_table = ses.word_point_table(model, tokens, lengths, o0.point)
     if not o0.route.startswith("initial state"):
         notes.append(f"SES origin o_0: {o0.route}.")
-    trajectory = ses.trajectories(model, tokens, o0.point)
-    points = ses.sequence_points(trajectory, lengths).double().numpy()
-    ids, word_table = ses.word_point_table(model, tokens, lengths, o0.point)
     lens = lengths.numpy()
     words_at = ses.words_by_position(tokens, lengths, ids, word_table)
     words = ses.by_distance(words_at, lens)
@@ -191,7 +196,8 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
         curves["occlusion"] = both[occlusion_normalisation]
         notes.append(normalisation_note({name: est.value for name, est in both.items()}, occlusion_normalisation))
     if "regression" in estimators:
-        curves["regression"] = regression_retention(words, points, max_distance, n_resamples, seed)
+        with stage("regression"):
+            curves["regression"] = regression_retention(words, points, max_distance, n_resamples, seed)
     if "gradient" in estimators:
         if hasattr(model, "embed") and hasattr(model, "forward_embedded"):
             numerator, denominator = gradient_effects(model, tokens, lengths, max_distance, progress=progress)
@@ -201,7 +207,8 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
                          "forward_embedded(emb) to differentiate through.")
 
     traj = trajectory.double().numpy()
-    fidelity = fidelity_by_length(traj, np.nan_to_num(words_at), lens, n_resamples, seed)
+    with stage("fidelity"):
+        fidelity = fidelity_by_length(traj, np.nan_to_num(words_at), lens, n_resamples, seed)
 
     distance = np.arange(max_distance + 1)
     report = MemoryReport.from_curves(
@@ -230,7 +237,8 @@ def _token_counts(tokens, lengths, ids) -> np.ndarray:
     return counts[torch.as_tensor(ids)].numpy()
 
 
-def _check_estimators(estimators: Sequence[str]) -> tuple[str, ...]:
+def check_estimators(estimators: Sequence[str]) -> tuple[str, ...]:
+    """The estimator names as a tuple; an unknown name (with the closest one), an empty list or a non-list is refused."""
     if isinstance(estimators, str):
         estimators = (estimators,)
     if not (isinstance(estimators, (list, tuple)) and all(isinstance(name, str) for name in estimators)):

@@ -16,6 +16,8 @@ from rnnmem.fileio import RunOutputs, exit_on_sigterm, json_safe, write_atomical
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    # help texts are plain text: as Rich markup, "[grid]" or "[0, 1)" would vanish from them
+    rich_markup_mode=None,
     help="Measure how far back a recurrent network remembers: train (or load) a model, "
          "assess its memory in the Semantic Euclidean Space, and write a report.",
 )
@@ -88,6 +90,7 @@ def _guarded(fn):
 @app.command()
 @_guarded
 def assess(
+    ctx: typer.Context,
     unit: str = typer.Option("lstm", help="Recurrent unit to train (see `rnnmem units`)."),
     corpus: str = typer.Option("tweets-docs", help="Corpus name (see `rnnmem corpora`) or a path to a .csv/.jsonl file."),
     out: Optional[str] = typer.Option(None, help="Output folder for report.json, report.md, plots and the model. Default: runs/UNIT-CORPUS."),
@@ -106,42 +109,58 @@ def assess(
     bptt_window: Optional[int] = typer.Option(None, help="Truncated BPTT window in steps (default: full sequence)."),
     checkpoint: Optional[Path] = typer.Option(None, help="Skip training: load a model folder written by an earlier run (model.json + model.pt)."),
     max_distance: int = typer.Option(100, help="Largest distance from the end to measure retention at."),
-    estimators: str = typer.Option("occlusion,regression,gradient", help="Comma-separated retention estimators."),
+    estimators: Optional[list[str]] = typer.Option(
+        None, metavar="<names>",
+        help="Retention estimators, comma-separated or the option repeated (default: occlusion,regression,gradient)."),
     max_sequences: int = typer.Option(256, help="Test sequences to assess on (seeded subset)."),
     seed: int = typer.Option(0, help="Seed for the split, initialisation, training order and bootstrap."),
     quiet: bool = typer.Option(False, help="No progress bars."),
+    # the API's remaining settings, and a file to hold them all
+    n_resamples: int = typer.Option(1000, help="Bootstrap resamples behind every 95% interval."),
+    tau: float = typer.Option(0.1, help="Retention threshold of the recommended training length, ML(tau); in (0, 1)."),
+    occlusion_normalisation: str = typer.Option(
+        "word", help="Occlusion's yardstick: 'word' (the word read alone) or 'context' (its effect where it was read, "
+                     "r(0) = 1); see docs/estimators.md."),
+    device: str = typer.Option("cpu", help="Where the model trains and runs: cpu, cuda, cuda:1, mps."),
+    config_file: Optional[Path] = typer.Option(
+        None, "--config", help="TOML file with an [assess] table of these settings by their Python names (max_len = 64, "
+                   "hidden_size = 32, estimators = [\"occlusion\"]); options given on the command line override it."),
 ):
     """Train a unit on a corpus (or load --checkpoint), measure its memory and write the report.
 
     Example: rnnmem assess --unit lstm --corpus tweets-docs --max-len 128 --out runs/lstm
     """
     from rnnmem.model import save_model
+    from rnnmem.progress import showing_progress
     from rnnmem.report.console import run_summary
-    from rnnmem.sweep.cell import CellConfig, assess_checkpoint, train_and_assess
-    from rnnmem.validation import check_seed
+    from rnnmem.sweep.cell import assess_checkpoint, train_and_assess
+    from rnnmem.sweep.settings import assess_settings, cell_config
+    from rnnmem.validation import check_device, check_seed
 
     started = time.perf_counter()
-    check_seed(seed)
+    # by name: Typer's vendored click and click itself have each their own ParameterSource
+    given = {name for name in ctx.params if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
+    # a repeatable option not given reads as (): the default, not an empty list
+    settings = assess_settings({**ctx.params, "estimators": ctx.params["estimators"] or None}, given, config_file)
+    config = cell_config(settings).check()
+    device = check_device(settings["device"])
+    check_seed(config.seed)
+    unit, corpus, quiet = config.unit, config.corpus, settings["quiet"]
+    out, checkpoint = settings["out"], None if settings["checkpoint"] is None else Path(settings["checkpoint"])
     outputs = RunOutputs(Path("runs") / f"{unit}-{Path(corpus).stem}" if out is None else out, "assess",
                          keep=(checkpoint.parent if checkpoint.is_file() else checkpoint,) if checkpoint else ())
     # entered before any training: the staging folder (made exclusively, following no link) is the writability
     # probe, and the run's files replace the earlier run's as a set, or not at all
-    with outputs as stage:
-        config = CellConfig(unit=unit, max_len=max_len, seed=seed, corpus=corpus, doc_tokens=doc_tokens,
-                            text_column=text_column, label_column=label_column, hidden_size=hidden_size,
-                            embedding_dim=embedding_dim, epochs=epochs, batch_size=batch_size, lr=lr, keep=keep,
-                            dropout=dropout, piece_epochs=piece_epochs,
-                            bptt_window=bptt_window, max_distance=max_distance,
-                            estimators=tuple(e.strip() for e in estimators.split(",") if e.strip()),
-                            max_sequences=max_sequences)
+    with outputs as stage, showing_progress(not quiet):
         if checkpoint is None:
-            typer.echo(f"training {unit} (max_len {max_len}) on {corpus}, then assessing ...", err=True)
-            model, data, history, report, _ = train_and_assess(config, progress=not quiet)
+            if not quiet:
+                typer.echo(f"training {unit} (max_len {config.max_len}) on {corpus}, then assessing ...", err=True)
+            model, data, history, report, _ = train_and_assess(config, progress=not quiet, device=device)
             save_model(model, stage / "model", data.vocabulary.to_dict(), list(data.label_names))
             write_atomically(stage / "history.json", json.dumps(json_safe(
                 {**vars(history), "final_accuracy": history.final_accuracy, "competence": history.verdict}), indent=2))
         else:
-            report, history = assess_checkpoint(checkpoint, config, progress=not quiet), None
+            report, history = assess_checkpoint(checkpoint, config, progress=not quiet, device=device), None
         report.to_json(stage / "report.json")
         title = f"Memory of {report.meta['model']['unit']} on {report.meta['model']['corpus']}"
         report.to_markdown(stage / "report.md", title=title)
@@ -215,16 +234,18 @@ def _list_option(text: Optional[str], kind: type, flag: str, example: str) -> Op
 def report(
     store: Path = typer.Argument(..., help="Results store written by `rnnmem sweep`."),
     out: Optional[str] = typer.Option(None, help="Output folder (default: the store's name without .sqlite, plus -report)."),
+    quiet: bool = typer.Option(False, help="No progress bars."),
 ):
     """Compare the units and training lengths of a sweep: tables, plots and a self-contained HTML page.
 
     Example: rnnmem report runs/study.sqlite --out runs/study-report
     """
     from rnnmem.errors import DataError
+    from rnnmem.progress import showing_progress
     from rnnmem.sweep.study import write_study_report
 
     outputs = RunOutputs(store.with_name(store.stem + "-report") if out is None else out, "report")
-    with outputs as stage:
+    with outputs as stage, showing_progress(not quiet):
         try:
             written = write_study_report(store, stage)
         except (KeyError, TypeError, ValueError, IndexError) as exc:  # rows edited into another shape

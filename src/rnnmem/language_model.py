@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from rnnmem.data import Corpus, Vocabulary, encode_batch
 from rnnmem.errors import ConfigError, DataError, TrainingError
 from rnnmem.indicators.context import PERTURBATIONS, effective_context
+from rnnmem.progress import progress_bar
 from rnnmem.train import last_token_logits, seed_everything
 from rnnmem.validation import check_choice, check_int, check_real
 
@@ -121,7 +121,7 @@ def train_language_model(model: nn.Module, corpus: Corpus, max_len: int = 128, e
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     best_state, best = copy.deepcopy(model.state_dict()), math.inf
     steps_per_epoch = math.ceil(len(train_rows) / batch_size)
-    with tqdm(total=epochs * steps_per_epoch, desc="training LM", disable=not progress, leave=False) as bar:
+    with progress_bar(total=epochs * steps_per_epoch, desc="training LM", shown=progress) as bar:
         for epoch in range(epochs):
             model.train()
             losses = []
@@ -213,7 +213,7 @@ def context_loss_rise(model: nn.Module, tokens: torch.Tensor, lengths: torch.Ten
 
     variants = [("full", 0)] + [(name, k) for name in perturbations for k in ks]
     losses = {}
-    for name, k in tqdm(variants, desc="context curve", disable=not progress, leave=False):
+    for name, k in progress_bar(variants, "context curve", shown=progress):
         contexts = [context(i, t, name, k).tolist() for i, t in targets]
         answer = torch.tensor([int(tokens[i, t]) for i, t in targets])
         total = 0.0

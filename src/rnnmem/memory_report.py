@@ -138,8 +138,12 @@ class MemoryReport:
         """Mean cosine(S, S*) at one sequence length, None when no sequence is that long."""
         return fidelity_at(self.fidelity, length)
 
-    def recommend_length(self, tau: float = 0.1, estimator: str | None = None) -> Recommendation:
-        """Recommended training length (`rnnmem.guidance.recommend_length`), with the rule and the evidence used."""
+    def recommend_length(self, tau: float | None = None, estimator: str | None = None) -> Recommendation:
+        """Recommended training length (`rnnmem.guidance.recommend_length`), with the rule and the evidence used.
+
+        ``tau`` defaults to ``meta["recommendation_tau"]`` (set by ``rnnmem assess --tau``), else 0.1.
+        """
+        tau = self.meta.get("recommendation_tau", 0.1) if tau is None else tau
         estimator = estimator or self.default_estimator()
         return recommend_length(self.curve(estimator), self.lengths, check_tau(tau),
                                 context={"estimator": estimator, "fidelity knee": self.fidelity_knee()})

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from rnnmem.baselines import Baselines, baselines, competence_verdict
 from rnnmem.data import Corpus, Vocabulary
 from rnnmem.errors import ConfigError, TrainingError
+from rnnmem.progress import progress_bar, stage as progress_stage  # "stage" names the curriculum stages here
+from rnnmem.ses import device_of
 from rnnmem.validation import check_seed
 
 SCHEDULES = ("plateau", "cosine", "constant")
@@ -71,12 +72,13 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def last_token_logits(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor, bptt_window: int | None = None) -> torch.Tensor:
-    """Readout at each sequence's true last token, [B, K]."""
+    """Readout at each sequence's true last token, [B, K], on the CPU beside the labels whatever the model's device."""
+    tokens = tokens.to(device_of(model))
     if bptt_window is None:
         out = model(tokens)
     else:
         out = model.forward_embedded(model.embed(tokens), bptt_window=bptt_window)
-    return out[torch.arange(len(tokens)), lengths - 1]
+    return out[torch.arange(len(tokens), device=out.device), (lengths - 1).to(out.device)].cpu()
 
 
 @torch.no_grad()
@@ -191,7 +193,8 @@ def train(
     pieces = curriculum_pieces(corpus, validation_rows) if piece_epochs else None
     stages = ([("pieces", pieces.encode(vocabulary, "train", max_len=max_len, keep=keep))] * piece_epochs
               if pieces is not None else []) + [("documents", documents)] * epochs
-    reference = baselines(corpus, seed)
+    with progress_stage("baselines (majority, bag-of-words)", shown=progress):
+        reference = baselines(corpus, seed)
     history = History(settings=settings, max_len=max_len, bptt_window=bptt_window,
                       majority_baseline=reference.majority, bag_of_words_baseline=reference.bag_of_words)
 
@@ -203,7 +206,7 @@ def train(
     best_state, best_accuracy = None, -math.inf
     model.train()
     total_steps = sum(math.ceil(len(data[0]) / batch_size) for _, data in stages)
-    with tqdm(total=total_steps, desc="training", disable=not progress, leave=False) as bar:
+    with progress_bar(total=total_steps, desc="training", shown=progress) as bar:
         for epoch, (stage, data) in enumerate(stages, start=1):
             history.learning_rate.append(optimizer.param_groups[0]["lr"])
             loss, train_acc = _train_epoch(model, data, optimizer, batch_size, generator, bptt_window, grad_clip,

@@ -59,6 +59,23 @@ def check_tau(tau: object) -> float:
     return check_real("tau", tau, low=0.0, high=1.0, low_open=True, high_open=True)
 
 
+def check_device(device: object) -> str:
+    """A torch device present on this machine: "cpu", "cuda", "cuda:1", "mps"."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ConfigError(f"device must name a torch device such as cpu, cuda or cuda:1 (got {device!r}).") from None
+    present = {"cpu": True, "cuda": torch.cuda.is_available() and (parsed.index or 0) < torch.cuda.device_count(),
+               "mps": torch.backends.mps.is_available()}
+    if not present.get(parsed.type, False):
+        here = ", ".join(name for name, there in present.items() if there)
+        raise ConfigError(f"device {device!r} is not available on this machine (available: {here}); "
+                          "use one of those, or install the PyTorch build for your accelerator.")
+    return str(device)
+
+
 def _range(low, high, low_open, high_open) -> str:
     if low is not None and high is not None:
         return f" in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"

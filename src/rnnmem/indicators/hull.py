@@ -18,6 +18,7 @@ from scipy.spatial import ConvexHull, QhullError
 
 from rnnmem.indicators.bootstrap import ratio_of_sums
 from rnnmem.indicators.curve import REACHED_TOLERANCE
+from rnnmem.progress import progress_bar
 
 # Relative size below which a principal direction of the word points counts as absent
 # (the points are collinear / coplanar up to float rounding).
@@ -247,7 +248,7 @@ def hull_indicators(words: np.ndarray, effects: np.ndarray, yardstick: np.ndarra
     is_pillar = np.zeros((n, width), bool)
     share = np.full(n, np.nan)
     hulls, routes = [], dict.fromkeys(ROUTES, 0)
-    for i in range(n):
+    for i in progress_bar(range(n), "hull", unit="sequence"):
         at = np.flatnonzero(present[i])
         hull = word_hull(words[i, at])
         hulls.append(hull)

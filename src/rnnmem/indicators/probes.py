@@ -9,6 +9,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from rnnmem.progress import progress_bar
+
 # Fewer held-out or training examples than this at a distance give an accuracy too noisy to report.
 MIN_TRAIN, MIN_TEST = 10, 5
 
@@ -70,7 +72,7 @@ def probe_accuracy_by_distance(features: np.ndarray, targets_by_distance: np.nda
     # the fits are tiny: BLAS/OpenMP threads only add overhead, and beside torch's threads
     # they oversubscribe the cores (measured 15x slower on two cores)
     with threadpool_limits(limits=1):
-        for d in range(targets.shape[1]):
+        for d in progress_bar(range(targets.shape[1]), "probes", unit="distance"):
             y = targets[:, d]
             train, test = (y >= 0) & ~is_test, (y >= 0) & is_test
             accuracy = chance = np.nan

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 from scipy import optimize
 from torch import nn
-from tqdm.auto import tqdm
 
 from rnnmem.indicators.bootstrap import Estimate, bootstrap, ratio_of_sums
 from rnnmem.errors import ModelProtocolError
+from rnnmem.progress import progress_bar
 from rnnmem.ses import checked_readouts, device_of
 
 # the yardsticks of the occlusion estimator (`occlusion_retention`); the first is the default
@@ -70,18 +70,18 @@ def occlusion_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Ten
     seq, pos = _positions_within(lengths, max_distance)
     at_end = torch.empty(len(seq), dtype=torch.float64)
     in_context = torch.empty(len(seq), dtype=torch.float64)
-    chunks = list(_chunks(n, 256))
-    for chunk in tqdm(chunks, desc="occlusion", disable=not progress or len(chunks) == 1, leave=False):
-        readouts = checked_readouts(model, tokens[chunk])
-        mine = torch.nonzero((seq >= chunk.start) & (seq < chunk.stop))[:, 0]
-        run = _occlude_from_cache if cached else _occlude_from_start
-        at_end[mine], in_context[mine] = run(model, tokens, lengths, neutral_token, chunk, seq[mine], pos[mine],
-                                             readouts, budget_tokens)
+    with progress_bar(total=len(seq), desc="occlusion", unit="variant", shown=progress) as bar:
+        for chunk in _chunks(n, 256):
+            readouts = checked_readouts(model, tokens[chunk])
+            mine = torch.nonzero((seq >= chunk.start) & (seq < chunk.stop))[:, 0]
+            run = _occlude_from_cache if cached else _occlude_from_start
+            at_end[mine], in_context[mine] = run(model, tokens, lengths, neutral_token, chunk, seq[mine], pos[mine],
+                                                 readouts, budget_tokens, bar)
     return (_to_distance_matrix(at_end, seq, pos, lengths, n, max_distance),
             _to_distance_matrix(in_context, seq, pos, lengths, n, max_distance))
 
 
-def _occlude_from_start(model, tokens, lengths, neutral, chunk, seq, pos, readouts, budget):
+def _occlude_from_start(model, tokens, lengths, neutral, chunk, seq, pos, readouts, budget, bar):
     at_end = torch.empty(len(seq), dtype=torch.float64)
     in_context = torch.empty(len(seq), dtype=torch.float64)
     width = int(lengths[chunk].max())
@@ -93,10 +93,11 @@ def _occlude_from_start(model, tokens, lengths, neutral, chunk, seq, pos, readou
         own = seq[s] - chunk.start
         at_end[s] = (readouts[own, read] - occluded[rows, read]).double().norm(dim=-1)
         in_context[s] = (readouts[own, at] - occluded[rows, at]).double().norm(dim=-1)
+        bar.update(s.stop - s.start)
     return at_end, in_context
 
 
-def _occlude_from_cache(model, tokens, lengths, neutral, chunk, seq, pos, readouts, budget):
+def _occlude_from_cache(model, tokens, lengths, neutral, chunk, seq, pos, readouts, budget, bar):
     device = device_of(model)
     states = model.states_before(tokens[chunk].to(device))
     dist = lengths[seq] - 1 - pos
@@ -120,6 +121,7 @@ def _occlude_from_cache(model, tokens, lengths, neutral, chunk, seq, pos, readou
         at_end[idx] = (readouts[own, lengths[seq[idx]] - 1] - occluded).double().norm(dim=-1)
         in_context[idx] = (readouts[own, pos[idx]] - occluded_first).double().norm(dim=-1)
         start += len(idx)
+        bar.update(len(idx))
     return at_end, in_context
 
 
@@ -161,7 +163,7 @@ def gradient_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tens
     """
     n, _ = tokens.shape
     final_norms = torch.empty(n, tokens.shape[1], dtype=torch.float64)
-    for s in tqdm(list(_chunks(n, batch_size)), desc="gradient", disable=not progress, leave=False):
+    for s in progress_bar(list(_chunks(n, batch_size)), "gradient", shown=progress):
         final_norms[s, : int(lengths[s].max())] = _jacobian_norms(model, tokens[s], lengths[s] - 1, trim=True,
                                                                         sketch=sketch_dimensions)
     seq, pos = _positions_within(lengths, max_distance)
@@ -194,7 +196,7 @@ def _prefix_jacobian_norms(model, tokens, seq, pos, budget_tokens, progress, ske
     out = torch.empty(len(seq), dtype=torch.float64)
     order = torch.argsort(pos)  # similar prefix lengths together: less padding per batch
     batch = max(1, budget_tokens // tokens.shape[1])
-    for s in tqdm(list(_chunks(len(seq), batch)), desc="gradient (prefixes)", disable=not progress, leave=False):
+    for s in progress_bar(list(_chunks(len(seq), batch)), "gradient (prefixes)", shown=progress):
         idx = order[s]
         at = pos[idx]
         norms = _jacobian_norms(model, tokens[seq[idx]], at, trim=True, sketch=sketch)

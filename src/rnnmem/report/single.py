@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnmem.progress import progress_bar
 from rnnmem.report import plots, ses_plots
 from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, to_html, to_markdown
 from rnnmem.report.format import memory_length, memory_length_with_ci, number, powers_of_two, with_ci
@@ -67,7 +68,8 @@ def write_figures(report, directory: str | Path) -> dict[str, Path]:
         figures["hull"] = ses_plots.hull_figure
     if _validity_views(report):
         figures["validity"] = plots.validity_figure
-    return {name: save_figure(draw(report), directory / f"{name}.png") for name, draw in figures.items()}
+    return {name: save_figure(draw(report), directory / f"{name}.png")
+            for name, draw in progress_bar(figures.items(), "figures", total=len(figures))}
 
 
 def report_blocks(report) -> list:

@@ -11,12 +11,19 @@ import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from rnnmem.assessment import assess
+from rnnmem.assessment import assess, check_estimators
 from rnnmem.data import Vocabulary, load_corpus, tokenize
 from rnnmem.errors import ConfigError, ModelProtocolError
 from rnnmem.fileio import json_safe
+from rnnmem.indicators.retention import OCCLUSION_NORMALISATIONS
 from rnnmem.model import build_model, load_model
+from rnnmem.progress import showing_progress, stage
 from rnnmem.train import train
+from rnnmem.validation import MAX_RESAMPLES, check_choice, check_int, check_tau
+
+
+# CellConfig fields added after stores were written (see CellConfig.to_json)
+ADDED_LATER = ("occlusion_normalisation", "tau")
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,8 @@ class CellConfig:
     estimators: tuple[str, ...] = ("occlusion", "regression", "gradient")
     max_sequences: int = 256
     n_resamples: int = 1000
+    occlusion_normalisation: str = "word"  # occlusion's yardstick (docs/estimators.md)
+    tau: float = 0.1  # retention threshold of the recommended training length, ML(tau)
 
     @property
     def key(self) -> str:
@@ -50,7 +59,21 @@ class CellConfig:
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        """Canonical JSON; a setting added since stores were first written is left out while it holds its default,
+        so every cell stored before it keeps its key (and is not run again)."""
+        values = asdict(self)
+        for name in ADDED_LATER:
+            if values[name] == CellConfig.__dataclass_fields__[name].default:
+                del values[name]
+        return json.dumps(values, sort_keys=True)
+
+    def check(self) -> CellConfig:
+        """Refuse, before any training, the choices that only the assessment would otherwise reject."""
+        check_estimators(self.estimators)
+        check_choice("occlusion_normalisation", self.occlusion_normalisation, OCCLUSION_NORMALISATIONS)
+        check_tau(self.tau)
+        check_int("n_resamples", self.n_resamples, low=1, high=MAX_RESAMPLES)
+        return self
 
     @classmethod
     def from_dict(cls, values: dict) -> CellConfig:
@@ -69,7 +92,8 @@ def corpus_for(config: CellConfig):
         options["doc_tokens"] = config.doc_tokens
     if config.corpus.endswith((".csv", ".jsonl")):
         options.update(text_column=config.text_column, label_column=config.label_column)
-    return load_corpus(config.corpus, **options)
+    with stage(f"loading {config.corpus}"):
+        return load_corpus(config.corpus, **options)
 
 
 # Test texts are assessed up to this many times the longer of the training length and the
@@ -102,20 +126,19 @@ def cut_notes(corpus, config: CellConfig, splits: tuple[str, ...] = ("training",
     return notes
 
 
-def train_and_assess(config: CellConfig, progress: bool = False):
+def train_and_assess(config: CellConfig, progress: bool = False, device: str = "cpu"):
     """Build, train and assess the model a cell describes. Returns (model, corpus, history, report, timings)."""
-    corpus = corpus_for(config)
+    with showing_progress(progress):
+        corpus = corpus_for(config)
     started = time.perf_counter()
     model = build_model(config.unit, len(corpus.vocabulary), corpus.num_classes,
                         hidden_size=config.hidden_size, embedding_dim=config.embedding_dim,
-                        pad_id=corpus.vocabulary.pad_id, seed=config.seed, dropout=config.dropout)
+                        pad_id=corpus.vocabulary.pad_id, seed=config.seed, dropout=config.dropout).to(device)
     history = train(model, corpus, max_len=config.max_len, epochs=config.epochs, batch_size=config.batch_size,
                     lr=config.lr, seed=config.seed, keep=config.keep, bptt_window=config.bptt_window,
                     piece_epochs=config.piece_epochs, progress=progress)
     trained = time.perf_counter()
-    report = assess(model, corpus, max_distance=config.max_distance, estimators=config.estimators,
-                    max_sequences=config.max_sequences, n_resamples=config.n_resamples, seed=config.seed,
-                    max_len=assessed_length(config), progress=progress)
+    report = _assess(model, corpus, config, progress)
     report.notes.extend(cut_notes(corpus, config))
     report.meta["model"] = {"unit": config.unit, "hidden_size": config.hidden_size, "corpus": corpus.name,
                             "train_max_len": config.max_len, "test_accuracy": history.final_accuracy,
@@ -126,10 +149,12 @@ def train_and_assess(config: CellConfig, progress: bool = False):
     return model, corpus, history, report, timings
 
 
-def assess_checkpoint(checkpoint: str | Path, config: CellConfig, progress: bool = True):
+def assess_checkpoint(checkpoint: str | Path, config: CellConfig, progress: bool = True, device: str = "cpu"):
     """Assess a saved model on the config's corpus, encoded with the model's own vocabulary."""
     model, meta = load_model(checkpoint)
-    data = corpus_for(config)
+    model.to(device)
+    with showing_progress(progress):
+        data = corpus_for(config)
     trained_on = [str(name) for name in meta.get("label_names") or []]
     if trained_on and trained_on != list(data.label_names):
         unknown = [name for name in data.label_names if name not in trained_on]
@@ -147,13 +172,21 @@ def assess_checkpoint(checkpoint: str | Path, config: CellConfig, progress: bool
             f"the checkpoint predicts {model.config.num_classes} classes but {data.name} has "
             f"{data.num_classes}; assess it on the corpus it was trained for.")
     vocabulary = Vocabulary.from_dict(meta["vocabulary"]) if meta.get("vocabulary") else data.vocabulary
-    report = assess(model, data, max_distance=config.max_distance, estimators=config.estimators,
-                    vocabulary=vocabulary, max_sequences=config.max_sequences, seed=config.seed,
-                    max_len=assessed_length(config), progress=progress)
+    report = _assess(model, data, config, progress, vocabulary)
     report.notes.extend(cut_notes(data, config, splits=("test",)))  # the checkpoint was trained elsewhere
     report.meta["model"] = {"unit": model.config.unit, "hidden_size": model.config.hidden_size, "corpus": data.name,
                             "checkpoint": str(checkpoint)}
     report.meta["corpus_notes"] = data.notes
+    return report
+
+
+def _assess(model, corpus, config: CellConfig, progress: bool, vocabulary=None):
+    """`assess` with the cell's settings; the report's recommendation uses the cell's tau."""
+    report = assess(model, corpus, max_distance=config.max_distance, estimators=config.estimators,
+                    vocabulary=vocabulary, max_sequences=config.max_sequences, n_resamples=config.n_resamples,
+                    seed=config.seed, max_len=assessed_length(config), progress=progress,
+                    occlusion_normalisation=config.occlusion_normalisation)
+    report.meta["recommendation_tau"] = config.tau
     return report
 
 

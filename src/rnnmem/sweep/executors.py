@@ -28,9 +28,8 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing import get_context
 
-from tqdm.auto import tqdm
-
 from rnnmem.errors import ConfigError, RnnmemError
+from rnnmem.progress import progress_bar, ticking
 from rnnmem.sweep.cell import CellConfig, run_cell
 from rnnmem.sweep.store import ResultsStore
 
@@ -79,13 +78,16 @@ def run_sweep(store: ResultsStore, configs: list[CellConfig], executor: str = "l
     status = _statuses(store)
     todo = [k for k in keys if status[k] != "done"]
     outcomes = _run_ray(store, todo, address) if executor == "ray" else _run_local(store, todo, workers)
-    bar = tqdm(total=len(keys), initial=len(keys) - len(todo), desc="cells", unit="cell", disable=not progress)
+    # redrawn at every finished cell (mininterval 0): cells are minutes apart, a skipped redraw would hide one
+    bar = progress_bar(total=len(keys), initial=len(keys) - len(todo), desc="cells", unit="cell", shown=progress,
+                       mininterval=0)
     failed = 0
     try:
-        for outcome in outcomes:
-            failed += outcome == "failed"
-            bar.set_postfix(failed=failed)
-            bar.update(outcome is not None)
+        with ticking(bar):
+            for outcome in outcomes:
+                failed += outcome == "failed"
+                bar.set_postfix(failed=failed)
+                bar.update(outcome is not None)
     finally:
         # close the generator now (not at garbage collection) so an interrupt releases its cells
         outcomes.close()

@@ -24,6 +24,7 @@ from rnnmem.errors import DataError
 from rnnmem.fileio import write_atomically
 from rnnmem.guidance import recommend_for_unit
 from rnnmem.indicators.curve import last_measured_distance
+from rnnmem.progress import stage
 from rnnmem.report import study_figures, study_text
 from rnnmem.report.blocks import to_html, to_markdown
 from rnnmem.sweep.store import ResultsStore
@@ -274,7 +275,8 @@ def write_study_report(store_path: str | Path, out_dir: str | Path) -> dict[str,
     tables = study_text.metric_tables(study, table)
     fails = failures(study)
     paths["comparison_md"] = write_atomically(out / "comparison.md", study_text.comparison_markdown(tables, fails))
-    figures = study_figures.write_figures(study, table, out)
+    with stage("figures"):
+        figures = study_figures.write_figures(study, table, out)
     paths.update(figures)
     blocks = study_text.report_blocks(study_summary(study), recommendations(study), tables, fails, figures)
     paths["report_md"] = write_atomically(out / "report.md", to_markdown(blocks, study_text.TITLE))
