@@ -8,11 +8,13 @@ tests); `rnnmem.report.single.write_figures` saves them. The SES and hull figure
 from __future__ import annotations
 
 import matplotlib
+import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
 
 from rnnmem.report.format import memory_length
-from rnnmem.report.style import BOX, HALO, STYLE, draw_thresholds, estimator_color, label_retention_axes, new_figure
+from rnnmem.report.style import (BOX, HALO, STYLE, draw_thresholds, estimator_color, label_retention_axes, legend_below,
+                                  new_figure, place_labels)
 
 FEW_SEQUENCES = 10
 
@@ -23,14 +25,24 @@ def _n_sequences(report) -> str:
 
 
 # -- retention -------------------------------------------------------------------------
+NEAR_RANGE = 20  # the distances the retention axis keeps linear; past it the axis is logarithmic
+DISTANCE_TICKS = (0, 5, 10, 15, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+
+
 def retention_figure(report) -> Figure:
-    """r(d) of every computed estimator with its 95% band, the tau lines and each ML(0.5)."""
+    """r(d) of every computed estimator with its 95% band, its untrained floor (dotted), the tau lines and each ML(0.5).
+
+    The distance axis is linear up to NEAR_RANGE and logarithmic beyond, so the near range,
+    where most memory lives, is not squeezed by a long measured range. The ML(0.5) labels are
+    placed where they overlap neither each other nor the threshold names.
+    """
     with matplotlib.rc_context(STYLE):
-        fig = new_figure()
+        fig = new_figure(7.5, 5.6)
         ax = fig.add_subplot()
         distance = report.retention["distance"].to_numpy()
         many = len(distance) > 40
-        for j, name in enumerate(report.estimators):
+        labels, markers = [], []
+        for name in report.estimators:
             color = estimator_color(name)
             r = report.retention[name].to_numpy(float)
             lo = report.retention[f"{name}_lo"].to_numpy(float)
@@ -46,20 +58,39 @@ def retention_figure(report) -> Figure:
                         label=f"{name}, untrained floor")
             if ml is not None:
                 ax.plot([ml], [r[ml]], marker="D", ms=8, mfc="white", mec=color, mew=2, zorder=5)
-                ax.annotate(f"ML(0.5)={ml}", (ml, r[ml]), xytext=(9, 6 + 14 * j), textcoords="offset points",
-                            color=color, fontsize=8.5, fontweight="bold", bbox=BOX, zorder=6)
+                markers.append((ml, r[ml]))
+                labels.append((f"ML(0.5)={ml}", (ml, r[ml]),
+                               dict(color=color, fontsize=8.5, fontweight="bold", bbox=BOX, zorder=6)))
         draw_thresholds(ax)
-        if len(distance):
-            ax.set_xlim(distance[0] - 0.3, distance[-1] + 0.3)
+        _distance_axis(ax, distance)
         ax.set_ylim(*_retention_limits(report))
         label_retention_axes(ax)
         ax.set_title(f"Retention r(d) of a token's semantics at the end — {_n_sequences(report)}, 95% CI bands")
         ax.grid(True, alpha=0.25)
         if report.estimators:
-            ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.93), framealpha=0.9)
+            legend_below(ax, ncol=2 if len(ax.get_legend_handles_labels()[1]) > 3 else 1)
         else:
             ax.text(0.5, 0.5, "no retention estimator was computed", transform=ax.transAxes, ha="center")
+        place_labels(ax, labels, markers=[(xy, 10) for xy in markers])
     return fig
+
+
+def _distance_axis(ax, distance: np.ndarray) -> None:
+    """Linear up to NEAR_RANGE, logarithmic past it (symlog) when the range is much longer."""
+    if not len(distance):
+        return
+    last = float(distance[-1])
+    if last > 1.5 * NEAR_RANGE:
+        ax.set_xscale("symlog", linthresh=NEAR_RANGE, linscale=1.0)
+        ax.set_xticks([t for t in DISTANCE_TICKS if t <= last])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.set_xlim(distance[0] - 0.3, last * 1.03)
+        ax.annotate(f"linear to d = {NEAR_RANGE}, logarithmic beyond", (0.99, 0.01), xycoords="axes fraction",
+                    ha="right", va="bottom", fontsize=7.5, color="0.4")
+    else:
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_xlim(distance[0] - 0.3, last + 0.3)
 
 
 def _retention_limits(report) -> tuple[float, float]:
@@ -77,7 +108,7 @@ def _retention_limits(report) -> tuple[float, float]:
 def fidelity_figure(report) -> Figure:
     """cos(S, S*) by sequence length with its 95% band, R^2 beside it, and the knee."""
     with matplotlib.rc_context(STYLE):
-        fig = new_figure()
+        fig = new_figure(7.5, 5.4)
         ax = fig.add_subplot()
         table = report.fidelity
         length = table["length"].to_numpy(float)
@@ -99,10 +130,15 @@ def fidelity_figure(report) -> Figure:
             ax.axvspan(sparse.min() - 0.5, length[-1] + 0.5, color="0.9", zorder=0,
                        label=f"fewer than {FEW_SEQUENCES} sequences this long")
         knee = report.fidelity_knee()
+        knee_label = []
         if knee is not None:
-            ax.axvline(knee, color="0.3", ls="-.", lw=1.2, label=f"knee: length {knee:g}")
-            ax.annotate(f"knee = {knee:g}", (knee, 1.0), xycoords=("data", "axes fraction"), xytext=(4, -14),
-                        textcoords="offset points", fontsize=8.5, color="0.25")
+            measured = np.isfinite(cosine)
+            at_knee = float(np.interp(knee, length[measured], cosine[measured]))
+            ax.axvline(knee, color="0.3", ls="-.", lw=1.0, zorder=1)
+            ax.plot([knee], [at_knee], ls="none", marker="o", ms=11, mfc="none", mec="black", mew=2, zorder=6,
+                    label=f"knee: length {knee:g}, cosine {at_knee:.2f}")
+            knee_label = [(f"knee: L = {knee:g}\ncosine = {at_knee:.2f}", (knee, at_knee),
+                           dict(fontsize=8.5, fontweight="bold", color="0.1", bbox=BOX, zorder=7))]
         values = np.concatenate([table["cosine_lo"].to_numpy(float), np.clip(r2, floor, None)])
         values = values[np.isfinite(values)]
         ax.set_ylim(min(-0.05, float(values.min()) - 0.05) if len(values) else -0.05, 1.05)
@@ -113,7 +149,8 @@ def fidelity_figure(report) -> Figure:
         ax.set_ylabel("agreement of S(x) with the full-memory S*(x)")
         ax.set_title(f"Semantic fidelity F(L) — {_n_sequences(report)} (prefixes of every length)")
         ax.grid(True, alpha=0.25)
-        ax.legend(loc="lower left", framealpha=0.9)
+        legend_below(ax, ncol=2)
+        place_labels(ax, knee_label, markers=[(label[1], 14) for label in knee_label])
     return fig
 
 
