@@ -8,13 +8,12 @@ tests); `rnnmem.report.single.write_figures` saves them. The SES and hull figure
 from __future__ import annotations
 
 import matplotlib
-import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
 
 from rnnmem.report.format import memory_length
-from rnnmem.report.style import (BOX, HALO, STYLE, draw_thresholds, estimator_color, label_retention_axes, legend_below,
-                                  new_figure, place_labels)
+from rnnmem.report.style import (BOX, HALO, STYLE, distance_axis, draw_thresholds, estimator_color,
+                                  label_retention_axes, legend_below, new_figure, place_labels)
 
 FEW_SEQUENCES = 10
 
@@ -25,14 +24,10 @@ def _n_sequences(report) -> str:
 
 
 # -- retention -------------------------------------------------------------------------
-NEAR_RANGE = 20  # the distances the retention axis keeps linear; past it the axis is logarithmic
-DISTANCE_TICKS = (0, 5, 10, 15, 20, 50, 100, 200, 500, 1000, 2000, 5000)
-
-
 def retention_figure(report) -> Figure:
     """r(d) of every computed estimator with its 95% band, its untrained floor (dotted), the tau lines and each ML(0.5).
 
-    The distance axis is linear up to NEAR_RANGE and logarithmic beyond, so the near range,
+    The distance axis is linear up to style.NEAR_RANGE and logarithmic beyond, so the near range,
     where most memory lives, is not squeezed by a long measured range. The ML(0.5) labels are
     placed where they overlap neither each other nor the threshold names.
     """
@@ -62,7 +57,7 @@ def retention_figure(report) -> Figure:
                 labels.append((f"ML(0.5)={ml}", (ml, r[ml]),
                                dict(color=color, fontsize=8.5, fontweight="bold", bbox=BOX, zorder=6)))
         draw_thresholds(ax)
-        _distance_axis(ax, distance)
+        distance_axis(ax, distance)
         ax.set_ylim(*_retention_limits(report))
         label_retention_axes(ax)
         ax.set_title(f"Retention r(d) of a token's semantics at the end — {_n_sequences(report)}, 95% CI bands")
@@ -73,24 +68,6 @@ def retention_figure(report) -> Figure:
             ax.text(0.5, 0.5, "no retention estimator was computed", transform=ax.transAxes, ha="center")
         place_labels(ax, labels, markers=[(xy, 10) for xy in markers])
     return fig
-
-
-def _distance_axis(ax, distance: np.ndarray) -> None:
-    """Linear up to NEAR_RANGE, logarithmic past it (symlog) when the range is much longer."""
-    if not len(distance):
-        return
-    last = float(distance[-1])
-    if last > 1.5 * NEAR_RANGE:
-        ax.set_xscale("symlog", linthresh=NEAR_RANGE, linscale=1.0)
-        ax.set_xticks([t for t in DISTANCE_TICKS if t <= last])
-        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
-        ax.set_xlim(distance[0] - 0.3, last * 1.03)
-        ax.annotate(f"linear to d = {NEAR_RANGE}, logarithmic beyond", (0.99, 0.01), xycoords="axes fraction",
-                    ha="right", va="bottom", fontsize=7.5, color="0.4")
-    else:
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        ax.set_xlim(distance[0] - 0.3, last + 0.3)
 
 
 def _retention_limits(report) -> tuple[float, float]:

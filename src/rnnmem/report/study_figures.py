@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from rnnmem.report.format import memory_length, number
 from rnnmem.report.ses_plots import ses_figure_from_arrays, words_caption
 from rnnmem.report.study_text import CI_NOTE
-from rnnmem.report.style import (STYLE, OKABE_ITO, UNIT_MARKERS, draw_thresholds,
-                                 label_retention_axes, new_figure, save_figure)
+from rnnmem.report.style import (OKABE_ITO, STYLE, UNIT_MARKERS, distance_axis, draw_thresholds, label_retention_axes,
+                                 legend_below, new_figure, save_figure)
 
 
 def _unit_style(study, unit: str) -> dict:
@@ -37,11 +37,13 @@ def retention_figure(study) -> Figure:
     with matplotlib.rc_context(STYLE):
         fig = new_figure(8.0, 5.0)
         ax = fig.add_subplot()
+        longest = 0
         for unit in study.units:
             group = study.group(unit, length) if length is not None else study.longest_group(unit)
             if not group:
                 continue
             distance, mean, lo, hi = study.retention_band(group)
+            longest = max(longest, int(distance[-1]) if len(distance) else 0)
             style = _unit_style(study, unit)
             where = "" if length is not None else f", L = {group[0]['config']['max_len']}"
             ax.fill_between(distance, lo, hi, color=style["color"], alpha=0.18, linewidth=0)
@@ -53,8 +55,9 @@ def retention_figure(study) -> Figure:
                      "line: mean over seeds; band: range across seeds (one seed: its bootstrap 95% CI)")
         label_retention_axes(ax)
         ax.set_ylim(bottom=min(-0.05, ax.get_ylim()[0]), top=max(1.1, ax.get_ylim()[1]))
+        distance_axis(ax, np.arange(longest + 1))
         ax.grid(True, alpha=0.25)
-        ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.9), framealpha=0.9)
+        legend_below(ax, ncol=min(4, len(study.units)))
     return fig
 
 
@@ -66,7 +69,6 @@ def _by_length_axes(ax, study, table: pd.DataFrame, metric: str, ylabel: str) ->
     """
     n_units = len(study.units)
     drawn: list[float] = []
-    floor_named = False
     for i, unit in enumerate(study.units):
         # Nudge units sideways (in log2 units) so error bars at one length do not hide each other.
         nudge = 2 ** (0.04 * (i - (n_units - 1) / 2))
@@ -80,9 +82,10 @@ def _by_length_axes(ax, study, table: pd.DataFrame, metric: str, ylabel: str) ->
         floor = _rows(table, f"floor.{metric}", unit)
         if len(floor):
             ax.plot(floor["max_len"].to_numpy(float) * nudge, floor["mean"].to_numpy(float), ls=":", lw=1.4,
-                    color=_unit_style(study, unit)["color"], label=None if floor_named else "untrained floor (dotted)")
-            floor_named = True
+                    color=_unit_style(study, unit)["color"])
             drawn += list(floor["mean"].to_numpy(float))
+    if any(table["metric"] == f"floor.{metric}"):
+        ax.plot([], [], color="0.3", ls=":", lw=1.4, label="untrained floor (dotted, in the unit's colour)")
     ax.set_xscale("log", base=2)
     ax.set_xticks(study.lengths, [str(n) for n in study.lengths])
     ax.minorticks_off()

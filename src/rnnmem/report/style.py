@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.ticker
+import numpy as np
 from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -30,6 +32,8 @@ N_TRAJECTORIES = 4
 LEADER = dict(arrowstyle="-", color="0.45", lw=0.6, shrinkA=0, shrinkB=2)
 BOX = dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85)
 HALO = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+NEAR_RANGE = 20  # the distances a retention axis keeps linear; past it the axis is logarithmic
+DISTANCE_TICKS = (0, 5, 10, 15, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 # Where a label may go around its point (points right, up), tried in this order, nearest first.
 LABEL_OFFSETS = tuple((dx * r, dy * r) for r in (1, 2, 3.5, 5.5)
                       for dx, dy in ((5, 4), (5, -4), (-5, 4), (-5, -4), (0, 6), (0, -6)))
@@ -61,6 +65,24 @@ def draw_thresholds(ax) -> None:
 def label_retention_axes(ax) -> None:
     ax.set_xlabel("distance from the end d (tokens; d = 0 is the last token)")
     ax.set_ylabel("retention r(d)")
+
+
+def distance_axis(ax, distance: np.ndarray) -> None:
+    """Linear up to NEAR_RANGE, logarithmic past it (symlog) when the range is much longer."""
+    if not len(distance):
+        return
+    last = float(distance[-1])
+    if last > 1.5 * NEAR_RANGE:
+        ax.set_xscale("symlog", linthresh=NEAR_RANGE, linscale=1.0)
+        ax.set_xticks([t for t in DISTANCE_TICKS if t <= last])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.set_xlim(distance[0] - 0.3, last * 1.03)
+        ax.annotate(f"linear to d = {NEAR_RANGE}, logarithmic beyond", (0.99, 0.01), xycoords="axes fraction",
+                    ha="right", va="bottom", fontsize=7.5, color="0.4")
+    else:
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_xlim(distance[0] - 0.3, last + 0.3)
 
 
 def legend_below(ax, ncol: int = 1) -> None:
