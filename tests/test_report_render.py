@@ -243,6 +243,19 @@ def _classes_in_the_plane(n_per_class=60):
     return ends, labels, trajectories, words, points
 
 
+def test_report_keeps_each_sequences_end_point_and_its_class(tiny_csv):
+    corpus = rnnmem.read_corpus(tiny_csv, seed=0)
+    model = rnnmem.build_model("gru", len(corpus.vocabulary), corpus.num_classes, hidden_size=4, embedding_dim=4, seed=0)
+    rep = rnnmem.assess(model, corpus, estimators=("regression",), max_sequences=20, n_resamples=20, probes=False,
+                        floor=False, progress=False)
+    assert rep.sequence_points.shape == (20, corpus.num_classes) and rep.sequence_labels.shape == (20,)
+    positive = list(corpus.label_names).index("pos")
+    for i, (trajectory, ids) in enumerate(zip(rep.trajectories, rep.trajectory_tokens)):
+        np.testing.assert_array_equal(rep.sequence_points[i], trajectory[-1])  # trajectory i is sequence i
+        assert ("good" in rep.vocabulary.decode(ids)) == (rep.sequence_labels[i] == positive)  # the cue sets the class
+    assert _assess(3).sequence_labels is None  # token tensors carry no class
+
+
 def test_typical_trajectory_per_class_is_the_kept_one_ending_nearest_its_class_mean():
     ends, labels, trajectories, *_ = _classes_in_the_plane()
     chosen = ses_plots.typical_trajectories(trajectories, ends, labels)
