@@ -129,6 +129,8 @@ def test_ses_figure_labels_its_axes_by_dimension(k, tmp_path):
         assert ax.get_xlabel() == f"SES coordinate: {rep.label_names[0]}"
         assert "frequency rank" in ax.get_ylabel()
         assert fig.axes[1].get_ylabel() == "step t (tokens read)"
+        assert fig.axes[2].get_ylabel().startswith("sequences")  # where the 40 sequences end
+        assert sum(patch.get_path().vertices.shape[0] > 0 for patch in fig.axes[2].patches) >= 1
         assert "K = 1" in fig.get_suptitle()
     _assert_real_png(style.save_figure(fig, tmp_path / "ses.png"))
 

@@ -96,7 +96,7 @@ def ses_figure_from_arrays(points: np.ndarray, counts: np.ndarray, words: list[s
     with matplotlib.rc_context(STYLE):
         if k == 1:
             fig = _ses_1d(points[:, 0], counts, sizes, words, _frequent_words(words, counts), trajectories, captions,
-                          names)
+                          names, ends, labels)
             if heading:
                 fig.suptitle(f"{heading}\n{fig.get_suptitle()}", fontsize=11)
             return fig
@@ -173,39 +173,58 @@ def _class_color(label) -> str:
     return OKABE_ITO[int(label) % len(OKABE_ITO)]
 
 
-def _ses_1d(x, counts, sizes, words, labelled, trajectories, captions, names) -> Figure:
-    fig = new_figure(8.0, 7.0)
-    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+def _ses_1d(x, counts, sizes, words, labelled, trajectories, captions, names, ends, labels) -> Figure:
+    """K = 1: words by frequency rank, the trajectories against the step t and, when known, where sequences end."""
+    with_ends = ends is not None and len(ends) > 1
+    fig = new_figure(8.0, 9.0 if with_ends else 7.0)
+    panels = fig.subplots(3 if with_ends else 2, 1, sharex=True, height_ratios=[3, 2, 1.6][: 3 if with_ends else 2])
+    top, middle = panels[:2]
     rank = np.empty(len(counts), int)
     rank[np.argsort(-counts, kind="stable")] = np.arange(1, len(counts) + 1)
     top.scatter(x, rank, s=sizes, color="0.55", alpha=0.45, edgecolors="0.35", linewidths=0.4,
                 label="word points s(w) (size = count)")
-    for i in labelled:
-        top.annotate(words[i], (x[i], rank[i]), xytext=(3, 2), textcoords="offset points", fontsize=8, color="0.1",
-                     path_effects=HALO)
     top.axvline(0, color="black", lw=1.0, label="origin o₀ (empty sequence)")
     top.invert_yaxis()
-    top.set_xlabel(f"SES coordinate: {names[0]}")
     top.set_ylabel("word frequency rank (1 = most frequent)")
-    top.tick_params(labelbottom=True)
     top.legend(loc="best", framealpha=0.9)
-    top.grid(True, alpha=0.2)
     for j, (traj, caption) in enumerate(zip(trajectories, captions)):
         color = TRAJECTORY_COLORS[j % len(TRAJECTORY_COLORS)]
         values = np.concatenate([[0.0], np.asarray(traj, float)[:, 0]])
         steps = np.arange(len(values))
-        bottom.plot(values, steps, color=color, lw=1.4, marker="o", ms=2.5, label=caption)
-        bottom.plot(values[-1], steps[-1], marker="*", ms=15, color=color, mec="black", mew=0.8)
-    bottom.axvline(0, color="black", lw=1.0)
-    bottom.invert_yaxis()
-    bottom.set_xlabel(f"SES coordinate: {names[0]}")
-    bottom.set_ylabel("step t (tokens read)")
+        middle.plot(values, steps, color=color, lw=1.4, marker="o", ms=2.5, label=caption)
+        middle.plot(values[-1], steps[-1], marker="*", ms=15, color=color, mec="black", mew=0.8)
+    middle.axvline(0, color="black", lw=1.0)
+    middle.invert_yaxis()
+    middle.set_ylabel("step t (tokens read)")
     if trajectories:
-        bottom.legend(loc="best", framealpha=0.9)
-    bottom.grid(True, alpha=0.2)
-    fig.suptitle(f"Semantic Euclidean Space (K = 1): x = the SES coordinate\ny = word frequency rank (top); "
-                 f"step t of {len(trajectories)} trajectories (bottom, ★ = final point S(x))", fontsize=11)
+        middle.legend(loc="best", framealpha=0.9)
+    if with_ends:
+        _end_histogram(panels[2], ends[:, 0], labels, names)
+    for ax in panels:
+        ax.set_xlabel(f"SES coordinate: {names[0]}")
+        ax.tick_params(labelbottom=True)
+        ax.grid(True, alpha=0.2)
+    fig.suptitle(f"Semantic Euclidean Space (K = 1): x = the SES coordinate\ny = word frequency rank (top), "
+                 f"step t of {len(trajectories)} trajectories (★ = final point S(x))"
+                 + ("\nand how many sequences end there (bottom)" if with_ends else ""), fontsize=11)
+    place_labels(top, [(words[i], (x[i], rank[i]), dict(fontsize=8, color="0.1", path_effects=HALO)) for i in labelled],
+                 required=False)
     return fig
+
+
+def _end_histogram(ax, ends: np.ndarray, labels, names) -> None:
+    """How many sequences end at each SES coordinate, per class when known, with each class's mean as a line."""
+    bins = np.histogram_bin_edges(ends, bins=30)
+    groups = [(None, np.ones(len(ends), bool))] if labels is None else [(c, labels == c) for c in np.unique(labels)]
+    for c, members in groups:
+        color = "0.3" if c is None else _class_color(c)
+        name = "all sequences" if c is None else f"class {_class_name(names, c)}"
+        ax.hist(ends[members], bins=bins, histtype="step", lw=1.6, color=color,
+                label=f"{name}: {int(members.sum())} end points S(x)")
+        ax.axvline(ends[members].mean(), color=color, ls="--", lw=1.2)
+    ax.axvline(0, color="black", lw=1.0)
+    ax.set_ylabel("sequences\n(dashed: mean)")
+    ax.legend(loc="best", framealpha=0.9, fontsize=7.5)
 
 
 def _frequent_words(words: list[str], counts: np.ndarray, n: int = N_FREQUENT_WORDS) -> list[int]:
