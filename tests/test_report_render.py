@@ -3,6 +3,7 @@
 from dataclasses import replace
 from functools import lru_cache
 from itertools import combinations
+from types import SimpleNamespace
 
 import re
 import matplotlib.image
@@ -226,6 +227,20 @@ def test_hull_labels_do_not_collide(report):
     example = report.hull.example
     pillar_words = {token for token, pillar in zip(example["tokens"], example["pillars"]) if pillar}
     assert len(texts) == len(pillar_words) >= 3  # one label per pillar word, a repeated word named once
+    _assert_apart(_boxes(fig, texts), [t.get_text() for t in texts])
+
+
+def test_validity_word_labels_do_not_collide_even_when_the_extreme_words_crowd():
+    rng = np.random.default_rng(0)
+    valence = rng.uniform(-4, 4, 200)
+    axis = 0.3 * valence + rng.normal(0, 0.3, 200)
+    axis[:8] = 5.0 + 0.01 * np.arange(8)  # eight words at one extreme, nearly on one point
+    valence[:8] = 3.0
+    view = SimpleNamespace(valence=valence, axis=axis, words=[f"word{i}" for i in range(200)], rho=0.8, low=0.7,
+                           high=0.9, n_matched=200)
+    fig = plots.validity_figure(SimpleNamespace(semantic_validity={"trained": view, "untrained": None}))
+    texts = [t for t in fig.axes[0].texts if t.get_text()]
+    assert len(texts) == 2 * plots.N_EXTREME_WORDS
     _assert_apart(_boxes(fig, texts), [t.get_text() for t in texts])
 
 

@@ -149,6 +149,7 @@ def validity_figure(report) -> Figure:
     with matplotlib.rc_context(STYLE):
         fig = new_figure(6.0 * len(views) + 1.0, 5.8)
         axes = np.atleast_1d(fig.subplots(1, len(views), squeeze=False)[0])
+        names = []
         for ax, (v, title, color) in zip(axes, views):
             x, y = np.asarray(v.valence, float), np.asarray(v.axis, float)
             ax.scatter(x, y, s=9, color=color, alpha=0.35, edgecolors="none", label="one rated word", zorder=2)
@@ -157,10 +158,9 @@ def validity_figure(report) -> Figure:
             ax.plot(centres, medians, color="black", lw=1.4, marker="o", ms=3.5, zorder=4,
                     label="median per unit of valence")
             order = np.argsort(y, kind="stable")
-            for i in dict.fromkeys([*order[:N_EXTREME_WORDS], *order[::-1][:N_EXTREME_WORDS]]):
-                right = x[i] > 2  # named on the left of the point, so the name stays inside the panel
-                ax.annotate(v.words[i], (x[i], y[i]), xytext=(-3 if right else 3, 2), textcoords="offset points",
-                            ha="right" if right else "left", fontsize=8, color="0.1", zorder=6, path_effects=HALO)
+            word_style = dict(fontsize=8, color="0.1", zorder=6, path_effects=HALO)
+            names.append((ax, [(v.words[i], (x[i], y[i]), word_style)
+                               for i in dict.fromkeys([*order[:N_EXTREME_WORDS], *order[::-1][:N_EXTREME_WORDS]])]))
             ax.axhline(0, color="0.75", lw=0.8, zorder=1)
             ax.axvline(0, color="0.75", lw=0.8, zorder=1)
             ci = "" if not np.isfinite(v.low) else f" [{v.low:.2f}, {v.high:.2f}]"
@@ -172,4 +172,6 @@ def validity_figure(report) -> Figure:
             ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, framealpha=0.9)
         fig.suptitle("Semantic validity: does the positive − negative axis of the SES order words as people do?",
                      fontsize=11)
+        for ax, labels in names:  # once the whole figure is laid out
+            place_labels(ax, labels)
     return fig
