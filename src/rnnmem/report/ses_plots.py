@@ -10,6 +10,7 @@ import matplotlib
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from rnnmem.report.style import (HALO, N_TRAJECTORIES, OKABE_ITO, STYLE, TRAJECTORY_COLORS, legend_below,
                                   new_figure, place_labels)
@@ -116,7 +117,8 @@ def ses_figure_from_arrays(points: np.ndarray, counts: np.ndarray, words: list[s
                                 edgecolors="white", alpha=0.8, zorder=3)  # above the trajectories: where they end
             ax.scatter([], [], marker="h", s=90, color=cmap(0.5),
                        label=f"end points S(x) of {len(ends_2d)} sequences (density)")
-            fig.colorbar(density, ax=ax, shrink=0.7, pad=0.01, label="sequences ending in the cell")
+            fig.colorbar(density, ax=ax, shrink=0.7, pad=0.01, label="sequences ending in the cell",
+                         ticks=MaxNLocator(integer=True))
         ax.scatter(coords[:, 0], coords[:, 1], s=sizes, color="0.6", alpha=0.3, edgecolors="none",
                    label="word points s(w) (size = count)", zorder=1)
         for j, (traj, caption) in enumerate(zip(trajectories, captions)):
