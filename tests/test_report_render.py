@@ -175,7 +175,8 @@ def _long_report(report, max_distance=100, lam=0.9):
     distance = np.arange(max_distance + 1)
     columns = {"distance": distance}
     for name in report.estimators:
-        columns.update({name: lam ** distance, f"{name}_lo": lam ** distance - 0.02, f"{name}_hi": lam ** distance + 0.02})
+        r = lam ** distance
+        columns.update({name: r, f"{name}_lo": r - 0.02, f"{name}_hi": r + 0.02})
     return replace(report, retention=pd.DataFrame(columns), floor=None)
 
 
@@ -262,7 +263,8 @@ def _classes_in_the_plane(n_per_class=60):
 
 def test_report_keeps_each_sequences_end_point_and_its_class(tiny_csv):
     corpus = rnnmem.read_corpus(tiny_csv, seed=0)
-    model = rnnmem.build_model("gru", len(corpus.vocabulary), corpus.num_classes, hidden_size=4, embedding_dim=4, seed=0)
+    model = rnnmem.build_model("gru", len(corpus.vocabulary), corpus.num_classes, hidden_size=4, embedding_dim=4,
+                               seed=0)
     rep = rnnmem.assess(model, corpus, estimators=("regression",), max_sequences=20, n_resamples=20, probes=False,
                         floor=False, progress=False)
     assert rep.sequence_points.shape == (20, corpus.num_classes) and rep.sequence_labels.shape == (20,)

@@ -1,4 +1,4 @@
-"""Study figures drawn from a small synthetic study: baselines on the accuracy plot, fitted axes, the untrained floor."""
+"""Study figures from a small synthetic study: baselines on the accuracy plot, fitted axes, the untrained floor."""
 
 from __future__ import annotations
 

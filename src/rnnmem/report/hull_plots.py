@@ -70,8 +70,8 @@ def hull_figure(report) -> Figure:
         for i in np.flatnonzero(pillars):
             at_point.setdefault((words[i], *coords[i]), []).append(i)
         text_style = dict(fontsize=8.5, color="0.1", zorder=6, path_effects=HALO)
-        place_labels(ax, [(f"{word} (d={', '.join(str(distances[i]) for i in rows)})", tuple(coords[rows[0]]), text_style)
-                          for (word, *_), rows in at_point.items()],
+        place_labels(ax, [(f"{word} (d={', '.join(str(distances[i]) for i in rows)})", tuple(coords[rows[0]]),
+                           text_style) for (word, *_), rows in at_point.items()],
                      markers=[(tuple(end), 17)] + [(tuple(c), 9) for c in coords])
     return fig
 

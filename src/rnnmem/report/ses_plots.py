@@ -23,7 +23,7 @@ MANY_CLASSES = 6  # past this many classes, the legend names the class means onc
 
 
 def ses_figure(report) -> Figure:
-    """Where sequences end in the SES (density), each class's mean end point, one typical trajectory per class, named words.
+    """Where sequences end in the SES (density), each class's mean end point, a typical trajectory per class, named words.
 
     K > 2: the first two principal directions of the word points (everything projected on
     the same axes); K = 2: the SES itself; K = 1: the SES coordinate on x, with the words
@@ -51,7 +51,7 @@ def plane(ax, points: np.ndarray, names: list[str]):
 
 
 def typical_trajectories(trajectories: list, sequence_points, sequence_labels, n: int = N_TRAJECTORIES) -> list[int]:
-    """Which of the kept trajectories to draw: for each of the ``n`` most populous classes, the one ending nearest its class mean.
+    """Which kept trajectories to draw: for each of the ``n`` most populous classes, the one ending nearest its class mean.
 
     Trajectory i is that of sequence i (the first sequences are kept). Without labels or end
     points: the first ``n``.

@@ -99,7 +99,8 @@ def _rows(table: pd.DataFrame, metric: str, unit: str) -> pd.DataFrame:
     return table[(table["metric"] == metric) & (table["unit"] == unit) & (table["n"] > 0)].sort_values("max_len")
 
 
-BASELINES = (("majority_baseline", "majority-class baseline", "--"), ("bag_of_words_baseline", "bag-of-words baseline", "-."))
+BASELINES = (("majority_baseline", "majority-class baseline", "--"),
+             ("bag_of_words_baseline", "bag-of-words baseline", "-."))
 
 
 def _draw_baselines(ax, study) -> None:
@@ -115,7 +116,7 @@ def _draw_baselines(ax, study) -> None:
 
 
 def accuracy_fidelity_figure(study, table: pd.DataFrame) -> Figure:
-    """Test accuracy (with the majority and bag-of-words baselines) and fidelity at the median length, by training length."""
+    """Test accuracy (beside the majority and bag-of-words baselines) and fidelity at the median length, by training length."""
     with matplotlib.rc_context(STYLE):
         fig = new_figure(10.0, 4.8)
         left, right = fig.subplots(1, 2)
@@ -177,7 +178,8 @@ def ses_figure(study) -> Figure:
                f"(accuracy {number(accuracy)})")
     return ses_figure_from_arrays(np.asarray(ses["points"], float), ses["counts"], ses["words"],
                                   ses.get("label_names") or [], trajectories, captions, heading=heading,
-                                  sequence_points=ses.get("sequence_points"), sequence_labels=ses.get("sequence_labels"))
+                                  sequence_points=ses.get("sequence_points"),
+                                  sequence_labels=ses.get("sequence_labels"))
 
 
 def write_figures(study, table: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
