@@ -1,17 +1,23 @@
 """Tests of the report rendering: the three PNG figures and the Markdown report."""
 
+from dataclasses import replace
 from functools import lru_cache
+from itertools import combinations
+from types import SimpleNamespace
 
 import re
 import matplotlib.image
 import numpy as np
+import pandas as pd
 import pytest
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.text import Text
 from torch import nn
 
 import rnnmem
 from rnnmem.data import Vocabulary
-from rnnmem.report import plots, ses_plots, style
+from rnnmem.report import hull_plots, plots, ses_plots, style
 from rnnmem.report.blocks import pipe_table
 
 LAMBDA = 0.7
@@ -100,13 +106,13 @@ def test_retention_figure_marks_half_life_and_thresholds(report):
     assert lines["occlusion"] == style.ESTIMATOR_COLORS["occlusion"]
 
 
-def test_fidelity_figure_marks_the_knee(report):
+def test_fidelity_figure_names_its_curves(report):
     ax = plots.fidelity_figure(report).axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any(label.startswith("cosine") for label in labels)
     assert any(label.startswith("R²") for label in labels)
     knee = report.fidelity_knee()
-    assert knee is not None and f"knee: length {knee:g}" in labels
+    assert knee is not None and any(label.startswith(f"knee: length {knee:g}") for label in labels)
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
@@ -124,6 +130,8 @@ def test_ses_figure_labels_its_axes_by_dimension(k, tmp_path):
         assert ax.get_xlabel() == f"SES coordinate: {rep.label_names[0]}"
         assert "frequency rank" in ax.get_ylabel()
         assert fig.axes[1].get_ylabel() == "step t (tokens read)"
+        assert fig.axes[2].get_ylabel().startswith("sequences")  # where the 40 sequences end
+        assert sum(patch.get_path().vertices.shape[0] > 0 for patch in fig.axes[2].patches) >= 1
         assert "K = 1" in fig.get_suptitle()
     _assert_real_png(style.save_figure(fig, tmp_path / "ses.png"))
 
@@ -136,13 +144,172 @@ def test_ses_figure_names_frequent_words_and_skips_special_tokens(report):
     finally:
         report.vocabulary = None
     names = {t.get_text() for t in ax.texts if t.get_text()}  # arrows are empty annotations
-    assert len(names) == ses_plots.N_LABELLED_WORDS
+    assert 5 <= len(names) <= ses_plots.N_FREQUENT_WORDS + ses_plots.N_EXTREME_WORDS
     assert not any(name.startswith("<") for name in names)  # <unk> (id 1) occurs but is never named
     most_frequent = report.words()[int(report.word_points["count"].idxmax())]
     assert f"w{most_frequent}" in names
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     first = vocab.decode(report.trajectory_tokens[0][:2])
     assert any(" ".join(first) in entry for entry in legend)
+
+
+# -- labels that do not collide ---------------------------------------------------------
+def _boxes(fig, artists):
+    """Display boxes of artists as the saved figure has them (drawn once more, as saving does).
+
+    For a text, the box of its letters: a label's thin leader line may cross another label's box.
+    """
+    renderer = (fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)).get_renderer()
+    fig.draw_without_rendering()
+    return [Text.get_window_extent(a, renderer) if isinstance(a, Text) else a.get_window_extent(renderer)
+            for a in artists]
+
+
+def _assert_apart(boxes, names):
+    for (a, name_a), (b, name_b) in combinations(zip(boxes, names), 2):
+        assert not a.overlaps(b), f"{name_a!r} overlaps {name_b!r}"
+
+
+def _long_report(report, max_distance=100, lam=0.9):
+    """The report with a long synthetic retention curve r(d) = lam^d for each estimator, all three alike."""
+    distance = np.arange(max_distance + 1)
+    columns = {"distance": distance}
+    for name in report.estimators:
+        r = lam ** distance
+        columns.update({name: r, f"{name}_lo": r - 0.02, f"{name}_hi": r + 0.02})
+    return replace(report, retention=pd.DataFrame(columns), floor=None)
+
+
+@pytest.mark.parametrize("long", [False, True])
+def test_retention_labels_of_estimators_with_one_memory_length_do_not_overlap(report, long):
+    rep = _long_report(report) if long else report
+    assert len(rep.estimators) == 3 and len({rep.memory_length(0.5, e) for e in rep.estimators}) == 1
+    fig = plots.retention_figure(rep)
+    ax = fig.axes[0]
+    texts = [t for t in ax.texts if t.get_text()]
+    labels = [t for t in texts if t.get_text().startswith("ML(0.5)=")]
+    assert len(labels) == 3  # one per estimator, all at the same point of the plot
+    boxes = _boxes(fig, texts)
+    _assert_apart(boxes, [t.get_text() for t in texts])  # apart from each other and from the threshold names
+    assert all(ax.bbox.contains(box.x0, box.y0) and ax.bbox.contains(box.x1, box.y1)
+               for box, t in zip(boxes, texts) if t in labels)
+
+
+def test_retention_axis_spreads_the_near_range_of_a_long_curve(report):
+    ax = plots.retention_figure(_long_report(report)).axes[0]
+    assert ax.get_xscale() == "symlog"
+    x0, x20, x100 = (ax.transData.transform((d, 0))[0] for d in (0, 20, 100))
+    assert (x20 - x0) / (x100 - x0) > 0.45  # a linear axis gives d < 20 a fifth of the width
+    assert x0 < x20 < x100
+    assert "100" in [t.get_text() for t in ax.get_xticklabels()]
+
+
+def test_legends_sit_below_the_curves(report):
+    for fig in (plots.retention_figure(report), plots.fidelity_figure(report)):
+        ax = fig.axes[0]
+        legend, frame = _boxes(fig, [ax.get_legend()])[0], ax.get_window_extent()
+        assert legend.y1 <= frame.y0, "the legend covers the axes"
+
+
+def test_fidelity_knee_is_marked_on_the_cosine_curve(report):
+    ax = plots.fidelity_figure(report).axes[0]
+    knee = report.fidelity_knee()
+    marker = next(line for line in ax.get_lines() if line.get_label().startswith("knee"))
+    table = report.fidelity.set_index("length")
+    x, y = marker.get_xydata()[0]
+    assert x == knee and y == pytest.approx(table.loc[knee, "cosine"])
+    assert f"{table.loc[knee, 'cosine']:.2f}" in marker.get_label()
+    assert any(t.get_text().startswith(f"knee: L = {knee:g}") for t in ax.texts)
+
+
+def test_hull_labels_do_not_collide(report):
+    fig = hull_plots.hull_figure(report)
+    texts = [t for t in fig.axes[0].texts if t.get_text()]
+    example = report.hull.example
+    pillar_words = {token for token, pillar in zip(example["tokens"], example["pillars"]) if pillar}
+    assert len(texts) == len(pillar_words) >= 3  # one label per pillar word, a repeated word named once
+    _assert_apart(_boxes(fig, texts), [t.get_text() for t in texts])
+
+
+def test_validity_word_labels_do_not_collide_even_when_the_extreme_words_crowd():
+    rng = np.random.default_rng(0)
+    valence = rng.uniform(-4, 4, 200)
+    axis = 0.3 * valence + rng.normal(0, 0.3, 200)
+    axis[:8] = 5.0 + 0.01 * np.arange(8)  # eight words at one extreme, nearly on one point
+    valence[:8] = 3.0
+    view = SimpleNamespace(valence=valence, axis=axis, words=[f"word{i}" for i in range(200)], rho=0.8, low=0.7,
+                           high=0.9, n_matched=200)
+    fig = plots.validity_figure(SimpleNamespace(semantic_validity={"trained": view, "untrained": None}))
+    texts = [t for t in fig.axes[0].texts if t.get_text()]
+    assert len(texts) == 2 * plots.N_EXTREME_WORDS
+    _assert_apart(_boxes(fig, texts), [t.get_text() for t in texts])
+
+
+# -- SES: where sequences end ------------------------------------------------------------
+CENTRES = np.array([[3.0, 0.0], [-2.0, 2.0], [0.0, -3.0]])
+
+
+def _classes_in_the_plane(n_per_class=60):
+    """Sequence end points around three known centres; trajectories of the first 9 sequences, straight lines."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), n_per_class)
+    rng.shuffle(labels)
+    ends = CENTRES[labels] + rng.normal(0, 0.5, (len(labels), 2))
+    trajectories = [np.linspace(0, 1, 6)[1:, None] * ends[i] for i in range(9)]
+    words = [f"word{i}" for i in range(40)]
+    points = rng.normal(0, 1.5, (40, 2))
+    return ends, labels, trajectories, words, points
+
+
+def test_report_keeps_each_sequences_end_point_and_its_class(tiny_csv):
+    corpus = rnnmem.read_corpus(tiny_csv, seed=0)
+    model = rnnmem.build_model("gru", len(corpus.vocabulary), corpus.num_classes, hidden_size=4, embedding_dim=4,
+                               seed=0)
+    rep = rnnmem.assess(model, corpus, estimators=("regression",), max_sequences=20, n_resamples=20, probes=False,
+                        floor=False, progress=False)
+    assert rep.sequence_points.shape == (20, corpus.num_classes) and rep.sequence_labels.shape == (20,)
+    positive = list(corpus.label_names).index("pos")
+    for i, (trajectory, ids) in enumerate(zip(rep.trajectories, rep.trajectory_tokens)):
+        np.testing.assert_array_equal(rep.sequence_points[i], trajectory[-1])  # trajectory i is sequence i
+        assert ("good" in rep.vocabulary.decode(ids)) == (rep.sequence_labels[i] == positive)  # the cue sets the class
+    assert _assess(3).sequence_labels is None  # token tensors carry no class
+
+
+def test_typical_trajectory_per_class_is_the_kept_one_ending_nearest_its_class_mean():
+    ends, labels, trajectories, *_ = _classes_in_the_plane()
+    chosen = ses_plots.typical_trajectories(trajectories, ends, labels)
+    assert sorted(labels[chosen]) == [0, 1, 2]  # one per class
+    for i in chosen:
+        same = [j for j in range(len(trajectories)) if labels[j] == labels[i]]
+        mean = ends[labels == labels[i]].mean(axis=0)
+        assert i == min(same, key=lambda j: np.linalg.norm(ends[j] - mean))
+    assert ses_plots.typical_trajectories(trajectories, None, None) == list(range(style.N_TRAJECTORIES))
+
+
+def test_ses_figure_shows_end_point_density_class_means_and_labels_off_the_origin(tmp_path):
+    ends, labels, trajectories, words, points = _classes_in_the_plane()
+    counts = np.arange(40, 0, -1)
+    fig = ses_plots.ses_figure_from_arrays(points, counts, words, ["alpha", "beta", "gamma"], trajectories,
+                                           [f"sequence {i}" for i in range(9)], sequence_points=ends,
+                                           sequence_labels=labels)
+    ax = fig.axes[0]
+    density = next(c for c in ax.collections if c.get_array() is not None and len(c.get_array()))
+    assert density.get_array().sum() == len(ends)  # every sequence counted once
+    means = {line.get_label(): line.get_xydata()[0] for line in ax.get_lines() if line.get_marker() == "X"}
+    for c, name in enumerate(["alpha", "beta", "gamma"]):
+        label = next(key for key in means if f"class {name} " in key)
+        np.testing.assert_allclose(means[label], ends[labels == c].mean(axis=0))
+        assert np.linalg.norm(means[label] - CENTRES[c]) < 0.3
+    texts = [t for t in ax.texts if t.get_text()]
+    names = [t.get_text() for t in texts]
+    assert {"alpha", "beta", "gamma"} <= set(names) and "word0" in names
+    boxes = _boxes(fig, texts)
+    _assert_apart(boxes, names)
+    origin = ax.transData.transform((0, 0))
+    assert not any(box.contains(*origin) for box in boxes), "a label sits on the origin marker"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sum(entry.startswith(("alpha:", "beta:", "gamma:")) for entry in legend) == 3  # a trajectory per class
+    _assert_real_png(style.save_figure(fig, tmp_path / "ses.png"))
 
 
 # -- markdown ----------------------------------------------------------------------------

@@ -141,6 +141,8 @@ def assess(
     finally:
         model.train(was_training)
     report.vocabulary = vocabulary
+    if isinstance(data, Corpus):
+        report.sequence_labels = np.asarray(data.test_labels)[kept]
     report.label_names = list(label_names) if label_names else [f"dim {k}" for k in range(report.num_dimensions)]
     report.meta.update({
         "seed": seed, "n_resamples": n_resamples, "neutral_token": neutral,
@@ -221,6 +223,7 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
               "estimators": list(curves), "origin": o0.route,
               "sequence_length": {"min": int(lens.min()), "median": float(np.median(lens)), "max": int(lens.max())}},
     )
+    report.sequence_points = points
     if not hull:
         return report
     if effects is None:

@@ -53,6 +53,12 @@ class MemoryReport:
         For a sentiment SES (axes "positive" and "negative"): {"trained": Validity, "untrained": Validity
         or None} — Spearman rho between each word's s(w)[positive] - s(w)[negative] and its human valence
         (VADER lexicon), for this model and for the untrained floor.
+    trajectories : list of array [L, K]
+        S(x_1..t) for every prefix of the first few measured sequences (rows of ``sequence_points``).
+    sequence_points : array [N, K] or None
+        S(x) of every measured sequence, for drawing where sequences end in the SES.
+    sequence_labels : array [N] or None
+        Class id of each measured sequence when the data carried labels (a Corpus), else None.
     floor : MemoryReport or None
         The untrained floor: the same architecture at initialisation, assessed on the same sequences
         with the same settings (retention, fidelity; no probes, hull or validity of its own). What
@@ -74,6 +80,8 @@ class MemoryReport:
     hull: HullView | None = None
     semantic_validity: dict | None = None
     floor: MemoryReport | None = None
+    sequence_points: np.ndarray | None = field(default=None, repr=False)
+    sequence_labels: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def from_curves(cls, distance, curves: dict[str, Estimate], fidelity, lengths, word_ids, word_points,

@@ -12,7 +12,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from rnnmem.report.format import memory_length
-from rnnmem.report.style import BOX, HALO, STYLE, draw_thresholds, estimator_color, label_retention_axes, new_figure
+from rnnmem.report.style import (BOX, HALO, STYLE, distance_axis, draw_thresholds, estimator_color,
+                                  label_retention_axes, legend_below, new_figure, place_labels)
 
 FEW_SEQUENCES = 10
 
@@ -24,13 +25,19 @@ def _n_sequences(report) -> str:
 
 # -- retention -------------------------------------------------------------------------
 def retention_figure(report) -> Figure:
-    """r(d) of every computed estimator with its 95% band, the tau lines and each ML(0.5)."""
+    """r(d) of every computed estimator with its 95% band, its untrained floor (dotted), the tau lines and each ML(0.5).
+
+    The distance axis is linear up to style.NEAR_RANGE and logarithmic beyond, so the near range,
+    where most memory lives, is not squeezed by a long measured range. The ML(0.5) labels are
+    placed where they overlap neither each other nor the threshold names.
+    """
     with matplotlib.rc_context(STYLE):
-        fig = new_figure()
+        fig = new_figure(7.5, 5.6)
         ax = fig.add_subplot()
         distance = report.retention["distance"].to_numpy()
         many = len(distance) > 40
-        for j, name in enumerate(report.estimators):
+        labels, markers = [], []
+        for name in report.estimators:
             color = estimator_color(name)
             r = report.retention[name].to_numpy(float)
             lo = report.retention[f"{name}_lo"].to_numpy(float)
@@ -46,19 +53,20 @@ def retention_figure(report) -> Figure:
                         label=f"{name}, untrained floor")
             if ml is not None:
                 ax.plot([ml], [r[ml]], marker="D", ms=8, mfc="white", mec=color, mew=2, zorder=5)
-                ax.annotate(f"ML(0.5)={ml}", (ml, r[ml]), xytext=(9, 6 + 14 * j), textcoords="offset points",
-                            color=color, fontsize=8.5, fontweight="bold", bbox=BOX, zorder=6)
+                markers.append((ml, r[ml]))
+                labels.append((f"ML(0.5)={ml}", (ml, r[ml]),
+                               dict(color=color, fontsize=8.5, fontweight="bold", bbox=BOX, zorder=6)))
         draw_thresholds(ax)
-        if len(distance):
-            ax.set_xlim(distance[0] - 0.3, distance[-1] + 0.3)
+        distance_axis(ax, distance)
         ax.set_ylim(*_retention_limits(report))
         label_retention_axes(ax)
         ax.set_title(f"Retention r(d) of a token's semantics at the end — {_n_sequences(report)}, 95% CI bands")
         ax.grid(True, alpha=0.25)
         if report.estimators:
-            ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.93), framealpha=0.9)
+            legend_below(ax, ncol=2 if len(ax.get_legend_handles_labels()[1]) > 3 else 1)
         else:
             ax.text(0.5, 0.5, "no retention estimator was computed", transform=ax.transAxes, ha="center")
+        place_labels(ax, labels, markers=[(xy, 10) for xy in markers])
     return fig
 
 
@@ -77,7 +85,7 @@ def _retention_limits(report) -> tuple[float, float]:
 def fidelity_figure(report) -> Figure:
     """cos(S, S*) by sequence length with its 95% band, R^2 beside it, and the knee."""
     with matplotlib.rc_context(STYLE):
-        fig = new_figure()
+        fig = new_figure(7.5, 5.4)
         ax = fig.add_subplot()
         table = report.fidelity
         length = table["length"].to_numpy(float)
@@ -99,10 +107,15 @@ def fidelity_figure(report) -> Figure:
             ax.axvspan(sparse.min() - 0.5, length[-1] + 0.5, color="0.9", zorder=0,
                        label=f"fewer than {FEW_SEQUENCES} sequences this long")
         knee = report.fidelity_knee()
+        knee_label = []
         if knee is not None:
-            ax.axvline(knee, color="0.3", ls="-.", lw=1.2, label=f"knee: length {knee:g}")
-            ax.annotate(f"knee = {knee:g}", (knee, 1.0), xycoords=("data", "axes fraction"), xytext=(4, -14),
-                        textcoords="offset points", fontsize=8.5, color="0.25")
+            measured = np.isfinite(cosine)
+            at_knee = float(np.interp(knee, length[measured], cosine[measured]))
+            ax.axvline(knee, color="0.3", ls="-.", lw=1.0, zorder=1)
+            ax.plot([knee], [at_knee], ls="none", marker="o", ms=11, mfc="none", mec="black", mew=2, zorder=6,
+                    label=f"knee: length {knee:g}, cosine {at_knee:.2f}")
+            knee_label = [(f"knee: L = {knee:g}\ncosine = {at_knee:.2f}", (knee, at_knee),
+                           dict(fontsize=8.5, fontweight="bold", color="0.1", bbox=BOX, zorder=7))]
         values = np.concatenate([table["cosine_lo"].to_numpy(float), np.clip(r2, floor, None)])
         values = values[np.isfinite(values)]
         ax.set_ylim(min(-0.05, float(values.min()) - 0.05) if len(values) else -0.05, 1.05)
@@ -113,7 +126,8 @@ def fidelity_figure(report) -> Figure:
         ax.set_ylabel("agreement of S(x) with the full-memory S*(x)")
         ax.set_title(f"Semantic fidelity F(L) — {_n_sequences(report)} (prefixes of every length)")
         ax.grid(True, alpha=0.25)
-        ax.legend(loc="lower left", framealpha=0.9)
+        legend_below(ax, ncol=2)
+        place_labels(ax, knee_label, markers=[(label[1], 14) for label in knee_label])
     return fig
 
 
@@ -135,6 +149,7 @@ def validity_figure(report) -> Figure:
     with matplotlib.rc_context(STYLE):
         fig = new_figure(6.0 * len(views) + 1.0, 5.8)
         axes = np.atleast_1d(fig.subplots(1, len(views), squeeze=False)[0])
+        names = []
         for ax, (v, title, color) in zip(axes, views):
             x, y = np.asarray(v.valence, float), np.asarray(v.axis, float)
             ax.scatter(x, y, s=9, color=color, alpha=0.35, edgecolors="none", label="one rated word", zorder=2)
@@ -143,10 +158,9 @@ def validity_figure(report) -> Figure:
             ax.plot(centres, medians, color="black", lw=1.4, marker="o", ms=3.5, zorder=4,
                     label="median per unit of valence")
             order = np.argsort(y, kind="stable")
-            for i in dict.fromkeys([*order[:N_EXTREME_WORDS], *order[::-1][:N_EXTREME_WORDS]]):
-                right = x[i] > 2  # named on the left of the point, so the name stays inside the panel
-                ax.annotate(v.words[i], (x[i], y[i]), xytext=(-3 if right else 3, 2), textcoords="offset points",
-                            ha="right" if right else "left", fontsize=8, color="0.1", zorder=6, path_effects=HALO)
+            word_style = dict(fontsize=8, color="0.1", zorder=6, path_effects=HALO)
+            names.append((ax, [(v.words[i], (x[i], y[i]), word_style)
+                               for i in dict.fromkeys([*order[:N_EXTREME_WORDS], *order[::-1][:N_EXTREME_WORDS]])]))
             ax.axhline(0, color="0.75", lw=0.8, zorder=1)
             ax.axvline(0, color="0.75", lw=0.8, zorder=1)
             ci = "" if not np.isfinite(v.low) else f" [{v.low:.2f}, {v.high:.2f}]"
@@ -158,4 +172,6 @@ def validity_figure(report) -> Figure:
             ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, framealpha=0.9)
         fig.suptitle("Semantic validity: does the positive − negative axis of the SES order words as people do?",
                      fontsize=11)
+        for ax, labels in names:  # once the whole figure is laid out
+            place_labels(ax, labels)
     return fig

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnmem.progress import progress_bar
-from rnnmem.report import plots, ses_plots
+from rnnmem.report import hull_plots, plots, ses_plots
 from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, to_html, to_markdown
 from rnnmem.report.format import memory_length, memory_length_with_ci, number, powers_of_two, with_ci
 from rnnmem.report.style import save_figure
@@ -65,7 +65,7 @@ def write_figures(report, directory: str | Path) -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     figures = {"retention": plots.retention_figure, "fidelity": plots.fidelity_figure, "ses": ses_plots.ses_figure}
     if report.hull is not None and report.hull.example:
-        figures["hull"] = ses_plots.hull_figure
+        figures["hull"] = hull_plots.hull_figure
     if _validity_views(report):
         figures["validity"] = plots.validity_figure
     return {name: save_figure(draw(report), directory / f"{name}.png")

@@ -16,13 +16,13 @@ from matplotlib.figure import Figure
 from rnnmem.report.format import memory_length, number
 from rnnmem.report.ses_plots import ses_figure_from_arrays, words_caption
 from rnnmem.report.study_text import CI_NOTE
-from rnnmem.report.style import (N_TRAJECTORIES, STYLE, UNIT_COLORS, UNIT_MARKERS, draw_thresholds,
-                                 label_retention_axes, new_figure, save_figure)
+from rnnmem.report.style import (OKABE_ITO, STYLE, UNIT_MARKERS, distance_axis, draw_thresholds, label_retention_axes,
+                                 legend_below, new_figure, save_figure)
 
 
 def _unit_style(study, unit: str) -> dict:
     i = study.units.index(unit)
-    return {"color": UNIT_COLORS[i % len(UNIT_COLORS)], "marker": UNIT_MARKERS[i % len(UNIT_MARKERS)]}
+    return {"color": OKABE_ITO[i % len(OKABE_ITO)], "marker": UNIT_MARKERS[i % len(UNIT_MARKERS)]}
 
 
 
@@ -37,11 +37,13 @@ def retention_figure(study) -> Figure:
     with matplotlib.rc_context(STYLE):
         fig = new_figure(8.0, 5.0)
         ax = fig.add_subplot()
+        longest = 0
         for unit in study.units:
             group = study.group(unit, length) if length is not None else study.longest_group(unit)
             if not group:
                 continue
             distance, mean, lo, hi = study.retention_band(group)
+            longest = max(longest, int(distance[-1]) if len(distance) else 0)
             style = _unit_style(study, unit)
             where = "" if length is not None else f", L = {group[0]['config']['max_len']}"
             ax.fill_between(distance, lo, hi, color=style["color"], alpha=0.18, linewidth=0)
@@ -53,83 +55,131 @@ def retention_figure(study) -> Figure:
                      "line: mean over seeds; band: range across seeds (one seed: its bootstrap 95% CI)")
         label_retention_axes(ax)
         ax.set_ylim(bottom=min(-0.05, ax.get_ylim()[0]), top=max(1.1, ax.get_ylim()[1]))
+        distance_axis(ax, np.arange(longest + 1))
         ax.grid(True, alpha=0.25)
-        ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.9), framealpha=0.9)
+        legend_below(ax, ncol=min(4, len(study.units)))
     return fig
 
 
-def _by_length_axes(ax, study, table: pd.DataFrame, metric: str, ylabel: str) -> None:
-    """One line per unit of a metric against training length (log2 x axis), 95% t-interval error bars."""
-    sub = table[table["metric"] == metric]
+def _by_length_axes(ax, study, table: pd.DataFrame, metric: str, ylabel: str) -> list[float]:
+    """One line per unit of a metric against training length (log2 x axis), 95% t-interval error bars.
+
+    Where the table has the untrained floor of the metric (``floor.<metric>``), each unit's floor
+    is drawn dotted in its colour. Returns every value drawn (means and interval ends), to fit the y axis.
+    """
     n_units = len(study.units)
+    drawn: list[float] = []
     for i, unit in enumerate(study.units):
-        rows = sub[(sub["unit"] == unit) & (sub["n"] > 0)].sort_values("max_len")
-        if not len(rows):
-            continue
         # Nudge units sideways (in log2 units) so error bars at one length do not hide each other.
-        x = rows["max_len"].to_numpy(float) * 2 ** (0.04 * (i - (n_units - 1) / 2))
-        mean = rows["mean"].to_numpy(float)
-        err = np.vstack([mean - rows["lo"].to_numpy(float), rows["hi"].to_numpy(float) - mean])
-        err = np.nan_to_num(err, nan=0.0)
-        ax.errorbar(x, mean, yerr=err, capsize=3, lw=1.6, ms=5, label=unit, **_unit_style(study, unit))
+        nudge = 2 ** (0.04 * (i - (n_units - 1) / 2))
+        rows = _rows(table, metric, unit)
+        if len(rows):
+            mean = rows["mean"].to_numpy(float)
+            err = np.vstack([mean - rows["lo"].to_numpy(float), rows["hi"].to_numpy(float) - mean])
+            ax.errorbar(rows["max_len"].to_numpy(float) * nudge, mean, yerr=np.nan_to_num(err, nan=0.0), capsize=3,
+                        lw=1.6, ms=5, label=unit, **_unit_style(study, unit))
+            drawn += [*mean, *rows["lo"].to_numpy(float), *rows["hi"].to_numpy(float)]
+        floor = _rows(table, f"floor.{metric}", unit)
+        if len(floor):
+            ax.plot(floor["max_len"].to_numpy(float) * nudge, floor["mean"].to_numpy(float), ls=":", lw=1.4,
+                    color=_unit_style(study, unit)["color"])
+            drawn += list(floor["mean"].to_numpy(float))
+    if any(table["metric"] == f"floor.{metric}"):
+        ax.plot([], [], color="0.3", ls=":", lw=1.4, label="untrained floor (dotted, in the unit's colour)")
     ax.set_xscale("log", base=2)
     ax.set_xticks(study.lengths, [str(n) for n in study.lengths])
     ax.minorticks_off()
     ax.set_xlabel("training length L (tokens, log₂ scale)")
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.25)
+    return [v for v in drawn if np.isfinite(v)]
+
+
+def _rows(table: pd.DataFrame, metric: str, unit: str) -> pd.DataFrame:
+    return table[(table["metric"] == metric) & (table["unit"] == unit) & (table["n"] > 0)].sort_values("max_len")
+
+
+BASELINES = (("majority_baseline", "majority-class baseline", "--"),
+             ("bag_of_words_baseline", "bag-of-words baseline", "-."))
+
+
+def _draw_baselines(ax, study) -> None:
+    """The accuracy baselines the cells recorded, averaged over the cells at each training length."""
+    for key, name, style in BASELINES:
+        by_length = {length: [r["result"]["metrics"].get(key) for r in study.results
+                              if int(r["config"]["max_len"]) == length] for length in study.lengths}
+        points = [(length, float(np.mean([v for v in values if v is not None])))
+                  for length, values in by_length.items() if any(v is not None for v in values)]
+        if points:
+            x, y = zip(*points)
+            ax.plot(x, y, color="0.3", ls=style, lw=1.3, label=name, zorder=1)
 
 
 def accuracy_fidelity_figure(study, table: pd.DataFrame) -> Figure:
-    """Test accuracy and fidelity at the median length against training length, one line per unit."""
+    """Test accuracy (beside the majority and bag-of-words baselines) and fidelity at the median length, by training length."""
     with matplotlib.rc_context(STYLE):
-        fig = new_figure(10.0, 4.4)
+        fig = new_figure(10.0, 4.8)
         left, right = fig.subplots(1, 2)
+        _draw_baselines(left, study)
         _by_length_axes(left, study, table, "accuracy", "test accuracy")
         left.set_title("Test accuracy")
         _by_length_axes(right, study, table, "fidelity_at_median_length", "cosine(S(x), S*(x))")
         right.set_title("Semantic fidelity at the median sequence length")
         left.legend(loc="best", framealpha=0.9)
+        if right.get_legend_handles_labels()[1]:
+            right.legend(loc="best", framealpha=0.9)
         fig.suptitle(f"Does training on longer sequences pay? ({CI_NOTE.split(';')[0]})", fontsize=10)
     return fig
 
 
 def memory_length_figure(study, table: pd.DataFrame) -> Figure:
-    """ML(0.5) and ML(0.1) against training length per unit; seeds past the range count as D + 1."""
+    """ML(0.5) and ML(0.1) against training length per unit; seeds past the range count as D + 1.
+
+    The y axis is fitted to the values drawn; only when some seed did not reach tau within the
+    measured range does it extend to that range (D + 1), marked by a dashed line.
+    """
     e = study.estimator
     with matplotlib.rc_context(STYLE):
         fig = new_figure(10.0, 4.4)
         panels = fig.subplots(1, 2)
         for ax, tau, name in zip(panels, (0.5, 0.1), ("half-life", "horizon")):
             metric = f"{e}.ML({tau:g})"
-            _by_length_axes(ax, study, table, metric, f"ML({tau:g}) (tokens)")
+            values = _by_length_axes(ax, study, table, metric, f"ML({tau:g}) (tokens)")
             ax.set_title(f"Memory length ML({tau:g}), {name}")
-            limits = table.loc[table["metric"] == metric, "max_distance"].dropna()
-            if len(limits):  # values on this line never fell below tau within the measured range
-                top = int(limits.min()) + 1
-                ax.axhline(top, color="0.4", ls="--", lw=1.0)
-                ax.annotate(f"{memory_length(None, top - 1)}: not reached within the measured range", (0.02, top),
+            rows = table[table["metric"] == metric]
+            limits = rows["max_distance"].dropna()
+            top = max(values, default=1.0)
+            if len(limits) and rows["n_beyond"].fillna(0).gt(0).any():  # some seed never fell below tau
+                beyond = int(limits.min()) + 1
+                ax.axhline(beyond, color="0.4", ls="--", lw=1.0)
+                ax.annotate(f"{memory_length(None, beyond - 1)}: not reached within the measured range", (0.02, beyond),
                             xycoords=("axes fraction", "data"), xytext=(0, -12), textcoords="offset points",
                             fontsize=8, color="0.3")
-                ax.set_ylim(0, top * 1.08)
-        panels[0].legend(loc="center right", framealpha=0.9)
+                top = max(top, beyond)
+            elif len(limits):
+                ax.annotate(f"measured up to d = {int(limits.min())}", (0.98, 0.02), xycoords="axes fraction",
+                            ha="right", fontsize=8, color="0.4")
+            ax.set_ylim(0, top * 1.12 + 0.5)
+        panels[0].legend(loc="upper left", framealpha=0.9)
         fig.suptitle(f"How far back each unit remembers, by training length ({e} estimator; "
                      "mean over seeds, 95% t-interval)", fontsize=10)
     return fig
 
 
 def ses_figure(study) -> Figure:
-    """The SES of the best-accuracy model: word points, the frequent words named, its trajectories."""
+    """The SES of the best-accuracy model: where its sequences end, class means, typical trajectories, named words."""
     cell = study.best_cell()
     ses, config = cell["result"]["ses"], cell["config"]
     words = ses.get("trajectory_words", [])
-    trajectories = ses.get("trajectories", [])[:N_TRAJECTORIES]
+    trajectories = ses.get("trajectories", [])
     captions = [words_caption(words[i] if i < len(words) else []) for i in range(len(trajectories))]
     accuracy = cell["result"]["metrics"].get("accuracy")
     heading = (f"Best-accuracy model: {config['unit']}, L = {config['max_len']}, seed {config['seed']} "
                f"(accuracy {number(accuracy)})")
     return ses_figure_from_arrays(np.asarray(ses["points"], float), ses["counts"], ses["words"],
-                                        ses.get("label_names") or [], trajectories, captions, heading=heading)
+                                  ses.get("label_names") or [], trajectories, captions, heading=heading,
+                                  sequence_points=ses.get("sequence_points"),
+                                  sequence_labels=ses.get("sequence_labels"))
 
 
 def write_figures(study, table: pd.DataFrame, out_dir: Path) -> dict[str, Path]:

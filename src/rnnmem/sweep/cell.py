@@ -226,7 +226,8 @@ def run_cell(config: CellConfig) -> dict:
            "trajectories": [t.tolist() for t in report.trajectories[:4]],
            "trajectory_words": [report.vocabulary.decode(ids) if report.vocabulary else [str(i) for i in ids]
                                 for ids in report.trajectory_tokens[:4]],
-           "label_names": report.label_names}
+           "label_names": report.label_names, "sequence_points": report.sequence_points,
+           "sequence_labels": report.sequence_labels}
     return json_safe({"metrics": cell_metrics(report, history), "report": report.to_dict(), "ses": ses,
                    "history": vars(history),
                    "timings": timings})
