@@ -120,6 +120,15 @@ def test_unreached_memory_length_reads_greater_than_in_latex(tmp_path):
     assert pd.read_csv(tmp_path / "indicators.csv").set_index("indicator").loc["ML(0.5)", "trained"] == 8
 
 
+def test_semantic_validity_is_one_row_beside_its_floor(base_report, tmp_path):
+    report = with_record(base_report, 0.7, views={"trained": validity(0.3, 0.25, 0.35), "untrained": None})
+    report.to_tables(tmp_path)
+    row = pd.read_csv(tmp_path / "indicators.csv").set_index("estimator").loc["SES"]
+    assert list(row[["trained", "trained_low", "trained_high"]]) == [0.3, 0.25, 0.35]
+    assert row[["floor", "max_distance"]].isna().all()
+    assert "SES & semantic validity (Spearman $\\rho$) & 0.3 [0.25, 0.35] & -- \\\\" in (tmp_path / "indicators.tex").read_text()
+
+
 # -- checkpoints keep their record --------------------------------------------------------
 RECORD = {"train_max_len": 16, "test_accuracy": 0.8, "majority_baseline": 0.5, "bag_of_words_baseline": 0.75,
           "competence": "competent", "best_epoch": 2, "epochs_run": 3, "epochs_on_pieces": 0, "stopped": "budget",

@@ -44,8 +44,9 @@ def indicator_table(report) -> pd.DataFrame:
     if views.get("trained") is not None:
         untrained = views.get("untrained")
         rows.append(["SES", "semantic validity (Spearman ρ)", *_validity(views["trained"]), *_validity(untrained),
-                     math.nan])
-    return pd.DataFrame(rows, columns=COLUMNS)
+                     None])
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    return table.astype({"max_distance": "Int64"})  # a whole distance; empty for validity, which has none
 
 
 def indicators_csv(report) -> str:
@@ -86,7 +87,7 @@ def _validity(view) -> list[float]:
 def _shown(row, side: str) -> str:
     """One side ("trained" or "floor") of a row as the Markdown report writes it."""
     value, low, high = (getattr(row, side + part) for part in ("", "_low", "_high"))
-    if row.indicator.startswith("ML(") and not math.isnan(row.max_distance):
+    if row.indicator.startswith("ML(") and pd.notna(row.max_distance):
         return "—" if math.isnan(value) else memory_length_with_ci(value, (low, high), int(row.max_distance))
     return with_ci(value, (low, high))
 
