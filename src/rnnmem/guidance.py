@@ -66,7 +66,7 @@ def recommend_length(retention: np.ndarray, lengths: np.ndarray, tau: float = 0.
 
 
 NOT_LEARNED = "the model has not learned its task: memory numbers describe its untrained dynamics"
-VALIDITY_AT_FLOOR = ("semantic validity is at its untrained floor: the SES axes do not yet carry the task's meaning")
+VALIDITY_AT_FLOOR = "semantic validity is at its untrained floor: the SES axes do not yet carry the task's meaning"
 INTERPRETABLE = "the numbers are interpretable"
 
 
@@ -106,10 +106,9 @@ def interpretability_verdict(accuracy: float | None, majority: float | None, bag
     if len(known) < 2:
         statements.append("the model's accuracy and baselines are not known (no training record): whether it has "
                           "learned its task, and so whether these numbers describe learned memory, is not checked")
-    elif competence_verdict(accuracy, Baselines(majority if majority is not None else math.nan, bag_of_words)) \
-            != "competent":
+    elif competence_verdict(accuracy, Baselines(math.nan, bag_of_words)) == "not yet competent":  # reads bag-of-words only
         statements.append(f"{NOT_LEARNED} (held-out accuracy {accuracy:.3f} against bag-of-words {bag_of_words:.3f}"
-                          + (f" and majority {majority:.3f})" if majority is not None else ")"))
+                          + (f" and majority {majority:.3f})" if majority is not None and not math.isnan(majority) else ")"))
     if _at_floor(validity, validity_floor):
         statements.append(f"{VALIDITY_AT_FLOOR} (Spearman rho {_rho(validity)} against the untrained floor's "
                           f"{_rho(validity_floor)})")
