@@ -198,3 +198,8 @@ def test_reassessing_a_checkpoint_prints_and_reports_its_training_record(tiny_cs
     text = (tmp_path / "b" / "report.md").read_text()
     assert "## Training record" in text and f"SHA-256 {record['data_fingerprint']}" in text
     assert f"| held-out accuracy | {rnnmem.report.format.number(record['test_accuracy'])} |" in text
+    assert "trained on other data" not in text
+    reseeded = runner.invoke(app, ["assess", "--checkpoint", str(tmp_path / "a" / "model"), "--corpus", str(tiny_csv),
+                                   "--out", str(tmp_path / "c"), *TINY[:-3], "--seed", "4", "--quiet"])
+    assert reseeded.exit_code == 0, reseeded.output
+    assert "trained on other data than it is assessed on" in (tmp_path / "c" / "report.md").read_text()

@@ -184,8 +184,15 @@ def assess_checkpoint(checkpoint: str | Path, config: CellConfig, progress: bool
                     max_len=assessed_length(config), progress=progress)
     report.notes.extend(cut_notes(data, config, splits=("test",)))  # the checkpoint was trained elsewhere
     # the record of its training when the checkpoint keeps one (model.json files saved before it was kept do not)
-    report.meta["model"] = {**(meta.get("training") or {}), "unit": model.config.unit,
-                            "hidden_size": model.config.hidden_size, "corpus": data.name, "checkpoint": str(checkpoint)}
+    record = meta.get("training") or {}
+    report.meta["model"] = {**record, "unit": model.config.unit, "hidden_size": model.config.hidden_size,
+                            "corpus": data.name, "checkpoint": str(checkpoint)}
+    assessed_on = data_fingerprint(data, corpus_options(config))
+    if record.get("data_fingerprint") not in (None, assessed_on):
+        report.notes.append(f"the checkpoint was trained on other data than it is assessed on (data fingerprint "
+                            f"{record['data_fingerprint'][:16]} in its record, {assessed_on[:16]} now: another corpus, "
+                            "options or --seed): its recorded accuracy is for that data, and the texts assessed here "
+                            "may include texts it was trained on.")
     report.meta["corpus_notes"] = data.notes
     return report
 
