@@ -121,7 +121,7 @@ def test_markdown_has_every_unit_length_and_the_failed_cell(report):
         assert f"L = {length}" in text
     assert FAILED_ERROR in text
     assert "Traceback" not in text  # only the error's first line
-    assert text.count("| unit | L = 8 | L = 16 |") == 10  # one table per metric: 7, and 3 untrained floors
+    assert text.count("| unit | L = 8 | L = 16 |") == 11  # one table per metric: 7, and 4 untrained floors
     assert "Untrained floor of ML(0.1)" in text
 
 

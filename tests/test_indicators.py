@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnnmem.guidance import recommend_length
-from rnnmem.indicators import knee, retention_capacity, memory_length, ratio_of_sums, recency_bias
+from rnnmem.indicators import knee, retention_capacity, memory_length, ratio_of_sums, recent_share
 
 
 def test_memory_length_is_the_first_distance_at_or_below_tau():
@@ -20,10 +20,13 @@ def test_memory_length_stops_at_the_measured_range():
     assert retention_capacity(r) == pytest.approx(1.9)
 
 
-def test_recency_bias_compares_the_end_with_the_older_half():
-    r = np.array([1.0, 0.5, 0.5, 0.25, 0.25, 0.25])
-    assert recency_bias(r, typical_length=6) == pytest.approx(1.0 / 0.25)
-    assert recency_bias(np.ones(10), typical_length=10) == pytest.approx(1.0)
+def test_recent_share_is_the_mass_in_the_most_recent_quarter_of_the_measured_range():
+    r = np.array([1.0, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25, 0.25, 0.0, np.nan, 5.0])  # measured 0..8: quarter d <= 2
+    assert recent_share(r) == pytest.approx(2.0 / 3.25)
+    assert recent_share(np.ones(13)) == pytest.approx(4 / 13)  # no preference for recent tokens: about 1/4
+    assert recent_share(np.r_[1.0, np.zeros(20)]) == pytest.approx(1.0)  # older tokens gone: bounded, not infinite
+    assert recent_share(np.array([1.0, -0.5, 0.0, 1.0])) == pytest.approx(0.5)  # negative weights carry no mass
+    assert np.isnan(recent_share(np.zeros(8))) and np.isnan(recent_share(np.ones(3)))
 
 
 def test_knee_finds_where_a_plateau_breaks():

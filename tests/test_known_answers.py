@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -112,8 +113,28 @@ def test_fidelity_falls_when_the_start_is_forgotten():
     assert cosine[24] == pytest.approx(math.sqrt(3 / 24), abs=0.12)
 
 
-def test_recency_bias_of_a_delay_line_is_extreme_and_of_lossless_memory_one():
+def test_recent_share_of_a_delay_line_of_lossless_memory_and_of_near_zero_old_retention():
     forgetful = rnnmem.assess(DelayLine(2), random_tokens(16, 12), max_distance=11, progress=False, n_resamples=20)
-    assert forgetful.recency_bias > 1e6  # the older half is gone up to float rounding
+    assert forgetful.recent_share() == pytest.approx(1.0)  # d = 0, 1 of 0..11: all the mass is recent
     lossless = rnnmem.assess(LinearRecurrence(1.0), random_tokens(16, 12), max_distance=11, progress=False, n_resamples=20)
-    assert lossless.recency_bias == pytest.approx(1.0)
+    assert lossless.recent_share() == pytest.approx(3 / 12)  # d <= 11/4 holds 3 of 12 equal shares
+
+
+@pytest.mark.parametrize("lam", [0.01, 0.8])
+def test_no_headline_number_is_unbounded_when_old_retention_is_near_zero(lam, tmp_path):
+    distance = 23
+    report = rnnmem.assess(LinearRecurrence(lam), random_tokens(32, 24), max_distance=distance, progress=False,
+                           n_resamples=50)
+    recent = distance // 4 + 1
+    expected = (1 - lam ** recent) / (1 - lam ** (distance + 1))  # r(d) = lam^d summed over d <= D/4, over d <= D
+    summary = report.summary()
+    for name, values in summary["estimators"].items():
+        low, high = values["recent_share CI"]
+        assert 0 <= low <= values["recent_share"] <= high <= 1, name
+        assert values["recent_share"] == pytest.approx(expected, abs=0.01), name
+    assert report.recent_share() == pytest.approx(expected, abs=0.01)
+    # every number the headline shows is finite: no ratio over a near-zero denominator is left
+    report.to_tables(tmp_path)
+    headline = pd.read_csv(tmp_path / "indicators.csv")
+    assert np.isfinite(headline[["trained", "trained_low", "trained_high"]].to_numpy()).all()
+    assert "∞" not in report.to_markdown() and "inf" not in (tmp_path / "indicators.csv").read_text()

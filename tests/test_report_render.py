@@ -316,7 +316,8 @@ def test_ses_figure_shows_end_point_density_class_means_and_labels_off_the_origi
 def test_markdown_headline_table(report):
     text = report.to_markdown(title="Linear recurrence")
     assert text.startswith("# Linear recurrence\n")
-    assert "| estimator | ML(0.5) [95% CI] | ML(0.1) [95% CI] | retention capacity Σ r(d) [95% CI] |" in text
+    assert ("| estimator | ML(0.5) [95% CI] | ML(0.1) [95% CI] | retention capacity Σ r(d) [95% CI] | "
+            "recent share [95% CI] |") in text
     summary = report.summary()["estimators"]
     assert report.memory_length(0.5, "occlusion") == 2  # ceil(log 0.5 / log 0.7)
     occlusion = next(line for line in text.splitlines() if line.startswith("| occlusion |"))
@@ -352,7 +353,7 @@ def test_markdown_sections_notes_and_images(report, tmp_path):
         assert f"]({image})" in text
     rec = report.recommend_length()
     assert f"**Recommended training length**: {rec.length} tokens — {rec.rule}" in text
-    assert "Recency bias" in text and "Fidelity knee" in text
+    assert "recent share [95% CI]" in text and "Fidelity knee" in text
     # retention rows at 0, 1, 2, 4, 8, 16 and the last distance (19)
     rows = [line.split("|")[1].strip() for line in text.split("## Retention r(d)")[1].split("##")[0].splitlines()
             if line.startswith("| ") and not line.startswith(("| d ", "| :"))]

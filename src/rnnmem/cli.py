@@ -156,17 +156,19 @@ def assess(
             if not quiet:
                 typer.echo(f"training {unit} (max_len {config.max_len}) on {corpus}, then assessing ...", err=True)
             model, data, history, report, _ = train_and_assess(config, progress=not quiet, device=device)
-            save_model(model, stage / "model", data.vocabulary.to_dict(), list(data.label_names))
+            save_model(model, stage / "model", data.vocabulary.to_dict(), list(data.label_names),
+                       training=report.training_record())
             write_atomically(stage / "history.json", json.dumps(json_safe(
                 {**vars(history), "final_accuracy": history.final_accuracy, "competence": history.verdict}), indent=2))
         else:
-            report, history = assess_checkpoint(checkpoint, config, progress=not quiet, device=device), None
+            report = assess_checkpoint(checkpoint, config, progress=not quiet, device=device)
         report.to_json(stage / "report.json")
         title = f"Memory of {report.meta['model']['unit']} on {report.meta['model']['corpus']}"
         report.to_markdown(stage / "report.md", title=title)
         report.to_html(stage / "report.html", title=title)
-    typer.echo(run_summary(report, report.meta["model"]["unit"], history))
-    typer.echo(f"\nwrote {outputs.folder}/report.md, report.html, report.json and plots in "
+        report.to_tables(stage)
+    typer.echo(run_summary(report, report.meta["model"]["unit"]))
+    typer.echo(f"\nwrote {outputs.folder}/report.md, report.html, report.json, indicators.csv/.tex and plots in "
                f"{time.perf_counter() - started:.0f} s")
 
 

@@ -1,4 +1,5 @@
-"""Turn memory indicators into a training-length decision (docs/indicators.md §2): for one model, and for a unit across a study."""
+"""Turn memory indicators into decisions (docs/indicators.md §2, §3): whether the numbers can be read as learned
+memory at all, and which training length to use, for one model and for a unit across a study."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rnnmem.baselines import Baselines, competence_verdict
 from rnnmem.indicators.curve import memory_length
+from rnnmem.indicators.validity import Validity
 from rnnmem.validation import check_real, check_tau
 
 
@@ -60,6 +63,72 @@ def recommend_length(retention: np.ndarray, lengths: np.ndarray, tau: float = 0.
         return Recommendation(data_cap, rule, evidence)
     rule = f"ML({tau:g}): tokens farther back than {horizon} keep less than {tau:g} of their meaning"
     return Recommendation(length, rule, evidence)
+
+
+NOT_LEARNED = "the model has not learned its task: memory numbers describe its untrained dynamics"
+VALIDITY_AT_FLOOR = "semantic validity is at its untrained floor: the SES axes do not yet carry the task's meaning"
+INTERPRETABLE = "the numbers are interpretable"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a report's memory numbers describe learned memory, in plain words.
+
+    ``interpretable`` is True only when the model is known to have learned its task and its
+    SES axes are not at their untrained floor (when validity was measured); ``statements``
+    say why, each with the numbers it rests on.
+    """
+
+    interpretable: bool
+    statements: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"interpretable": self.interpretable, "statements": list(self.statements)}
+
+
+def interpretability_verdict(accuracy: float | None, majority: float | None, bag_of_words: float | None,
+                             validity: Validity | None = None, validity_floor: Validity | None = None) -> Verdict:
+    """Say whether the memory numbers of a model can be read as what it learned to keep.
+
+    Two checks, each only when its numbers are known:
+
+    - task: `rnnmem.baselines.competence_verdict` — a held-out accuracy more than 10 points
+      below the bag-of-words baseline means the model has not learned its task;
+    - axes: semantic validity (Spearman rho of an SES axis against human ratings) is at its
+      floor when its 95% interval does not lie above the untrained model's, i.e. when
+      low(trained) <= high(untrained) (the point values when an interval is missing).
+
+    An unknown accuracy (a model assessed without its training record) is said as such: the
+    numbers are then not called interpretable.
+    """
+    known = [value for value in (accuracy, bag_of_words) if value is not None and not math.isnan(value)]
+    statements = []
+    if len(known) < 2:
+        statements.append("the model's accuracy and baselines are not known (no training record): whether it has "
+                          "learned its task, and so whether these numbers describe learned memory, is not checked")
+    elif competence_verdict(accuracy, Baselines(math.nan, bag_of_words)) == "not yet competent":  # reads bag-of-words only
+        statements.append(f"{NOT_LEARNED} (held-out accuracy {accuracy:.3f} against bag-of-words {bag_of_words:.3f}"
+                          + (f" and majority {majority:.3f})" if majority is not None and not math.isnan(majority) else ")"))
+    if _at_floor(validity, validity_floor):
+        statements.append(f"{VALIDITY_AT_FLOOR} (Spearman rho {_rho(validity)} against the untrained floor's "
+                          f"{_rho(validity_floor)})")
+    if statements:
+        return Verdict(False, tuple(statements))
+    checked = f"held-out accuracy {accuracy:.3f} against bag-of-words {bag_of_words:.3f}"
+    if validity is not None and validity_floor is not None and not math.isnan(validity.rho):
+        checked += f"; semantic validity {_rho(validity)} above its untrained floor's {_rho(validity_floor)}"
+    return Verdict(True, (f"{INTERPRETABLE} ({checked})",))
+
+
+def _at_floor(validity: Validity | None, floor: Validity | None) -> bool:
+    if validity is None or floor is None or math.isnan(validity.rho) or math.isnan(floor.rho):
+        return False
+    intervals = not any(math.isnan(v) for v in (validity.low, floor.high))
+    return validity.low <= floor.high if intervals else validity.rho <= floor.rho
+
+
+def _rho(validity: Validity) -> str:
+    return f"{validity.rho:.2f} [{validity.low:.2f}, {validity.high:.2f}]"
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 
 from rnnmem.fileio import json_safe, write_atomically
-from rnnmem.guidance import Recommendation, recommend_length
+from rnnmem.guidance import Recommendation, Verdict, interpretability_verdict, recommend_length
 from rnnmem.indicators.bootstrap import Estimate
-from rnnmem.indicators.curve import (curve_interval, last_measured_distance, memory_length, recency_bias,
+from rnnmem.indicators.curve import (curve_interval, last_measured_distance, memory_length, recent_share,
                                      retention_capacity)
 from rnnmem.indicators.fidelity import fidelity_at, fidelity_knee
 from rnnmem.indicators.hull import HullView
-from rnnmem.report import single
+from rnnmem.report import single, tables
 from rnnmem.validation import check_choice, check_tau
 
 # Word-point coordinates are stored as columns s0, s1, ..., s{K-1} of ``word_points``.
@@ -128,15 +128,15 @@ class MemoryReport:
                       DeprecationWarning, stacklevel=2)
         return self.retention_capacity(estimator)
 
-    @property
-    def recency_bias(self) -> float:
-        """r(0) / mean r(d) over the older half of a median-length sequence (occlusion estimator when present)."""
-        return recency_bias(self.curve(self.default_estimator()), self.median_length())
+    def recent_share(self, estimator: str | None = None) -> float:
+        """Share of the retention mass in the most recent quarter of the measured distances, in [0, 1]
+        (`indicators.curve.recent_share`; ~0.25 = no preference for recent tokens). Default: occlusion when present."""
+        return recent_share(self.curve(estimator or self.default_estimator()))
 
     def interval(self, indicator: str, estimator: str = "occlusion", tau: float = 0.5) -> tuple[float, float]:
-        """95% bootstrap interval of "retention_capacity", "memory_length" or "recency_bias" (`curve_interval`)."""
+        """95% bootstrap interval of "retention_capacity", "memory_length" or "recent_share" (`curve_interval`)."""
         check_choice("estimators of this report", estimator, self.estimators, what="estimator")
-        return curve_interval(self.resamples[estimator], indicator, check_tau(tau), self.median_length())
+        return curve_interval(self.resamples[estimator], indicator, check_tau(tau))
 
     def fidelity_knee(self) -> float | None:
         """Sequence length at the knee of the fidelity curve (`indicators.fidelity.fidelity_knee`)."""
@@ -155,6 +155,20 @@ class MemoryReport:
         estimator = estimator or self.default_estimator()
         return recommend_length(self.curve(estimator), self.lengths, check_tau(tau),
                                 context={"estimator": estimator, "fidelity knee": self.fidelity_knee()})
+
+    def training_record(self) -> dict:
+        """What is known of how the model was trained (``meta["model"]``, from training or from the checkpoint's
+        model.json): held-out accuracy, majority and bag-of-words baselines, settings, data fingerprint, versions.
+        Empty for a model assessed without a record."""
+        return {key: value for key, value in (self.meta.get("model") or {}).items()
+                if key not in ("unit", "hidden_size", "corpus", "checkpoint")}
+
+    def verdict(self) -> Verdict:
+        """Whether the memory numbers describe learned memory (`guidance.interpretability_verdict`), in plain words."""
+        record = self.training_record()
+        views = self.semantic_validity or {}
+        return interpretability_verdict(record.get("test_accuracy"), record.get("majority_baseline"),
+                                        record.get("bag_of_words_baseline"), views.get("trained"), views.get("untrained"))
 
     def default_estimator(self) -> str:
         """The estimator headline numbers use: occlusion when it was computed."""
@@ -177,13 +191,14 @@ class MemoryReport:
                 "ML(0.1)": self.memory_length(0.1, name), "ML(0.1) CI": self.interval("memory_length", name, 0.1),
                 "retention_capacity": self.retention_capacity(name),
                 "retention_capacity CI": self.interval("retention_capacity", name),
+                "recent_share": self.recent_share(name), "recent_share CI": self.interval("recent_share", name),
             }
         rec = self.recommend_length()
         return {
+            "verdict": self.verdict().to_dict(),
+            "training": self.training_record(),
             "n_sequences": self.meta["n_sequences"],
             "estimators": per_estimator,
-            "recency_bias": self.recency_bias,
-            "recency_bias CI": self.interval("recency_bias", self.default_estimator()),
             "fidelity_knee": self.fidelity_knee(),
             "fidelity_at_median_length": self.fidelity_at(self.median_length()),
             "recommended_length": {"length": rec.length, "rule": rec.rule, "evidence": rec.evidence},
@@ -228,6 +243,10 @@ class MemoryReport:
         """A self-contained page (plots inlined, no external links); the PNGs are also written beside it."""
         path = Path(path)
         return write_atomically(path, single.render_html(self, title, self.plot(path.parent)))
+
+    def to_tables(self, directory: str | Path) -> dict[str, Path]:
+        """Write indicators.csv and indicators.tex (each indicator beside its untrained floor) into ``directory``."""
+        return tables.write_tables(self, directory)
 
     def plot(self, directory: str | Path) -> dict[str, Path]:
         """Write retention.png, fidelity.png, ses.png (and hull.png, validity.png when measured) into ``directory``.

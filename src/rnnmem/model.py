@@ -17,13 +17,20 @@ import torch
 from torch import nn
 
 from rnnmem.errors import ConfigError, DataError, ModelProtocolError
-from rnnmem.fileio import open_bounded, read_bounded, write_atomically
+from rnnmem.fileio import json_safe, open_bounded, read_bounded, write_atomically
 from rnnmem.units import build_unit
 from rnnmem.validation import check_model_size, check_seed
 
 MAX_META_BYTES = 64 * 2**20  # model.json: the config, a vocabulary (20,000 words is ~0.3 MB) and label names
 # model.pt may exceed the exact size of its tensors by the zip's headers, padding and pickled structure
 WEIGHTS_SLACK_BYTES = 4 * 2**20
+# model.json's optional "training" record: each field's JSON type (None = unknown is allowed for every field)
+TRAINING_RECORD_FIELDS = {
+    "train_max_len": int, "test_accuracy": float, "majority_baseline": float, "bag_of_words_baseline": float,
+    "competence": str, "best_epoch": int, "epochs_run": int, "epochs_on_pieces": int,
+    "stopped": str, "settings": dict,
+    "data_fingerprint": str, "versions": dict,
+}
 
 
 @dataclass(frozen=True)
@@ -124,16 +131,21 @@ def build_model(
 
 
 def save_model(model: SequenceModel, directory: str | Path, vocabulary: dict | None = None,
-               label_names: list[str] | None = None) -> Path:
-    """Write ``model.pt`` (a plain state dict) and ``model.json`` (config, vocabulary, labels)."""
+               label_names: list[str] | None = None, training: dict | None = None) -> Path:
+    """Write ``model.pt`` (a plain state dict) and ``model.json`` (config, vocabulary, labels, training record).
+
+    ``training`` is the record of how the model was trained (`TRAINING_RECORD_FIELDS`: held-out
+    accuracy, baselines, settings, data fingerprint, library versions), read back by `load_model`
+    so that a re-assessment reports it.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     weights = io.BytesIO()  # both files are renamed into place, so a crash never leaves half a checkpoint
     torch.save(model.state_dict(), weights)
     write_atomically(directory / "model.pt", weights.getvalue())
     meta = {"config": asdict(model.config), "init_seed": model.init_seed, "vocabulary": vocabulary,
-            "label_names": label_names}
-    write_atomically(directory / "model.json", json.dumps(meta))
+            "label_names": label_names, "training": training}
+    write_atomically(directory / "model.json", json.dumps(json_safe(meta), allow_nan=False))
     return directory
 
 
@@ -146,7 +158,8 @@ def load_model(directory: str | Path) -> tuple[SequenceModel, dict]:
     inflated, fits the tensors model.json describes; and what it holds must be a state dict
     of tensors.
 
-    Returns the model, in eval mode (dropout off), and the metadata (config, vocabulary, label names).
+    Returns the model, in eval mode (dropout off), and the metadata (config, vocabulary, label names and,
+    when it was saved with one, the training record).
     """
     directory = Path(directory)
     if directory.is_file():
@@ -218,6 +231,7 @@ def _read_meta(meta_path: Path) -> dict:
         if len(tokens) > config["vocab_size"]:  # its ids would index past the embedding
             raise refuse(f"the vocabulary lists {len(tokens)} tokens but config.vocab_size is only "
                          f"{config['vocab_size']}")
+    _check_training_record(meta.get("training"), refuse)
     labels = meta.get("label_names")
     if labels is not None:
         if not isinstance(labels, list) or not all(isinstance(name, str) for name in labels):
@@ -225,6 +239,28 @@ def _read_meta(meta_path: Path) -> dict:
         if len(labels) != config["num_classes"]:
             raise refuse(f"it names {len(labels)} labels but config.num_classes is {config['num_classes']}")
     return meta
+
+
+def _check_training_record(record, refuse) -> None:
+    """The optional training record: an object of known fields, each of its JSON type or null."""
+    if record is None:  # model.json files saved before the record was kept
+        return
+    if not isinstance(record, dict):
+        raise refuse(f"training must be an object, got a JSON {type(record).__name__}")
+    unknown = sorted(set(record) - set(TRAINING_RECORD_FIELDS))
+    if unknown:
+        raise refuse(f"unknown training field(s) {', '.join(map(repr, unknown))}")
+    for name, value in record.items():
+        kind = TRAINING_RECORD_FIELDS[name]
+        allowed = (int, float) if kind is float else kind
+        if value is not None and (isinstance(value, bool) or not isinstance(value, allowed)):
+            wanted = {int: "a whole number", float: "a number", str: "a string", dict: "an object"}[kind]
+            raise refuse(f"training.{name} must be {wanted} or null, got {value!r:.60}")
+    settings = record.get("settings") or {}
+    if not all(value is None or isinstance(value, (str, int, float)) for value in settings.values()):
+        raise refuse("training.settings must map names to plain values (text, numbers, true/false or null)")
+    if not all(isinstance(value, str) for value in (record.get("versions") or {}).values()):
+        raise refuse("training.versions must map library names to version strings")
 
 
 def _read_weights(weights_path: Path, limit: int) -> dict:

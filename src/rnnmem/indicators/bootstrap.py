@@ -78,8 +78,8 @@ def ratio_of_sums(numerator: np.ndarray, denominator: np.ndarray, n_resamples: i
 def rank_interval(values) -> tuple[float, float]:
     """95% percentile interval of resampled values taken by rank (NaN values left out; (nan, nan) when none remain).
 
-    Ranks, not interpolation: infinite values (a recency bias whose older half is forgotten)
-    keep their place without arithmetic on them.
+    Ranks, not interpolation: every reported bound is a value some resample gave (an ML is
+    a whole distance), and infinite values keep their place without arithmetic on them.
     """
     values = np.asarray(values, float)
     values = np.sort(values[~np.isnan(values)])

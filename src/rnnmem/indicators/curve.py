@@ -14,7 +14,7 @@ from rnnmem.validation import check_choice, check_tau
 REACHED_TOLERANCE = 1e-9
 _ROUNDING = REACHED_TOLERANCE
 # Indicators of a curve that `curve_interval` gives a bootstrap interval for.
-CURVE_INDICATORS = ("retention_capacity", "memory_length", "recency_bias")
+CURVE_INDICATORS = ("retention_capacity", "memory_length", "recent_share")
 
 
 def memory_length(retention: np.ndarray, tau: float = 0.5) -> int | None:
@@ -63,19 +63,42 @@ def retention_capacity(retention: np.ndarray) -> float:
     return float(r[: measured_extent(r)].sum())
 
 
-def recency_bias(retention: np.ndarray, typical_length: int) -> float:
-    """r(0) / mean r(d) over the older half of a sequence of ``typical_length`` tokens.
+def recent_share(retention: np.ndarray) -> float:
+    """Recent share: the part of the retention mass that lies in the most recent quarter of the measured range.
 
-    1 means no preference for recent tokens; large values mean the end dominates.
-    Infinite when the older half is forgotten entirely.
+    RS = sum_{d <= D/4} r+(d) / sum_{d <= D} r+(d),   r+(d) = max(r(d), 0),
+
+    where D is the last measured distance. RS lies in [0, 1]: about 1/4 when every measured
+    distance is remembered alike (no preference for recent tokens), 1 when only the most recent
+    quarter is remembered at all. Unlike a ratio of r(0) to the older retention, it stays finite
+    when the older tokens are forgotten. For r(d) = lambda^d (0 < lambda < 1),
+    RS = (1 - lambda^(q)) / (1 - lambda^(D+1)) with q = floor(D/4) + 1 recent distances.
+
+    Parameters
+    ----------
+    retention : array [D+1]
+        r(0), r(1), ..., r(D). NaN entries (distances no sequence reaches) end the measured range.
+
+    Returns
+    -------
+    float
+        NaN when fewer than 4 distances were measured (no quarter to speak of) or no distance
+        retains anything.
+
+    Examples
+    --------
+    >>> round(recent_share(0.5 ** np.arange(9)), 4)  # (1 - 0.5^3) / (1 - 0.5^9)
+    0.8767
+    >>> round(recent_share(np.ones(9)), 4)  # d <= 2 of 0..8: 3 of 9
+    0.3333
     """
     r = np.asarray(retention, dtype=float)
-    end = min(typical_length, measured_extent(r))
-    older = r[max(1, end // 2) : end]
-    if len(older) == 0:
+    mass = np.clip(r[: measured_extent(r)], 0.0, None)
+    total = float(mass.sum())
+    if len(mass) < 4 or total <= 0:
         return float("nan")
-    mean_old = float(np.mean(older))
-    return float(r[0] / mean_old) if mean_old > 0 else float("inf")
+    last = len(mass) - 1
+    return float(mass[: last // 4 + 1].sum()) / total
 
 
 def measured_extent(retention) -> int:
@@ -95,8 +118,7 @@ def last_measured_distance(distance, retention) -> int:
     return int(distance[max(measured_extent(retention) - 1, 0)])
 
 
-def curve_interval(resamples: np.ndarray, indicator: str, tau: float = 0.5,
-                   typical_length: int | None = None) -> tuple[float, float]:
+def curve_interval(resamples: np.ndarray, indicator: str, tau: float = 0.5) -> tuple[float, float]:
     """95% bootstrap interval of one indicator of a retention curve, from the curve's resamples.
 
     The indicator is computed on every resampled curve and the interval is taken by rank
@@ -107,11 +129,9 @@ def curve_interval(resamples: np.ndarray, indicator: str, tau: float = 0.5,
     ----------
     resamples : array [D+1, R]
         R bootstrap resamples of r(d) (`Estimate.resamples`).
-    indicator : {"retention_capacity", "memory_length", "recency_bias"}
+    indicator : {"retention_capacity", "memory_length", "recent_share"}
     tau : float
         Threshold of ``memory_length``.
-    typical_length : int
-        Sequence length whose older half ``recency_bias`` averages over.
     """
     check_choice("indicator", indicator, CURVE_INDICATORS)
     curves = np.asarray(resamples, float).T  # [R, D+1]
@@ -122,7 +142,7 @@ def curve_interval(resamples: np.ndarray, indicator: str, tau: float = 0.5,
     elif indicator == "memory_length":
         values = [_or_beyond(memory_length(c, tau), c) for c in curves]
     else:
-        values = [recency_bias(c, typical_length) for c in curves]
+        values = [recent_share(c) for c in curves]
     return rank_interval(values)
 
 

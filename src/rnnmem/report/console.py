@@ -7,36 +7,55 @@ import pandas as pd
 from rnnmem.report.format import memory_length
 
 
-def run_summary(report, unit: str, history) -> str:
-    """What `rnnmem assess` prints: the headline table with baselines and floor, the recommendation, the verdict."""
+def run_summary(report, unit: str) -> str:
+    """What `rnnmem assess` prints: the verdict, the headline table with baselines and floor, validity beside its
+    floor, the recommendation and the training record (from training, or from the checkpoint's model.json)."""
     summary = report.summary()
+    record = summary["training"]
     floor = summary["floor"]["estimators"] if summary.get("floor") else {}
     rows = []
     for name, values in summary["estimators"].items():
         untrained = floor.get(name, {})
+        last = report.last_measured_distance(name)
         rows.append({
             "unit": unit, "estimator": name,
-            "accuracy": f"{history.final_accuracy:.3f}" if history else "-",
-            "majority": f"{history.majority_baseline:.3f}" if history else "-",
-            "bag-of-words": f"{history.bag_of_words_baseline:.3f}" if history else "-",
-            "ML(0.5)": memory_length(values["ML(0.5)"], report.last_measured_distance(name)),
-            "ML(0.1)": memory_length(values["ML(0.1)"], report.last_measured_distance(name)),
-            "retention_capacity": f"{values['retention_capacity']:.2f}",
-            "floor ML(0.1)": memory_length(untrained["ML(0.1)"], report.last_measured_distance(name)) if untrained else "-",
+            "accuracy": _share(record.get("test_accuracy")), "majority": _share(record.get("majority_baseline")),
+            "bag-of-words": _share(record.get("bag_of_words_baseline")),
+            "ML(0.5)": memory_length(values["ML(0.5)"], last), "ML(0.1)": memory_length(values["ML(0.1)"], last),
+            "retention_capacity": f"{values['retention_capacity']:.2f}", "recent_share": _share(values["recent_share"]),
+            "floor ML(0.1)": memory_length(untrained["ML(0.1)"], last) if untrained else "-",
             "floor capacity": f"{untrained['retention_capacity']:.2f}" if untrained else "-",
+            "floor recent_share": _share(untrained.get("recent_share")),
         })
-    table = pd.DataFrame(rows).to_string(index=False)
+    lines = [f"verdict: {statement}" for statement in summary["verdict"]["statements"]]
+    lines.append(pd.DataFrame(rows).to_string(index=False))
+    views = report.semantic_validity or {}
+    if views.get("trained") is not None:
+        lines.append(f"semantic validity: Spearman rho {_rho(views['trained'])} (untrained floor "
+                     f"{_rho(views.get('untrained'))})")
     rec = summary["recommended_length"]
-    lines = [table, f"recommended training length: {rec['length']} tokens ({rec['rule']})"]
-    if history:
-        on_pieces = history.stage.count("pieces")
-        lines.append(f"training: {history.verdict} (accuracy {history.final_accuracy:.3f} vs bag-of-words "
-                     f"{history.bag_of_words_baseline:.3f}; epoch {history.best_epoch} of {len(history.loss)} kept"
-                     f"{f', the first {on_pieces} on single pieces' if on_pieces else ''}: {history.stopped})")
-        if history.verdict == "not yet competent":
-            lines.append("  (more than 10 points below bag-of-words: these memory numbers describe where training "
-                         "stopped, not what the unit can learn to keep)")
+    lines.append(f"recommended training length: {rec['length']} tokens ({rec['rule']})")
+    if record:
+        pieces = record.get("epochs_on_pieces")
+        source = " (from the checkpoint's record)" if report.meta.get("model", {}).get("checkpoint") else ""
+        lines.append(f"training{source}: {record.get('competence')} (accuracy {_share(record.get('test_accuracy'))} "
+                     f"vs bag-of-words {_share(record.get('bag_of_words_baseline'))}; epoch {record.get('best_epoch')} "
+                     f"of {record.get('epochs_run')} kept{f', the first {pieces} on single pieces' if pieces else ''}: "
+                     f"{record.get('stopped')})")
+        versions = ", ".join(f"{name} {version}" for name, version in (record.get("versions") or {}).items())
+        lines.append(f"  training length {record.get('train_max_len')}; data fingerprint "
+                     f"{(record.get('data_fingerprint') or 'unknown')[:16]}; trained with {versions or 'unknown versions'}")
+    else:
+        lines.append("training: unknown (the checkpoint keeps no training record)")
     return "\n".join(lines)
+
+
+def _share(value) -> str:
+    return "-" if value is None or value != value else f"{value:.3f}"  # value != value: NaN
+
+
+def _rho(view) -> str:
+    return "-" if view is None else f"{view.rho:.2f} [{view.low:.2f}, {view.high:.2f}]"
 
 
 def sweep_summary(summary: dict, store) -> str:

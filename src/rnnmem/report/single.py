@@ -29,8 +29,9 @@ EXPLANATIONS = (
     ("Retention r(d)", "how much of the semantics of the token d steps before the end is still present at the end "
      "(1 = all of it, 0 = none); estimated by occlusion (replace the token by a neutral one), regression "
      "(least-squares weight of each distance) and gradient (how far error signals flow back)."),
-    ("Recency bias", "r(0) divided by the mean r(d) over the older half of a median-length sequence: 1 = no "
-     "preference for recent tokens, large = the last tokens dominate."),
+    ("Recent share", "the share of the retention mass Σ r(d) that lies in the most recent quarter of the measured "
+     "distances (d ≤ D/4), between 0 and 1: about 0.25 = every measured distance is remembered alike, 1 = only the "
+     "most recent quarter is remembered at all."),
     ("Semantic fidelity F(L)", "mean cosine (and R²) between the sequence point S(x) and the full-memory "
      "reference S*(x) = Σ s(x_t) for sequences of length L; its knee is the length past which the final "
      "state stops expressing the whole sequence."),
@@ -74,7 +75,7 @@ def write_figures(report, directory: str | Path) -> dict[str, Path]:
 
 def report_blocks(report) -> list:
     summary = report.summary()
-    out = [Paragraph(_context(report)), Heading("Headline")]
+    out = _verdict_section(report, summary) + [Paragraph(_context(report)), Heading("Headline")]
     if report.estimators:
         rows = []
         floor = summary["floor"]["estimators"] if summary.get("floor") else {}
@@ -82,18 +83,22 @@ def report_blocks(report) -> list:
             last = report.last_measured_distance(name)
             row = [name, memory_length_with_ci(values["ML(0.5)"], values["ML(0.5) CI"], last),
                    memory_length_with_ci(values["ML(0.1)"], values["ML(0.1) CI"], last),
-                   with_ci(values["retention_capacity"], values["retention_capacity CI"])]
+                   with_ci(values["retention_capacity"], values["retention_capacity CI"]),
+                   with_ci(values["recent_share"], values["recent_share CI"])]
             if floor:
                 untrained = floor.get(name)
                 row.append("-" if untrained is None else
                            f"{memory_length(untrained['ML(0.5)'], last)} / {memory_length(untrained['ML(0.1)'], last)}"
-                           f" / {number(untrained['retention_capacity'])}")
+                           f" / {number(untrained['retention_capacity'])} / {number(untrained['recent_share'])}")
             rows.append(row)
-        header = ["estimator", "ML(0.5) [95% CI]", "ML(0.1) [95% CI]", "retention capacity Σ r(d) [95% CI]"]
-        out.append(Table(header + (["untrained floor: ML(0.5) / ML(0.1) / capacity"] if floor else []), rows))
+        header = ["estimator", "ML(0.5) [95% CI]", "ML(0.1) [95% CI]", "retention capacity Σ r(d) [95% CI]",
+                  "recent share [95% CI]"]
+        out.append(Table(header + (["untrained floor: ML(0.5) / ML(0.1) / capacity / recent share"] if floor else []),
+                         rows))
     else:
         out.append(Paragraph("No retention estimator was computed."))
     out.append(Bullets(_headline_items(report, summary)))
+    out += _training_section(report, summary["training"])
     out += [Heading("Retention r(d)"), Paragraph("Share of a token's semantics still present at the end of the "
             "sequence, by its distance from the end d (d = 0 is the last token); 95% bootstrap intervals in brackets."),
             _retention_table(report)]
@@ -110,7 +115,7 @@ def report_blocks(report) -> list:
 
 def _headline_items(report, summary: dict) -> list[tuple[str, str]]:
     default = report.default_estimator() if report.estimators else None
-    items = [(f"Recency bias ({default})", f"{_recency(summary['recency_bias'], summary['recency_bias CI'])}")]
+    items = []
     knee = summary["fidelity_knee"]
     if knee is None:
         items.append(("Fidelity knee", "none — the cosine between S(x) and S*(x) does not fall with length over the "
@@ -206,6 +211,47 @@ def _hull_section(report) -> list:
                                      f"by the retained words (mean over {volume.n} sequences).")])]
 
 
+def _verdict_section(report, summary: dict) -> list:
+    """The top of the report: the plain-words verdict, accuracy beside its baselines, validity beside its floor."""
+    record = summary["training"]
+    accuracy = record.get("test_accuracy")
+    rows = [["held-out accuracy", "unknown (no training record)" if accuracy is None else number(accuracy),
+             f"majority class {number(record.get('majority_baseline'))}; bag-of-words "
+             f"{number(record.get('bag_of_words_baseline'))}"]]
+    views = dict(_validity_views(report))
+    trained, untrained = views.get("trained (this model)"), views.get("untrained (floor)")
+    if trained is not None:
+        rows.append(["semantic validity (Spearman ρ)", with_ci(trained.rho, (trained.low, trained.high)),
+                     "no untrained floor" if untrained is None else
+                     f"untrained floor {with_ci(untrained.rho, (untrained.low, untrained.high))}"])
+    return [Heading("Verdict"), Bullets(list(summary["verdict"]["statements"]), emphasis=True),
+            Table(["", "this model", "reference"], rows, align=["l", "r", "l"]),
+            Paragraph("Each memory indicator stands beside its untrained floor in the headline table below.", note=True)]
+
+
+def _training_section(report, record: dict) -> list:
+    """How the model was trained, from the training run or the checkpoint's model.json; nothing when unknown."""
+    if not record:
+        return []
+    pieces = record.get("epochs_on_pieces")
+    items = [("Training", f"training length {number(record.get('train_max_len'))} tokens; epoch "
+                          f"{number(record.get('best_epoch'))} of {number(record.get('epochs_run'))} kept"
+                          + (f" (the first {pieces} on single pieces)" if pieces else "")
+                          + (f": {record['stopped']}" if record.get("stopped") else "")),
+             ("Competence", f"{record.get('competence') or 'unknown'} (accuracy {number(record.get('test_accuracy'))}, "
+                            f"majority {number(record.get('majority_baseline'))}, bag-of-words "
+                            f"{number(record.get('bag_of_words_baseline'))})")]
+    if record.get("settings"):
+        items.append(("Settings", ", ".join(f"{key} = {value}" for key, value in record["settings"].items())))
+    if record.get("data_fingerprint"):
+        items.append(("Data fingerprint", f"SHA-256 {record['data_fingerprint']} (corpus name, options, texts, labels)"))
+    if record.get("versions"):
+        items.append(("Library versions at training", ", ".join(f"{k} {v}" for k, v in record["versions"].items())))
+    source = report.meta.get("model", {}).get("checkpoint")
+    return [Heading("Training record"), Paragraph(f"Read from the checkpoint's model.json ({source})." if source else
+                                                  "Recorded when the model was trained (`rnnmem assess` keeps it in model/model.json)."), Bullets(items)]
+
+
 def _validity_views(report) -> list:
     views = getattr(report, "semantic_validity", None) or {}
     return [(name, views.get(key)) for key, name in (("trained", "trained (this model)"),
@@ -252,15 +298,6 @@ def _context(report) -> str:
     if meta.get("origin"):
         text += f" SES origin: {meta['origin']}."
     return text.strip()
-
-
-def _recency(value, ci) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "not defined (the sequences are too short to have an older half)"
-    text = with_ci(value, ci)
-    if np.isinf(value):
-        text += " (the older half of the sequence is forgotten entirely)"
-    return text
 
 
 def _evidence_value(key: str, value, last: int) -> str:

@@ -11,6 +11,10 @@ import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+import numpy as np
+import torch
+
+from rnnmem._version import __version__
 from rnnmem.assessment import assess, check_estimators
 from rnnmem.data import Vocabulary, load_corpus, tokenize
 from rnnmem.errors import ConfigError, ModelProtocolError
@@ -86,14 +90,44 @@ class CellConfig:
         return replace(cls(), **values)
 
 
-def corpus_for(config: CellConfig):
+def corpus_options(config: CellConfig) -> dict:
+    """The options `load_corpus` is given for the config's corpus."""
     options = {"seed": config.seed}
     if config.corpus == "tweets-docs":
         options["doc_tokens"] = config.doc_tokens
     if config.corpus.endswith((".csv", ".jsonl")):
         options.update(text_column=config.text_column, label_column=config.label_column)
+    return options
+
+
+def corpus_for(config: CellConfig):
     with stage(f"loading {config.corpus}"):
-        return load_corpus(config.corpus, **options)
+        return load_corpus(config.corpus, **corpus_options(config))
+
+
+def data_fingerprint(corpus, options: dict) -> str:
+    """SHA-256 of what a model was trained and tested on: the corpus name, its options, every text and label.
+
+    Two runs with the same fingerprint saw the same data, whatever the files were called.
+    """
+    digest = hashlib.sha256(json.dumps({"name": corpus.name, "options": options}, sort_keys=True).encode())
+    for texts, labels in ((corpus.train_texts, corpus.train_labels), (corpus.test_texts, corpus.test_labels)):
+        digest.update(json.dumps([list(texts), [int(label) for label in labels]]).encode())
+    return digest.hexdigest()
+
+
+def training_record(config: CellConfig, corpus, history) -> dict:
+    """The training record a checkpoint keeps (model.json) and a report shows: settings, held-out accuracy,
+    the majority and bag-of-words baselines, the data fingerprint and the library versions."""
+    return json_safe({
+        "train_max_len": config.max_len, "test_accuracy": history.final_accuracy,
+        "majority_baseline": history.majority_baseline, "bag_of_words_baseline": history.bag_of_words_baseline,
+        "competence": history.verdict, "best_epoch": history.best_epoch, "epochs_run": len(history.loss),
+        "epochs_on_pieces": history.stage.count("pieces"), "stopped": history.stopped,
+        "settings": {**history.settings, "corpus": config.corpus, **corpus_options(config)},
+        "data_fingerprint": data_fingerprint(corpus, corpus_options(config)),
+        "versions": {"rnnmem": __version__, "torch": torch.__version__, "numpy": np.__version__},
+    })
 
 
 # Test texts are assessed up to this many times the longer of the training length and the
@@ -141,9 +175,7 @@ def train_and_assess(config: CellConfig, progress: bool = False, device: str = "
     report = _assess(model, corpus, config, progress)
     report.notes.extend(cut_notes(corpus, config))
     report.meta["model"] = {"unit": config.unit, "hidden_size": config.hidden_size, "corpus": corpus.name,
-                            "train_max_len": config.max_len, "test_accuracy": history.final_accuracy,
-                            "majority_baseline": history.majority_baseline,
-                            "bag_of_words_baseline": history.bag_of_words_baseline, "competence": history.verdict}
+                            **training_record(config, corpus, history)}
     report.meta["corpus_notes"] = corpus.notes
     timings = {"train_s": trained - started, "assess_s": time.perf_counter() - trained}
     return model, corpus, history, report, timings
@@ -174,8 +206,16 @@ def assess_checkpoint(checkpoint: str | Path, config: CellConfig, progress: bool
     vocabulary = Vocabulary.from_dict(meta["vocabulary"]) if meta.get("vocabulary") else data.vocabulary
     report = _assess(model, data, config, progress, vocabulary)
     report.notes.extend(cut_notes(data, config, splits=("test",)))  # the checkpoint was trained elsewhere
-    report.meta["model"] = {"unit": model.config.unit, "hidden_size": model.config.hidden_size, "corpus": data.name,
-                            "checkpoint": str(checkpoint)}
+    # the record of its training when the checkpoint keeps one (model.json files saved before it was kept do not)
+    record = meta.get("training") or {}
+    report.meta["model"] = {**record, "unit": model.config.unit, "hidden_size": model.config.hidden_size,
+                            "corpus": data.name, "checkpoint": str(checkpoint)}
+    assessed_on = data_fingerprint(data, corpus_options(config))
+    if record.get("data_fingerprint") not in (None, assessed_on):
+        report.notes.append(f"the checkpoint was trained on other data than it is assessed on (data fingerprint "
+                            f"{record['data_fingerprint'][:16]} in its record, {assessed_on[:16]} now: another corpus, "
+                            "options or --seed): its recorded accuracy is for that data, and the texts assessed here "
+                            "may include texts it was trained on.")
     report.meta["corpus_notes"] = data.notes
     return report
 
@@ -195,7 +235,6 @@ def cell_metrics(report, history) -> dict:
     summary = report.summary()
     metrics = {"accuracy": history.final_accuracy, "majority_baseline": history.majority_baseline,
                "bag_of_words_baseline": history.bag_of_words_baseline, "best_epoch": history.best_epoch,
-               "recency_bias": summary["recency_bias"],
                "fidelity_knee": summary["fidelity_knee"], "fidelity_at_median_length": summary["fidelity_at_median_length"],
                "recommended_length": summary["recommended_length"]["length"]}
     for prefix, numbers in (("", summary), ("floor.", summary["floor"])):
@@ -203,6 +242,7 @@ def cell_metrics(report, history) -> dict:
             metrics[f"{prefix}{name}.ML(0.5)"] = values["ML(0.5)"]
             metrics[f"{prefix}{name}.ML(0.1)"] = values["ML(0.1)"]
             metrics[f"{prefix}{name}.retention_capacity"] = values["retention_capacity"]
+            metrics[f"{prefix}{name}.recent_share"] = values["recent_share"]
     if summary["floor"]:
         metrics["floor.fidelity_at_median_length"] = summary["floor"]["fidelity_at_median_length"]
     for prefix, name in (("", "trained"), ("floor.", "untrained")):

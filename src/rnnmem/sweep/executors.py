@@ -6,7 +6,7 @@ the moment its cell finishes, so an interrupted sweep loses at most the cells in
 
 Every cell runs on one torch thread, whatever the executor: CPU kernels split their sums
 differently with the thread count (on a 16-core machine, 16 threads vs 1 changed the
-metrics in the 7th digit and recency_bias in the 4th), and one thread per cell keeps a
+metrics in the 7th digit and the old, unbounded recency ratio in the 4th), and one thread per cell keeps a
 grid's numbers independent of --workers and of the executor. Cells run side by side
 instead, one per core. The report records the count (meta.threads).
 

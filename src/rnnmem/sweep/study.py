@@ -60,7 +60,8 @@ class Study:
                 (f"floor.{e}.retention_capacity", f"Untrained floor of the retention capacity ({e})"),
                 ("fidelity_at_median_length", "Semantic fidelity at the median length (cosine)"),
                 ("floor.fidelity_at_median_length", "Untrained floor of the semantic fidelity at the median length"),
-                ("recency_bias", f"Recency bias ({e})"),
+                (f"{e}.recent_share", f"Recent share of the retention mass, 0..1 ({e})"),
+                (f"floor.{e}.recent_share", f"Untrained floor of the recent share ({e})"),
                 ("recommended_length", "Recommended training length")]
 
     def retention_length(self) -> int | None:
@@ -151,8 +152,8 @@ def metric_values(group: list[dict], metric: str, estimator: str) -> tuple[list[
     """Values of one metric over seeds: (values, how many were past the measured range, smallest D).
 
     ML None means r(d) never fell below tau within 0..D; it counts as D + 1, so a mean
-    holding such seeds is a lower bound. Other missing values (e.g. an undefined recency
-    bias) are left out.
+    holding such seeds is a lower bound. Other missing values (e.g. an undefined recent
+    share, or a metric a store's older cells did not record) are left out.
     """
     values, beyond, limits = [], 0, []
     # stores written before the retention capacity got its name keep it under "<estimator>.capacity"
