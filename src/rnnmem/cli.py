@@ -146,8 +146,9 @@ def assess(
         title = f"Memory of {report.meta['model']['unit']} on {report.meta['model']['corpus']}"
         report.to_markdown(stage / "report.md", title=title)
         report.to_html(stage / "report.html", title=title)
+        report.to_interactive_html(stage / "interactive.html", title=title)
     typer.echo(run_summary(report, report.meta["model"]["unit"], history))
-    typer.echo(f"\nwrote {outputs.folder}/report.md, report.html, report.json and plots in "
+    typer.echo(f"\nwrote {outputs.folder}/report.md, report.html, interactive.html, report.json and plots in "
                f"{time.perf_counter() - started:.0f} s")
 
 
