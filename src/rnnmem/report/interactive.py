@@ -139,7 +139,7 @@ def _retention_traces(report) -> list[go.Scatter]:
         color = ESTIMATOR_COLORS.get(name, "#444")
         low, high = report.retention[f"{name}_lo"].to_numpy(), report.retention[f"{name}_hi"].to_numpy()
         traces.append(go.Scatter(x=np.r_[distance, distance[::-1]], y=np.r_[high, low[::-1]], fill="toself",
-                                 fillcolor=color, opacity=0.15, line=dict(width=0), hoverinfo="skip",
+                                 mode="lines", fillcolor=color, opacity=0.15, line=dict(width=0), hoverinfo="skip",
                                  showlegend=False))
         traces.append(go.Scatter(x=distance, y=report.retention[name].to_numpy(), mode="lines", name=f"r(d) {name}",
                                  line=dict(color=color, width=2),
