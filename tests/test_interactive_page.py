@@ -49,6 +49,19 @@ def test_every_token_of_a_linear_recurrence_keeps_lambda_to_the_d():
     assert [len(t) for t in report.trajectories] == [12] * 20
 
 
+@pytest.mark.parametrize("dim", [1, 3])
+def test_a_page_without_per_token_effects_says_so_and_draws_any_ses(dim, tmp_path):
+    tokens = torch.randint(1, 40, (10, 8), generator=torch.Generator().manual_seed(1))
+    report = rnnmem.assess(LinearRecurrence(LAMBDA, dim=dim), tokens, estimators=["regression"], progress=False,
+                           n_resamples=20, probes=False)
+    assert report.token_effects == {}
+    text = report.to_interactive_html(tmp_path / "page.html").read_text()
+    assert "no per-token effects were measured" in text
+    assert "regression has no per-token value" in text
+    assert ("step t (tokens read)" in text) == (dim == 1)  # a 1-D SES is drawn against the step
+    assert ("PC1 of the K = 3 SES" in text) == (dim == 3)
+
+
 @pytest.fixture(scope="module")
 def run_page(tiny_csv, tmp_path_factory):
     torch.manual_seed(0)

@@ -65,7 +65,8 @@ def render_run_page(report, title: str) -> str:
         first = len(fig.data)
         fig.add_trace(_token_heatmap(i, words, effects, next(iter(effects), None), rows, visible=i == 0), row=1, col=1)
         fig.add_trace(_token_cursor(words, window, visible=i == 0), row=1, col=1)
-        path = np.vstack([np.zeros((1, 2)), np.asarray(report.trajectories[i], float) @ plane.T])
+        steps = np.asarray(report.trajectories[i], float) @ plane.T
+        path = np.vstack([np.zeros((1, steps.shape[1])), steps])
         if plane.shape[0] == 1:  # a 1-D SES: the coordinate against the step
             path = np.column_stack([path[:, 0], np.arange(len(path))])
         fig.add_trace(_path(path, words, window, visible=i == 0), row=2, col=1)
