@@ -39,6 +39,12 @@ def standalone_page(title: str, introduction: list[str], figure: go.Figure, note
     return page(title, f"{intro}\n{plot}\n" + (f"<h2>Notes</h2><ul>{listed}</ul>" if notes else ""))
 
 
+def band(x: np.ndarray, low: np.ndarray, high: np.ndarray, color: str, **options) -> go.Scatter:
+    """A shaded interval from ``low`` to ``high`` over ``x`` (no hover, no legend entry)."""
+    return go.Scatter(x=np.r_[x, x[::-1]], y=np.r_[high, low[::-1]], fill="toself", mode="lines", fillcolor=color,
+                      opacity=0.15, line=dict(width=0), hoverinfo="skip", showlegend=False, **options)
+
+
 def render_run_page(report, title: str) -> str:
     """The interactive page of one `MemoryReport` as HTML text."""
     sequences = [_decode(report, ids) for ids in report.trajectory_tokens]
@@ -49,8 +55,8 @@ def render_run_page(report, title: str) -> str:
                             _token_title(next(iter(effects), None)), "State path in the SES plane",
                             "Retention r(d), all sequences"))
     plane, axis_names = _plane(report)
-    fig.add_trace(_word_points(report, plane), row=2, col=1)
-    fig.add_trace(_word_labels(report, plane), row=2, col=1)
+    for trace in _word_traces(report, plane):
+        fig.add_trace(trace, row=2, col=1)
     fig.add_trace(go.Scatter(x=[0], y=[0], mode="markers", marker=dict(symbol="cross", size=12, color="black"),
                              name="origin o₀", hovertemplate="origin o₀ (empty sequence)<extra></extra>"), row=2, col=1)
     for trace in _retention_traces(report):
@@ -72,7 +78,7 @@ def render_run_page(report, title: str) -> str:
         fig.add_trace(_path(path, words, window, visible=i == 0), row=2, col=1)
         sequence_traces.append(list(range(first, len(fig.data))))
         sliders.append(_slider(words, window, [first + 1, first + 2]))
-    fig.update_layout(**_layout(sequences, sequence_traces, sliders, effects, rows, title))
+    fig.update_layout(**_layout(sequences, sequence_traces, sliders, effects, rows))
     # grey behind the tokens: a cell without a share (not measured, undefined) shows it, unlike a share of 0
     fig.add_shape(type="rect", x0=-0.5, x1=TOKENS_PER_ROW - 0.5, y0=-0.5, y1=rows - 0.5, fillcolor="#d9d9d9",
                   line_width=0, layer="below", row=1, col=1)
@@ -107,25 +113,19 @@ def _plane(report) -> tuple[np.ndarray, list[str]]:
     return project_2d(points)[1], [f"PC1 of the K = {k} SES", f"PC2 of the K = {k} SES"]
 
 
-def _frequent(report, count: int) -> np.ndarray:
-    return np.argsort(-report.word_points["count"].to_numpy(float), kind="stable")[:count]
-
-
-def _word_points(report, plane: np.ndarray) -> go.Scatter:
-    rows = _frequent(report, SHOWN_WORD_POINTS)
-    coords = _projected(report.ses_points()[rows], plane)
-    words = [report.words()[i] for i in rows]
-    return go.Scatter(x=coords[:, 0], y=coords[:, 1], mode="markers", text=words, name="word points s(w)",
-                      marker=dict(color="rgba(140,140,140,0.45)", size=6),
-                      hovertemplate="word %{text}: s(w) = (%{x:.3g}, %{y:.3g})<extra></extra>")
-
-
-def _word_labels(report, plane: np.ndarray) -> go.Scatter:
-    rows = _frequent(report, LABELLED_WORD_POINTS)
-    coords = _projected(report.ses_points()[rows], plane)
-    return go.Scatter(x=coords[:, 0], y=coords[:, 1], mode="text", text=[report.words()[i] for i in rows],
-                      textposition="top center", textfont=dict(size=10, color="#444"), hoverinfo="skip",
-                      showlegend=False)
+def _word_traces(report, plane: np.ndarray) -> list[go.Scatter]:
+    """The most frequent word points (hover for the word), the very most frequent named."""
+    order = np.argsort(-report.word_points["count"].to_numpy(float), kind="stable")[:SHOWN_WORD_POINTS]
+    coords = _projected(report.ses_points()[order], plane)
+    every = report.words()
+    words = [every[i] for i in order]
+    named = slice(0, LABELLED_WORD_POINTS)
+    return [go.Scatter(x=coords[:, 0], y=coords[:, 1], mode="markers", text=words, name="word points s(w)",
+                       marker=dict(color="rgba(140,140,140,0.45)", size=6),
+                       hovertemplate="word %{text}: s(w) = (%{x:.3g}, %{y:.3g})<extra></extra>"),
+            go.Scatter(x=coords[named, 0], y=coords[named, 1], mode="text", text=words[named],
+                       textposition="top center", textfont=dict(size=10, color="#444"), hoverinfo="skip",
+                       showlegend=False)]
 
 
 def _projected(points: np.ndarray, plane: np.ndarray) -> np.ndarray:
@@ -139,9 +139,7 @@ def _retention_traces(report) -> list[go.Scatter]:
     for name in report.estimators:
         color = ESTIMATOR_COLORS.get(name, "#444")
         low, high = report.retention[f"{name}_lo"].to_numpy(), report.retention[f"{name}_hi"].to_numpy()
-        traces.append(go.Scatter(x=np.r_[distance, distance[::-1]], y=np.r_[high, low[::-1]], fill="toself",
-                                 mode="lines", fillcolor=color, opacity=0.15, line=dict(width=0), hoverinfo="skip",
-                                 showlegend=False))
+        traces.append(band(distance, low, high, color))
         traces.append(go.Scatter(x=distance, y=report.retention[name].to_numpy(), mode="lines", name=f"r(d) {name}",
                                  line=dict(color=color, width=2),
                                  hovertemplate=f"{name}: r(%{{x}}) = %{{y:.3f}}<extra></extra>"))
@@ -228,7 +226,7 @@ def _slider(words: list[str], window: int, traces: list[int]) -> dict:
             "yanchor": "top"}
 
 
-def _layout(sequences, sequence_traces, sliders, effects, rows, title) -> dict:
+def _layout(sequences, sequence_traces, sliders, effects, rows) -> dict:
     every = [t for traces in sequence_traces for t in traces]
     choose_sequence = [{"method": "update", "label": f"sequence {i + 1} ({len(words)} tokens)",
                         "args": [{"visible": [t in sequence_traces[i] for t in every]}, {"sliders": [sliders[i]]},

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from rnnmem.report.format import number
-from rnnmem.report.interactive import PAGE_WIDTH, standalone_page
+from rnnmem.report.interactive import PAGE_WIDTH, band, standalone_page
 from rnnmem.report.style import THRESHOLDS, UNIT_COLORS
 
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
@@ -75,9 +75,7 @@ def _retention_traces(fig, study, length: int) -> list[int]:
             continue
         distance, mean, low, high = study.retention_band(group)
         color = _color(study, unit)
-        fig.add_trace(go.Scatter(x=np.r_[distance, distance[::-1]], y=np.r_[high, low[::-1]], fill="toself",
-                                 mode="lines", fillcolor=color, opacity=0.12, line=dict(width=0), hoverinfo="skip",
-                                 legendgroup=unit, showlegend=False), row=1, col=1)
+        fig.add_trace(band(distance, low, high, color, legendgroup=unit), row=1, col=1)
         fig.add_trace(go.Scatter(x=distance, y=mean, mode="lines", line=dict(color=color, dash=dash, width=2),
                                  legendgroup=unit, showlegend=False, name=f"{unit}, L = {length}",
                                  hovertemplate=f"{unit}, L = {length} ({len(group)} seeds): r(%{{x}}) = %{{y:.3f}}"
