@@ -146,6 +146,10 @@ def test_switching_the_estimator_recolours_the_tokens_and_the_slider_moves_the_s
     _choose(page, 1, "gradient")
     assert _token_colours(page) != before
     assert "gradient" in page.text_content("g.annotation-text-g >> nth=0")
+    last = page.locator("g.heatmaplayer text").last.bounding_box()  # the last token: d = 0, always measured
+    page.mouse.move(last["x"] + last["width"] / 2, last["y"] + last["height"] / 2)
+    hover = page.text_content("g.hoverlayer")
+    assert "distance from the end d = 0" in hover and re.search(r"share held r = \d", hover), hover
     rail = page.locator("rect.slider-rail-touch-rect").bounding_box()
     page.mouse.click(rail["x"] + 2, rail["y"] + rail["height"] / 2)  # the start of the rail: step 0
     assert page.text_content("g.slider-container text.slider-label") == "step 0: start"  # the current value

@@ -152,35 +152,48 @@ def _grid(values: list, rows: int, fill=None) -> list[list]:
     return [cells[r * TOKENS_PER_ROW : (r + 1) * TOKENS_PER_ROW] for r in range(rows)]
 
 
-def _token_cells(words: list[str], effects, estimator: str | None, row: int, rows: int) -> tuple[list, list]:
-    """(shares z, hover texts) of one sequence's tokens under one estimator, as grids; None where not measured."""
-    length = len(words)
-    share = effects[estimator].share()[row] if estimator else np.full(0, np.nan)
-    effect = effects[estimator].effect[row] if estimator else share
-    yardstick = effects[estimator].yardstick[row] if estimator else share
-    z, hover = [], []
+def _shares(words: list[str], effects, estimator: str, index: int, rows: int) -> list[list]:
+    """The grid of one sequence's token shares under one estimator (None where there is none)."""
+    share = effects[estimator].share()[index]
+    values = [share[d] if d < len(share) else np.nan for d in range(len(words) - 1, -1, -1)]
+    return _grid([None if np.isnan(v) else round(float(v), 3) for v in values], rows)
+
+
+def _hover_data(words: list[str], effects, index: int, rows: int) -> list[list]:
+    """Per token: [token, d, then per estimator its share and its effect and yardstick], as text; the estimator
+    menu only switches which of them the hover template reads (`_hover_template`)."""
+    length, cells = len(words), []
+    shares = {name: numbers.share()[index] for name, numbers in effects.items()}
     for position, word in enumerate(words):
         d = length - 1 - position
-        where = f"<b>{escape(word)}</b><br>position {position + 1} of {length}, distance from the end d = {d}"
-        value = share[d] if d < len(share) else np.nan
-        if np.isnan(value):
-            z.append(None)
-            measured = d < len(share) and not np.isnan(effect[d])
-            hover.append(f"{where}<br>" + ("yardstick zero: share undefined" if measured else "not measured"))
-        else:
-            z.append(round(float(value), 4))
-            hover.append(f"{where}<br>share held r = {number(value)}<br>effect {number(effect[d])}, yardstick "
-                         f"{number(yardstick[d])}")
-    return _grid(z, rows), _grid(hover, rows, "")
+        cell = [escape(word), d]
+        for name, numbers in effects.items():
+            effect = numbers.effect[index, d] if d < numbers.effect.shape[1] else np.nan
+            share = shares[name][d] if d < numbers.effect.shape[1] else np.nan
+            cell.append("not measured (d > D)" if np.isnan(effect) else
+                        "undefined (zero yardstick)" if np.isnan(share) else number(share))
+            cell.append("" if np.isnan(effect) else f"effect {number(effect)}, yardstick "
+                                                    f"{number(numbers.yardstick[index, d])}")
+        cells.append(cell)
+    return _grid(cells, rows, [])
+
+
+def _hover_template(effects, estimator: str | None) -> str:
+    where = "<b>%{customdata[0]}</b><br>distance from the end d = %{customdata[1]}"
+    if estimator is None:
+        return where + "<extra></extra>"
+    k = 2 + 2 * list(effects).index(estimator)
+    return f"{where}<br>share held r = %{{customdata[{k}]}}<br>%{{customdata[{k + 1}]}}<extra></extra>"
 
 
 def _token_heatmap(index: int, words, effects, estimator, rows, visible) -> go.Heatmap:
-    z, hover = _token_cells(words, effects, estimator, index, rows)
-    return go.Heatmap(z=z, text=_grid([w[:TOKEN_CHARACTERS] for w in words], rows, ""), customdata=hover,
-                      texttemplate="%{text}", hovertemplate="%{customdata}<extra></extra>", zmin=0.0, zmax=1.0,
-                      colorscale=SHARE_SCALE, xgap=2, ygap=2, visible=visible, showscale=True,
-                      colorbar=dict(title="share r", len=0.3, y=1.0, yanchor="top", xref="container", x=0.99, xanchor="right"),
-                      name="tokens")
+    z = _shares(words, effects, estimator, index, rows) if estimator else _grid([], rows)
+    return go.Heatmap(z=z, text=_grid([w[:TOKEN_CHARACTERS] for w in words], rows, ""),
+                      customdata=_hover_data(words, effects, index, rows), texttemplate="%{text}",
+                      hovertemplate=_hover_template(effects, estimator), zmin=0.0, zmax=1.0,
+                      colorscale=SHARE_SCALE, xgap=2, ygap=2, visible=visible, showscale=True, name="tokens",
+                      colorbar=dict(title="share r", len=0.3, y=1.0, yanchor="top", xref="container", x=0.99,
+                                    xanchor="right"))
 
 
 def _step_colours(window: int, done: str, current: str, future: str) -> list:
@@ -234,9 +247,9 @@ def _layout(sequences, sequence_traces, sliders, effects, rows) -> dict:
     heatmaps = [traces[0] for traces in sequence_traces]
     choose_estimator = []
     for name in effects:
-        cells = [_token_cells(words, effects, name, i, rows) for i, words in enumerate(sequences)]
+        shares = [_shares(words, effects, name, i, rows) for i, words in enumerate(sequences)]
         choose_estimator.append({"method": "update", "label": name, "args": [
-            {"z": [z for z, _ in cells], "customdata": [hover for _, hover in cells]},
+            {"z": shares, "hovertemplate": _hover_template(effects, name)},
             {"annotations[0].text": _token_title(name)}, heatmaps]})
     menus = [dict(buttons=choose_sequence, x=0.0, y=1.09, xanchor="left", yanchor="bottom", direction="down",
                   showactive=True, name="sequence")]
