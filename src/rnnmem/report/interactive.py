@@ -87,7 +87,10 @@ def render_run_page(report, title: str) -> str:
     fig.update_xaxes(title_text=axis_names[0], zeroline=True, row=2, col=1)
     fig.update_yaxes(title_text=axis_names[1], zeroline=True, row=2, col=1)
     fig.update_xaxes(title_text="distance from the end d", row=2, col=2)
-    fig.update_yaxes(title_text="r(d)", row=2, col=2)
+    curves = report.retention[report.estimators].to_numpy(float) if report.estimators else np.zeros(1)
+    # fitted to the curves, not their bands: a noisy regression band would squeeze them (double-click: autoscale)
+    fig.update_yaxes(title_text="r(d)", row=2, col=2,
+                     range=[min(-0.05, np.nanmin(curves) - 0.05), max(1.1, np.nanmax(curves) + 0.05)])
     return standalone_page(title, _introduction(report, len(sequences)), fig, _notes(report, effects))
 
 
