@@ -11,6 +11,7 @@ a reader would, and saves what the browser shows.
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -35,7 +36,8 @@ def rnnmem(*args: str) -> None:
 
 def screenshot(browser, page_path: Path, out: Path, act) -> None:
     """Open ``page_path``, let ``act`` use the page, and save a screenshot of the whole page."""
-    page = browser.new_page(viewport={"width": 1150, "height": 1000}, device_scale_factor=1)
+    # tall enough for the whole page: a screenshot that scrolls would move the pointer off the hovered token
+    page = browser.new_page(viewport={"width": 1150, "height": 1400}, device_scale_factor=1)
     page.goto(page_path.resolve().as_uri())
     page.wait_for_selector("g.scatterlayer")
     act(page)
@@ -55,9 +57,8 @@ def use_run_page(page) -> None:
     page.locator("rect.slider-rail-touch-rect").scroll_into_view_if_needed()  # a click must land on screen
     rail = page.locator("rect.slider-rail-touch-rect").bounding_box()
     page.mouse.click(rail["x"] + rail["width"] / 3, rail["y"] + rail["height"] / 2)
-    tokens = page.locator("g.heatmaplayer text")
-    token = tokens.nth(tokens.count() - 4).bounding_box()
-    page.mouse.move(token["x"] + token["width"] / 2, token["y"] + token["height"] / 2)
+    tokens = page.locator("g.heatmaplayer text").filter(has_text=re.compile(r"\S"))  # not the empty cells after the end
+    tokens.nth(tokens.count() - 4).hover(force=True)  # force: Plotly's drag layer lies above the token's text
     page.wait_for_timeout(300)
 
 
