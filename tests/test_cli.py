@@ -15,7 +15,7 @@ def test_cli_report_equals_the_api(tiny_csv, tmp_path):
     out = tmp_path / "run"
     result = runner.invoke(app, ["assess", "--unit", "gru", "--corpus", str(tiny_csv), "--out", str(out), *TINY])
     assert result.exit_code == 0, result.output
-    for name in ("report.json", "report.md", "retention.png", "fidelity.png", "ses.png", "model/model.pt"):
+    for name in ("report.json", "report.md", "interactive.html", "retention.png", "fidelity.png", "ses.png", "model/model.pt"):
         assert (out / name).stat().st_size > 0, name
     written = json.loads((out / "report.json").read_text())
 

@@ -68,7 +68,7 @@ def report(store_path, tmp_path_factory):
 
 
 def test_returns_every_file_it_wrote(report):
-    expected = {"comparison_csv", "comparison_md", "report_md", "report_html",
+    expected = {"comparison_csv", "comparison_md", "report_md", "report_html", "interactive_html",
                 "retention_by_unit", "accuracy_fidelity_by_length", "memory_length_by_length", "ses"}
     assert set(report) == expected
     assert all(path.is_file() and path.stat().st_size > 0 for path in report.values())

@@ -20,6 +20,7 @@ from rnnmem.errors import ConfigError, DataError, ModelProtocolError
 from rnnmem.validation import check_assess_arguments, check_choice
 from rnnmem.indicators.bootstrap import ratio_of_sums
 from rnnmem.indicators.fidelity import fidelity_by_length
+from rnnmem.indicators.token_effects import TokenEffects
 from rnnmem.indicators.retention import (OCCLUSION_NORMALISATIONS, gradient_effects, occlusion_effects,
                                          occlusion_retention, regression_retention)
 from rnnmem.assessment_views import hull_view, normalisation_note, probe_table, segment_labels, validity_view
@@ -29,6 +30,8 @@ from rnnmem.progress import showing_progress, stage
 import rnnmem.ses as ses
 
 ESTIMATORS = ("occlusion", "regression", "gradient")
+# the first sequences measured keep their trajectories and per-token effects (the interactive page's examples)
+EXAMPLE_SEQUENCES = 20
 
 
 def assess(
@@ -191,12 +194,17 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
 
     curves = {}
     effects = None
+    examples = slice(0, EXAMPLE_SEQUENCES)
+    token_effects = {}
     if "occlusion" in estimators:
         effects, in_context = occlusion_effects(model, tokens, lengths, neutral, max_distance, progress=progress)
         both = {name: occlusion_retention(effects, in_context, swap_norms, name, n_resamples, seed)
                 for name in OCCLUSION_NORMALISATIONS}
         curves["occlusion"] = both[occlusion_normalisation]
         notes.append(normalisation_note({name: est.value for name, est in both.items()}, occlusion_normalisation))
+        yardsticks = {"word": swap_norms, "context": in_context}
+        for name in sorted(OCCLUSION_NORMALISATIONS, key=lambda name: name != occlusion_normalisation):
+            token_effects[f"occlusion ({name} yardstick)"] = TokenEffects(effects[examples], yardsticks[name][examples])
     if "regression" in estimators:
         with stage("regression"):
             curves["regression"] = regression_retention(words, points, max_distance, n_resamples, seed)
@@ -204,6 +212,7 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
         if hasattr(model, "embed") and hasattr(model, "forward_embedded"):
             numerator, denominator = gradient_effects(model, tokens, lengths, max_distance, progress=progress)
             curves["gradient"] = ratio_of_sums(numerator, denominator, n_resamples, seed)
+            token_effects["gradient"] = TokenEffects(numerator[examples], denominator[examples])
         else:
             notes.append("gradient estimator skipped: the model has no embed(tokens) and "
                          "forward_embedded(emb) to differentiate through.")
@@ -216,14 +225,15 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
     report = MemoryReport.from_curves(
         distance=distance, curves=curves, fidelity=fidelity, lengths=lens,
         word_ids=ids, word_points=word_table, token_counts=_token_counts(tokens, lengths, ids),
-        trajectories=[traj[i, : lens[i]] for i in range(min(len(lens), 8))],
-        trajectory_tokens=[tokens[i, : lens[i]].tolist() for i in range(min(len(lens), 8))],
+        trajectories=[traj[i, : lens[i]] for i in range(min(len(lens), EXAMPLE_SEQUENCES))],
+        trajectory_tokens=[tokens[i, : lens[i]].tolist() for i in range(min(len(lens), EXAMPLE_SEQUENCES))],
         notes=notes,
         meta={"n_sequences": int(len(lens)), "max_distance": int(max_distance),
               "estimators": list(curves), "origin": o0.route,
               "sequence_length": {"min": int(lens.min()), "median": float(np.median(lens)), "max": int(lens.max())}},
     )
     report.sequence_points = points
+    report.token_effects = token_effects
     if not hull:
         return report
     if effects is None:

@@ -167,8 +167,9 @@ def assess(
         report.to_markdown(stage / "report.md", title=title)
         report.to_html(stage / "report.html", title=title)
         report.to_tables(stage)
+        report.to_interactive_html(stage / "interactive.html", title=title)
     typer.echo(run_summary(report, report.meta["model"]["unit"]))
-    typer.echo(f"\nwrote {outputs.folder}/report.md, report.html, report.json, indicators.csv/.tex and plots in "
+    typer.echo(f"\nwrote {outputs.folder}/report.md, report.html, interactive.html, report.json, indicators.csv/.tex and plots in "
                f"{time.perf_counter() - started:.0f} s")
 
 

@@ -21,7 +21,7 @@ from rnnmem.indicators.curve import (curve_interval, last_measured_distance, mem
                                      retention_capacity)
 from rnnmem.indicators.fidelity import fidelity_at, fidelity_knee
 from rnnmem.indicators.hull import HullView
-from rnnmem.report import single, tables
+from rnnmem.report import interactive, single, tables
 from rnnmem.validation import check_choice, check_tau
 
 # Word-point coordinates are stored as columns s0, s1, ..., s{K-1} of ``word_points``.
@@ -63,6 +63,10 @@ class MemoryReport:
         The untrained floor: the same architecture at initialisation, assessed on the same sequences
         with the same settings (retention, fidelity; no probes, hull or validity of its own). What
         the model's indicators exceed it by is what training added.
+    token_effects : dict of str -> TokenEffects
+        Per-token effect and yardstick on the first sequences (those of ``trajectories``), by
+        estimator and yardstick ("occlusion (word yardstick)", "occlusion (context yardstick)",
+        "gradient"; regression fits one weight per distance and has none): the interactive page.
     """
 
     retention: pd.DataFrame
@@ -82,6 +86,7 @@ class MemoryReport:
     floor: MemoryReport | None = None
     sequence_points: np.ndarray | None = field(default=None, repr=False)
     sequence_labels: np.ndarray | None = field(default=None, repr=False)
+    token_effects: dict = field(default_factory=dict)
 
     @classmethod
     def from_curves(cls, distance, curves: dict[str, Estimate], fidelity, lengths, word_ids, word_points,
@@ -247,6 +252,10 @@ class MemoryReport:
     def to_tables(self, directory: str | Path) -> dict[str, Path]:
         """Write indicators.csv and indicators.tex (each indicator beside its untrained floor) into ``directory``."""
         return tables.write_tables(self, directory)
+
+    def to_interactive_html(self, path: str | Path, title: str = "Memory assessment") -> Path:
+        """One self-contained page (Plotly inlined, works offline) to explore the example sequences token by token."""
+        return write_atomically(path, interactive.render_run_page(self, title))
 
     def plot(self, directory: str | Path) -> dict[str, Path]:
         """Write retention.png, fidelity.png, ses.png (and hull.png, validity.png when measured) into ``directory``.

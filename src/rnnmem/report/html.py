@@ -1,7 +1,8 @@
 """Self-contained HTML pages: one file that opens offline and can be mailed or archived.
 
 Images are inlined as base64 data URIs and the CSS sits in a <style> element; there are
-no scripts, fonts or links to anything outside the file. Every piece of text goes
+no fonts or links to anything outside the file, and the only script is plotly.js, inlined
+in the interactive pages (`rnnmem.report.interactive`). Every piece of text goes
 through `html.escape`, since unit names, corpus paths and error messages come from users.
 """
 

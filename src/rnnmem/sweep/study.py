@@ -25,7 +25,7 @@ from rnnmem.fileio import write_atomically
 from rnnmem.guidance import recommend_for_unit
 from rnnmem.indicators.curve import last_measured_distance
 from rnnmem.progress import stage
-from rnnmem.report import study_figures, study_text
+from rnnmem.report import interactive_study, study_figures, study_text
 from rnnmem.report.blocks import to_html, to_markdown
 from rnnmem.sweep.store import ResultsStore
 
@@ -253,7 +253,8 @@ def write_study_report(store_path: str | Path, out_dir: str | Path) -> dict[str,
     mean over seeds, its 95% t-interval lo, hi and the number of seeds n), ``comparison.md``
     (one pipe table per metric and the failed cells), four figures
     (``retention_by_unit.png``, ``accuracy_fidelity_by_length.png``, ``memory_length_by_length.png``,
-    ``ses.png``) and ``report.md`` / ``report.html`` (self-contained: images inlined, no external links).
+    ``ses.png``), ``report.md`` / ``report.html`` (self-contained: images inlined, no external links) and
+    ``interactive.html`` (self-contained Plotly page: pick training lengths, metrics and units).
 
     Parameters
     ----------
@@ -262,7 +263,7 @@ def write_study_report(store_path: str | Path, out_dir: str | Path) -> dict[str,
 
     Returns
     -------
-    dict of name -> path: comparison_csv, comparison_md, the four figures, report_md, report_html.
+    dict of name -> path: comparison_csv, comparison_md, the four figures, report_md, report_html, interactive_html.
 
     Raises
     ------
@@ -282,4 +283,5 @@ def write_study_report(store_path: str | Path, out_dir: str | Path) -> dict[str,
     blocks = study_text.report_blocks(study_summary(study), recommendations(study), tables, fails, figures)
     paths["report_md"] = write_atomically(out / "report.md", to_markdown(blocks, study_text.TITLE))
     paths["report_html"] = write_atomically(out / "report.html", to_html(blocks, study_text.TITLE, out))
+    paths["interactive_html"] = write_atomically(out / "interactive.html", interactive_study.render_study_page(study, table))
     return paths
