@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 
 from rnnmem.report.format import number
 from rnnmem.report.interactive import PAGE_WIDTH, band, standalone_page
-from rnnmem.report.style import THRESHOLDS, UNIT_COLORS
+from rnnmem.report.style import OKABE_ITO, THRESHOLDS
 
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 TITLE = "Study: memory by unit and training length (interactive)"
@@ -57,7 +57,7 @@ def render_study_page(study, table: pd.DataFrame) -> str:
 
 
 def _color(study, unit: str) -> str:
-    return UNIT_COLORS[study.units.index(unit) % len(UNIT_COLORS)]
+    return OKABE_ITO[study.units.index(unit) % len(OKABE_ITO)]
 
 
 def _show(label: str, shown: list[int], among: list[int], layout: dict | None = None) -> dict:
