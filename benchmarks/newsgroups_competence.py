@@ -175,9 +175,12 @@ def merge(path: Path, config: dict, update: dict) -> dict:
     with locked(path):
         data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
         if data.get("config") != config:
-            data = {"config": config, "units": {}}
-        data["units"].update(update.pop("units", {}))
-        data.update(update)
+            data = {"config": config}
+        for key, value in update.items():  # a table (units, baselines by k) gains entries, it is not replaced
+            if isinstance(value, dict) and isinstance(data.get(key), dict):
+                data[key].update(value)
+            else:
+                data[key] = value
         write_atomically(path, json.dumps(json_safe(data), indent=1))
     return data
 
@@ -393,7 +396,7 @@ def main() -> None:
               f"bag of words {h['bag_of_words_baseline']:.3f}, {record['seconds'] / 60:.1f} min", flush=True)
         data = merge(args.json, config, {"units": {unit: record}, "bag_of_words": h["bag_of_words_baseline"],
                                          "majority": h["majority_baseline"]})
-    if all(unit in data["units"] for unit in ("srn", "lstm", "gru")) or args.quick:
+    if all(unit in data.get("units", {}) for unit in ("srn", "lstm", "gru")) or args.quick:
         write_doc(data, args.out)
         print(f"wrote {args.out} and {args.json}")
 
