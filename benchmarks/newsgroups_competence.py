@@ -346,7 +346,7 @@ def draw(data: dict, path: Path) -> None:
 
 def shown_path(path: str) -> str:
     """A results path as a reader of the repository finds it (relative to its root), else its name."""
-    path = Path(path)
+    path = Path(path) if Path(path).is_absolute() else ROOT / path
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
 
 
@@ -362,6 +362,21 @@ def other_run_rows(data: dict, others: list[dict], same: float | None) -> list[s
                         f"{r['accuracy']:.3f} | {other['bag_of_words']:.3f} | {r['ratio']:.2f} | {same_cells} | "
                         f"{other['majority']:.3f} | {'yes' if r['ratio'] >= COMPETENCE_SHARE else 'no'} |")
     return rows
+
+
+def other_run_findings(data: dict, others: list[dict]) -> list[str]:
+    """One sentence per unit of another run: its accuracy against the bar, and whether it was still improving."""
+    sentences = []
+    for other in others:
+        changed = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in other["config"].items() if data["config"][k] != v)
+        for u, record in other["units"].items():
+            r = summary(record, other["bag_of_words"], None)
+            sentences.append(f"With {changed} (all else as above), {u} reaches {r['accuracy']:.3f} at epoch "
+                             f"{r['best_epoch']} of {r['epochs_run']}, {r['ratio']:.0%} of the bag of words: "
+                             + ("above" if r["ratio"] >= COMPETENCE_SHARE else "below") + " the bar"
+                             + ("; validation accuracy was still rising when the budget ran out." if r["still_rising"]
+                                else "."))
+    return sentences
 
 
 def write_doc(data: dict, out: Path, others: list[dict] = ()) -> None:
@@ -415,7 +430,7 @@ def write_doc(data: dict, out: Path, others: list[dict] = ()) -> None:
         "",
         "## Findings (computed from the numbers)",
         "",
-        *[f"- {sentence}" for sentence in findings(units, rows, data)],
+        *[f"- {sentence}" for sentence in findings(units, rows, data) + other_run_findings(data, list(others))],
         "",
         f"![accuracy and loss by epoch, and accuracy after reading k tokens]({figure.name})",
         "",
