@@ -43,11 +43,11 @@ from rnnmem.train import train, validation_split
 
 ROOT = Path(__file__).resolve().parent.parent
 VALIDATION_FRACTION = 0.1  # rnnmem.train's default, which every run here uses
-COMPETENCE_SHARE = 0.8
+COMPETENCE_SHARE = 0.8  # the bar: at least 80% of the bag-of-words accuracy
 UNITS = ("srn", "lstm", "gru")
 LAST_TOKENS = 8  # the findings say what the last few tokens of the window add to the accuracy
 GRADIENT_DISTANCE = 32  # and how much training signal reaches this far back
-SIGNAL_SHARE = 0.01  # a token whose gradient is below this share of the last token's gets next to no training signal  # the bar: at least 80% of the bag-of-words accuracy
+SIGNAL_SHARE = 0.01  # a token whose gradient is below this share of the last token's gets next to no training signal
 SETTINGS = ("max_len", "keep", "hidden", "embedding", "lr", "dropout", "weight_decay", "epochs", "patience",
             "batch_size", "schedule", "seed", "quick")
 
@@ -69,23 +69,26 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--schedule", default="plateau")
     parser.add_argument("--suffixes", type=int, nargs="*", default=[8, 16, 32, 64],
-                        help="k of the bag-of-words baselines on the last k tokens shown: what a short memory can reach")
+                        help="k of the bag-of-words baselines on the last k tokens shown: a short memory's reference")
     parser.add_argument("--prefixes", type=int, nargs="*", default=[16, 64],
                         help="k of the bag-of-words baselines on the first k tokens (max_len is always added)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-reference", action="store_true",
                         help="skip the truncated bag-of-words baselines (another invocation computes them)")
-    parser.add_argument("--quick", action="store_true", help="tiny configuration: checks the script, numbers mean nothing")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny configuration: checks the script, numbers mean nothing")
     parser.add_argument("--out", type=Path, default=None, help="the doc (default docs/newsgroups.md)")
-    parser.add_argument("--json", type=Path, default=None, help="the raw numbers (default benchmarks/results/newsgroups.json)")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="the raw numbers (default benchmarks/results/newsgroups.json)")
     parser.add_argument("--also", type=Path, nargs="*", default=[],
-                        help="JSON files of other runs of this script (e.g. a longer budget), shown as extra table rows")
+                        help="JSON files of other runs of this script (a longer budget), shown as extra table rows")
     parser.add_argument("--render-only", action="store_true", help="rewrite the doc from --json without measuring")
     args = parser.parse_args()
     # a quick run never overwrites the committed results
     folder = Path(tempfile.gettempdir()) / "rnnmem-newsgroups-quick" if args.quick else None
     args.out = args.out or (folder / "newsgroups.md" if folder else ROOT / "docs" / "newsgroups.md")
-    args.json = args.json or (folder / "newsgroups.json" if folder else ROOT / "benchmarks" / "results" / "newsgroups.json")
+    results = folder or ROOT / "benchmarks" / "results"
+    args.json = args.json or results / "newsgroups.json"
     if args.quick:
         args.max_len, args.hidden, args.embedding, args.epochs, args.prefixes, args.suffixes = 32, 8, 8, 2, [8], [8]
     return args
@@ -157,7 +160,8 @@ def measure_unit(unit: str, corpus, args) -> dict:
     test = corpus.encode(corpus.vocabulary, "test", max_len=args.max_len, keep=args.keep)
     gradient_at_start = gradient_by_distance(model, *test)
     history = train(model, corpus, max_len=args.max_len, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                    seed=args.seed, validation_fraction=VALIDATION_FRACTION, keep=args.keep, weight_decay=args.weight_decay, patience=args.patience,
+                    seed=args.seed, validation_fraction=VALIDATION_FRACTION, keep=args.keep,
+                    weight_decay=args.weight_decay, patience=args.patience,
                     schedule=args.schedule)
     by_prefix = prefix_accuracy(model, *test)
     # the readout the training loss saw: at each text's last token, which the prefix curve reaches at max_len
@@ -210,8 +214,9 @@ def differences_from_defaults(cfg: dict) -> list[str]:
     cli = {name: parameter.default.default for name, parameter in inspect.signature(assess_command).parameters.items()}
     library = {name: parameter.default for name, parameter in inspect.signature(train).parameters.items()}
     out = []
-    for ours, (theirs, defaults, where) in {**{k: (v, cli, "`rnnmem assess`") for k, v in CLI_NAMES.items()},
-                                            **{k: (v, library, "`rnnmem.train`") for k, v in TRAIN_NAMES.items()}}.items():
+    names = {**{k: (v, cli, "`rnnmem assess`") for k, v in CLI_NAMES.items()},
+             **{k: (v, library, "`rnnmem.train`") for k, v in TRAIN_NAMES.items()}}
+    for ours, (theirs, defaults, where) in names.items():
         if cfg[ours] != defaults[theirs]:
             out.append(f"{ours.replace('_', ' ')} {cfg[ours]} ({where} default: {defaults[theirs]})")
     return out
@@ -441,7 +446,8 @@ def write_doc(data: dict, out: Path, others: list[dict] = ()) -> None:
         "",
         "Top left: test (solid), validation (dotted) and running training accuracy (dashed, with dropout on, "
         "averaged over the epoch) by epoch. Top right: the same for the cross-entropy. Bottom left: test accuracy "
-        f"of the kept model's readout after the first k of the {seen} (a shorter document is read whole), which is where "
+        f"of the kept model's readout after the first k of the {seen} (a shorter document is read whole), which is "
+        "where "
         "in a document the class is decided and whether the unit still holds it at the end. Bottom right: the "
         "norm of the loss's gradient at the embedding of the token d steps before the readout, relative to "
         "d = 0, averaged over 128 test documents that fill the window, at initialisation (dotted) and for the "
@@ -462,7 +468,8 @@ def main() -> None:
     torch.set_num_threads(1)
     corpus = load_corpus("newsgroups")
     if args.quick:
-        corpus = dataclasses.replace(corpus, train_texts=corpus.train_texts[::40], train_labels=corpus.train_labels[::40],
+        corpus = dataclasses.replace(corpus, train_texts=corpus.train_texts[::40],
+                                     train_labels=corpus.train_labels[::40],
                                      test_texts=corpus.test_texts[::40], test_labels=corpus.test_labels[::40])
     update = {"json": str(args.json), "train_texts": len(corpus.train_texts), "test_texts": len(corpus.test_texts)}
     if not args.no_reference:
