@@ -76,6 +76,9 @@ def test_early_stopping_restores_the_best_epoch():
     assert acc == history.validation_accuracy[best]
     assert loss == pytest.approx(history.validation_loss[best], rel=1e-5)
     assert history.final_accuracy == history.test_accuracy[best]
+    test_loss, _ = evaluate(model, *corpus.encode(corpus.vocabulary, "test", max_len=12))
+    assert test_loss == pytest.approx(history.test_loss[best], rel=1e-5)
+    assert len(history.test_loss) == len(history.loss)
 
 
 def test_validation_fraction_zero_trains_the_whole_budget():

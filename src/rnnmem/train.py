@@ -33,7 +33,7 @@ class History:
 
     Lists have one entry per epoch, curriculum epochs on the pieces first (``stage`` says which).
     ``train_accuracy`` is the running accuracy over the epoch's batches (with dropout on);
-    validation and test accuracies are on the documents (truncated as in training) with the
+    validation and test accuracies and losses are on the documents (truncated as in training) with the
     weights at the epoch's end.
     """
 
@@ -42,6 +42,7 @@ class History:
     validation_accuracy: list[float] = field(default_factory=list)
     validation_loss: list[float] = field(default_factory=list)
     test_accuracy: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
     learning_rate: list[float] = field(default_factory=list)
     stage: list[str] = field(default_factory=list)
     best_epoch: int | None = None  # 1-based; the returned model has this epoch's weights
@@ -218,7 +219,9 @@ def train(
             val_loss, val_acc = evaluate(model, *validation) if len(validation_rows) else (math.nan, math.nan)
             history.validation_loss.append(val_loss)
             history.validation_accuracy.append(val_acc)
-            history.test_accuracy.append(accuracy(model, *test))
+            test_loss, test_acc = evaluate(model, *test)
+            history.test_loss.append(test_loss)
+            history.test_accuracy.append(test_acc)
             bar.set_postfix(loss=f"{loss:.3f}", val_acc=f"{val_acc:.3f}", test_acc=f"{history.test_accuracy[-1]:.3f}")
             if not len(validation_rows):
                 continue
