@@ -89,6 +89,7 @@ def _guarded(fn):
 @_guarded
 def assess(
     unit: str = typer.Option("lstm", help="Recurrent unit to train (see `rnnmem units`)."),
+    task: str = typer.Option("classify", help="'classify' (the corpus's labels) or 'lm' (a next-token language model on its texts, with the context it uses beside ML(0.1))."),
     corpus: str = typer.Option("tweets-docs", help="Corpus name (see `rnnmem corpora`) or a path to a .csv/.jsonl file."),
     out: Optional[str] = typer.Option(None, help="Output folder for report.json, report.md, plots and the model. Default: runs/UNIT-CORPUS."),
     max_len: int = typer.Option(128, help="Training length: sequences are truncated to this many tokens."),
@@ -115,13 +116,19 @@ def assess(
 
     Example: rnnmem assess --unit lstm --corpus tweets-docs --max-len 128 --out runs/lstm
     """
+    from rnnmem.errors import ConfigError
     from rnnmem.model import save_model
     from rnnmem.report.console import run_summary
+    from rnnmem.report.language_model import language_model_summary
     from rnnmem.sweep.cell import CellConfig, assess_checkpoint, train_and_assess
-    from rnnmem.validation import check_seed
+    from rnnmem.sweep.lm_cell import TASKS, write_lm_run
+    from rnnmem.validation import check_choice, check_seed
 
     started = time.perf_counter()
     check_seed(seed)
+    if check_choice("task", task, TASKS) == "lm" and checkpoint is not None:
+        raise ConfigError("--task lm trains its language model; --checkpoint cannot be combined with it. "
+                          "Leave out --checkpoint to train one, or --task lm to re-assess a saved classifier.")
     outputs = RunOutputs(Path("runs") / f"{unit}-{Path(corpus).stem}" if out is None else out, "assess",
                          keep=(checkpoint.parent if checkpoint.is_file() else checkpoint,) if checkpoint else ())
     # entered before any training: the staging folder (made exclusively, following no link) is the writability
@@ -134,7 +141,10 @@ def assess(
                             bptt_window=bptt_window, max_distance=max_distance,
                             estimators=tuple(e.strip() for e in estimators.split(",") if e.strip()),
                             max_sequences=max_sequences)
-        if checkpoint is None:
+        if task == "lm":
+            typer.echo(f"training {unit} as a language model (max_len {max_len}) on {corpus}, then assessing ...", err=True)
+            report, history = write_lm_run(config, stage, progress=not quiet), None
+        elif checkpoint is None:
             typer.echo(f"training {unit} (max_len {max_len}) on {corpus}, then assessing ...", err=True)
             model, data, history, report, _ = train_and_assess(config, progress=not quiet)
             save_model(model, stage / "model", data.vocabulary.to_dict(), list(data.label_names))
@@ -147,6 +157,8 @@ def assess(
         report.to_markdown(stage / "report.md", title=title)
         report.to_html(stage / "report.html", title=title)
     typer.echo(run_summary(report, report.meta["model"]["unit"], history))
+    if task == "lm":
+        typer.echo(language_model_summary(report))
     typer.echo(f"\nwrote {outputs.folder}/report.md, report.html, report.json and plots in "
                f"{time.perf_counter() - started:.0f} s")
 
