@@ -84,6 +84,7 @@ def test_an_lm_report_states_the_sketch_of_its_readout_and_keeps_the_model(lm_ru
     (["--task", "lmm"], "unknown task 'lmm'. Did you mean 'lm'?"),
     (["--task", "lm", "--max-distance", "60"], "has more than 51 tokens"),
     (["--task", "lm", "--checkpoint", "runs/x/model"], "--checkpoint cannot be combined with it"),
+    (["--task", "lm", "--keep", "last"], "--keep last and --bptt-window None apply to classification only"),
 ])
 def test_bad_lm_options_are_one_line_errors(bigram_csv, tmp_path, args, message):
     result = runner.invoke(app, ["assess", "--corpus", str(bigram_csv), "--out", str(tmp_path / "x"), *TINY_LM, *args])

@@ -14,7 +14,7 @@ import json
 import time
 
 from rnnmem.assessment import assess
-from rnnmem.errors import DataError
+from rnnmem.errors import ConfigError, DataError
 from rnnmem.fileio import json_safe, write_atomically
 from rnnmem.indicators.context import PERTURBATIONS, context_area
 from rnnmem.indicators.retention import SKETCH_DIMENSIONS
@@ -41,6 +41,10 @@ def train_and_assess_lm(config: CellConfig, progress: bool = False):
     Returns (model, vocabulary, record, report, timings); ``report.meta["language_model"]``
     holds perplexities, the loss-rise curves and the effective contexts.
     """
+    if config.keep != "first" or config.bptt_window is not None:
+        raise ConfigError(f"--task lm trains on the first --max-len tokens of each text with full backpropagation; "
+                          f"--keep {config.keep} and --bptt-window {config.bptt_window} apply to classification "
+                          "only. Leave them out.")
     corpus = corpus_for(config)
     vocabulary = corpus.build_vocabulary(max_size=LM_VOCABULARY)
     ks = context_ks(config.max_distance)
