@@ -53,15 +53,15 @@ def arguments() -> argparse.Namespace:
                         help="measure only these units now (each is kept beside --json and reused by later runs); "
                              "the doc is written once every unit of --units has been measured")
     parser.add_argument("--vocabulary", type=int, default=2000, help="vocabulary cap (with <pad>, <unk>)")
-    parser.add_argument("--train-texts", type=int, default=3000, help="training texts used (a seeded subset)")
+    parser.add_argument("--train-texts", type=int, default=2000, help="training texts used (a seeded subset)")
     parser.add_argument("--train-max-len", type=int, default=128, help="tokens of each training text used")
     parser.add_argument("--max-len", type=int, default=256, help="tokens of each test text the context curve reads")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--ks", type=int, nargs="+", default=list(FINE_KS), help="cut points of the cut curve")
     parser.add_argument("--coarse-ks", type=int, nargs="+", default=COARSE_KS, help="cut points of shuffle, replace")
-    parser.add_argument("--targets", type=int, default=400, help="held-out target positions of the context curve")
-    parser.add_argument("--assess-sequences", type=int, default=128)
+    parser.add_argument("--targets", type=int, default=300, help="held-out target positions of the context curve")
+    parser.add_argument("--assess-sequences", type=int, default=64)
     parser.add_argument("--assess-max-len", type=int, default=160)
     parser.add_argument("--max-distance", type=int, default=100)
     parser.add_argument("--resamples", type=int, default=500, help="bootstrap resamples (targets and sequences)")
@@ -89,6 +89,16 @@ class LogProbReadout(torch.nn.Module):
 
     def forward(self, tokens):
         return torch.log_softmax(self.model(tokens), dim=-1)
+
+    # the prefix-cache protocol of SequenceModel, so occlusion reruns only the steps after each token
+    def embed(self, tokens):
+        return self.model.embed(tokens)
+
+    def states_before(self, tokens):
+        return self.model.states_before(tokens)
+
+    def readout_from(self, emb, state):
+        return torch.log_softmax(self.model.readout_from(emb, state), dim=-1)
 
 
 def occlusion_numbers(model, corpus, vocab, args) -> dict:
