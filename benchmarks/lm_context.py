@@ -209,7 +209,15 @@ def findings(units: list[dict], rho: dict) -> list[str]:
     """Sentences read off the numbers: competence, agreement of the orders, resolution and the recommendation."""
     beats = [u["unit"] for u in units if u["test_perplexity"] < u["unigram_perplexity"]]
     worst = max(u["test_perplexity"] / u["unigram_perplexity"] for u in units)
-    main = rho["ml_frac~k_eff"]
+    main, logprob = rho["ml_frac~k_eff"], rho["logprob_ml_frac~k_eff"]
+    warm = {name: spearman([or_beyond(u["ml_frac"], u["last_distance"] + 1) for u in units],
+                           [or_beyond(effective_context(u["coarse_ks"], u["rise"][name], u["full_loss"],
+                                                        interpolate=True), 2 * u["coarse_ks"][-1]) for u in units])
+            for name in ("shuffle", "replace")}
+    confirmed = max(warm.values()) >= 0.7
+    cold = [u["unit"] for u in units if u["rise"]["cut"][0] > 10 * max(u["rise"]["shuffle"][0], u["rise"]["replace"][0])]
+    cut_longer = [u["unit"] for u in units if u["ml_frac"] is not None and u["k_eff"] is not None
+                  and u["k_eff"] > u["ml_frac"]]
     orders = {m: pair_orders(units, m) for m in MEASURES}
     n_pairs = len(orders["k_eff"])
     resolved = {m: sum(v != 0 for v in o.values()) for m, o in orders.items()}
@@ -238,11 +246,34 @@ def findings(units: list[dict], rho: dict) -> list[str]:
             "in for the other as a number of tokens.")) if ratio else
         "ML(0.1) or k_eff lies beyond the measured range for every unit, so their scales are not compared.",
         ("The orders agree (rho >= 0.7)." if agree else
-         "The orders do not agree (rho < 0.7)" + (" and the interval excludes 0.7, so more held-out text would not "
-                                                  "make them agree." if main["high"] < 0.7 else
+         "The orders do not agree (rho < 0.7)" + (" and the interval excludes 0.7: the disagreement is not the "
+                                                  "sampling noise of the held-out targets and sequences."
+                                                  if main["high"] < 0.7 else
                                                   ", but the interval reaches 0.7: the sample cannot tell.")),
+        f"Removing the logits' common shift (log-prob SES) moves rho from {main['rho']:.2f} to "
+        f"{logprob['rho']:.2f}: " + ("the shift, which no probability sees, is part of the disagreement."
+                                     if logprob["rho"] - main["rho"] >= 0.2 else
+                                     "the shift, which no probability sees, is not what separates the two."),
         f"Of the SES readings, {MEASURES[best_ses.split('~')[0]]} follows the context the model uses best "
         f"(rho {rho[best_ses]['rho']:.2f} with {MEASURES[best_ses.split('~')[1]]}).",
+        f"Against the perturbations that keep the model's running state, fractional ML(0.1) has Spearman rho "
+        f"{warm['shuffle']:.2f} with the interpolated k_eff of shuffle and {warm['replace']:.2f} with that of "
+        f"replace (point values on their grid k = {', '.join(map(str, units[0]['coarse_ks']))}; no interval, as "
+        "only their mean rises are kept).",
+        f"For {len(cold)} of {len(units)} units ({', '.join(cold) or 'none'}) cutting to the last token costs more "
+        "than ten times what shuffling or replacing everything before it costs: their cut rise is mostly the cost "
+        "of restarting from the initial state, not of the words that are gone. Occlusion, shuffle and replace "
+        "change words inside a running sequence; the cut also changes where the state starts.",
+        "Recommendation: " + (
+            "for a language model either order may be reported; the cut test's k_eff stays the reference, as it "
+            "needs no SES." if agree else
+            "occlusion ML(0.1) measures the memory of the running state, which the shuffle and replace tests "
+            "confirm; check it against those, not against the cut test alone. A window or training length for a "
+            "language model, which starts each window from the initial state, should be read from the cut test's "
+            f"k_eff, which is the longer of the two for {len(cut_longer)} of {len(units)} units." if confirmed else
+            "for how far back a language model uses its context, report the cut test's k_eff (the loss the model "
+            "is trained on, no SES involved); occlusion ML(0.1) on the readout answers another question, how much "
+            "of a token's own effect on the readout survives, and orders these units differently."),
     ]
     return sentences
 
@@ -326,14 +357,13 @@ def write_doc(data: dict, out: Path) -> None:
         "",
         "## What the two numbers ask",
         "",
-        "Occlusion ML(0.1) asks how far the whole readout (all V logits, Euclidean) still moves when a far token "
-        "is replaced by the neutral token, relative to what that word does read alone; the cut test asks how much "
-        "the log-probability of the word that actually comes next depends on the far context. The first weighs "
-        "every logit alike, most of them words that will not come next, and counts a shift of all logits "
-        "together, which changes no probability; the log-prob SES removes that shift. The second weighs only "
-        "the word that comes next. Where the findings above show orders that disagree beyond the resampling "
-        "noise, the two measure different things; the recommendation for an LM then is the measure that is "
-        "about its task, the cut test's effective context, with the SES reading that follows it best beside it.",
+        "Occlusion ML(0.1) asks how far the whole readout (all V logits, Euclidean) still moves when one far "
+        "token is replaced by the neutral token inside the running sequence, relative to what that word does read "
+        "alone. The shuffle and replace tests also change far words while the state keeps running. The cut test "
+        "instead starts the model from its initial state k tokens before the target, so its rise adds the cost of "
+        "a cold start to the cost of the missing words: the cost a model pays at the start of every truncated "
+        "window. The log-prob SES removes the logits' common shift, which changes no probability. The findings "
+        "above say, from the numbers, which of these orders agree.",
         "",
         "## Loss rise by k (nats)",
         "",
