@@ -37,8 +37,9 @@ def language_model_blocks(report) -> list:
         Table(["perturbation", "k_eff", f"rise at k = {', '.join(map(str, ks[:5]))} (nats)"], rows, ["l", "r", "l"]),
         Paragraph(f"Cut: k_eff interpolated in log k {_context(lm['effective_context_interpolated'], ks)}, context "
                   f"area {lm['context_area']:.2f} nats x tokens; beside it the SES horizon ML(0.1) {_horizon(report)}. "
-                  "The two ask different questions: ML(0.1) how far the whole readout still moves, the cut test how "
-                  "much the next word's probability depends on the far context (docs/lm_context.md compares them)."),
+                  "Occlusion, shuffle and replace change far words inside the running sequence; the cut also restarts "
+                  "the state from its initial value, so its k_eff includes that cold start (docs/lm_context.md: "
+                  "across units ML(0.1) follows shuffle and replace, not the cut)."),
     ]
 
 
