@@ -1,5 +1,6 @@
 """The benchmark and the reproduction study run end to end in their quick modes (CI exercises them here)."""
 
+import importlib.util
 import json
 import math
 import subprocess
@@ -39,4 +40,15 @@ def test_lm_context_quick_writes_the_table_and_the_numbers(tmp_path):
         assert unit["test_perplexity"] > 1 and unit["unigram_perplexity"] > 1
         assert set(unit["effective_context"]) == {"cut", "shuffle", "replace"}
         assert f"| {unit['unit']} |" in doc.read_text()
+        # the interpolated k_eff lies in the grid step that ends at the grid k_eff
+        grid = unit["effective_context"]["cut"]
+        if grid is not None and grid > unit["ks"][0]:
+            assert unit["ks"][unit["ks"].index(grid) - 1] < unit["k_eff"] <= grid
     assert 0 <= numbers["sketch"]["max_curve_error"] < 1
+    # the study imports the section by path and renders it from the same JSON: the doc holds it verbatim
+    spec = importlib.util.spec_from_file_location("lm_context", ROOT / "benchmarks" / "lm_context.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    section = module.lm_section(numbers)
+    assert section[0].startswith("| unit |") and any(line.startswith("Spearman rank correlation") for line in section)
+    assert "\n".join(section) in doc.read_text()

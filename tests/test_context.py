@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from rnnmem.errors import ConfigError, DataError
-from rnnmem.indicators.context import effective_context
+from rnnmem.indicators.context import context_area, effective_context
 from rnnmem.language_model import context_loss_rise
 
 VOCAB = 20
@@ -85,3 +85,43 @@ def test_the_context_curve_refuses_sequences_shorter_than_the_largest_k():
     with pytest.raises(DataError, match="longer than max"):
         context_loss_rise(CopyBack(4), tokens, torch.full((len(tokens),), 10), torch.zeros(VOCAB), ks=[1, 20],
                           progress=False)
+
+
+def test_the_interpolated_effective_context_of_a_model_that_uses_k_tokens_lies_between_the_grid_points_around_k():
+    result = curve(CopyBack(k=4))
+    k_eff = result.effective_context("cut", interpolate=True)
+    assert 3 < k_eff <= 4  # the rise is large at k = 3 and zero from k = 4: the crossing is next to 4
+    assert k_eff > 3.9
+
+
+def test_the_interpolated_effective_context_orders_two_curves_that_tie_on_the_grid():
+    ks, full = [1, 2, 5, 10], 1.0
+    sharp, slow = [0.5, 0.011, 0.0, 0.0], [0.5, 0.2, 0.0, 0.0]  # both cross 1% between k = 2 and k = 5
+    assert effective_context(ks, sharp, full) == effective_context(ks, slow, full) == 5
+    sharp_k, slow_k = (effective_context(ks, r, full, interpolate=True) for r in (sharp, slow))
+    assert 2 < sharp_k < slow_k < 5
+    assert slow_k == pytest.approx(math.exp(math.log(2) + 0.95 * (math.log(5) - math.log(2))))
+
+
+def test_the_context_area_of_a_copy_model_grows_with_the_tokens_it_uses():
+    short, long = (context_area(KS, curve(CopyBack(k=k)).rise["cut"]) for k in (4, 8))  # period 4: both exact
+    assert 0 < short < long
+
+
+def test_resampled_curves_average_to_the_curve_and_share_their_draws_across_models():
+    near, far = curve(CopyBack(k=4, bag=0.3)), curve(CopyBack(k=8, bag=0.3))  # the counts make targets differ
+    full, rise = near.resampled("cut", n_resamples=400, seed=3)
+    assert rise.shape == (400, len(KS)) and full.shape == (400,)
+    assert rise.mean(axis=0) == pytest.approx(near.rise["cut"], abs=0.05)
+    assert rise.std(axis=0)[KS.index(6)] > 0
+    # the same targets and seed give the same draws: each resample keeps the two models' order
+    _, far_rise = far.resampled("cut", n_resamples=400, seed=3)
+    assert (far_rise[:, KS.index(6)] > rise[:, KS.index(6)]).all()
+
+
+def test_a_curve_without_per_target_losses_cannot_be_resampled():
+    from rnnmem.language_model import ContextCurve
+
+    bare = ContextCurve(ks=[1, 2], full_loss=1.0, rise={"cut": [0.5, 0.0]}, n_targets=10)
+    with pytest.raises(ConfigError, match="without its per-target losses"):
+        bare.resampled("cut")

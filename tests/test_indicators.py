@@ -64,3 +64,27 @@ def test_recommendation_is_capped_by_the_data():
     assert recommend_length(0.9 ** np.arange(20), lengths).length == 20  # ML(0.1) = 22 would be past the data
     short = recommend_length(0.5 ** np.arange(20), lengths)
     assert short.length == 4 and short.evidence["ML(0.1)"] == 4
+
+
+@pytest.mark.parametrize("lam", [0.5, 0.7, 0.9, 0.97])
+def test_fractional_memory_length_lies_in_the_step_before_the_integer_one(lam):
+    from rnnmem.indicators.curve import fractional_memory_length
+
+    r = lam ** np.arange(200)
+    ml = memory_length(r, 0.1)
+    fractional = fractional_memory_length(r, 0.1)
+    assert ml - 1 < fractional <= ml
+    # linear between the two distances around the crossing: r(ml - 1) - fractional step x its drop
+    step = fractional - (ml - 1)
+    assert r[ml - 1] - step * (r[ml - 1] - r[ml]) == pytest.approx(0.1)
+
+
+def test_fractional_memory_length_orders_curves_that_tie_on_the_integer_ml():
+    from rnnmem.indicators.curve import fractional_memory_length
+
+    early, late = np.array([1.0, 0.5, 0.11, 0.0]), np.array([1.0, 0.5, 0.3, 0.0])  # both ML(0.1) = 3
+    assert memory_length(early, 0.1) == memory_length(late, 0.1) == 3
+    assert 2 < fractional_memory_length(early, 0.1) < fractional_memory_length(late, 0.1) < 3
+    assert fractional_memory_length(np.array([1.0, 0.5, 0.3]), 0.1) is None  # never falls to tau
+    # a noisy dip is not the crossing, as for ML: the envelope from the right decides
+    assert fractional_memory_length(np.array([1.0, 0.05, 0.3, 0.0]), 0.1) > 2

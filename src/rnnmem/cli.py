@@ -92,6 +92,7 @@ def _guarded(fn):
 def assess(
     ctx: typer.Context,
     unit: str = typer.Option("lstm", help="Recurrent unit to train (see `rnnmem units`)."),
+    task: str = typer.Option("classify", help="'classify' (the corpus's labels) or 'lm' (a next-token language model on its texts, with the context it uses beside ML(0.1))."),
     corpus: str = typer.Option("tweets-docs", help="Corpus name (see `rnnmem corpora`) or a path to a .csv/.jsonl file."),
     out: Optional[str] = typer.Option(None, help="Output folder for report.json, report.md, plots and the model. Default: runs/UNIT-CORPUS."),
     max_len: int = typer.Option(128, help="Training length: sequences are truncated to this many tokens."),
@@ -130,12 +131,15 @@ def assess(
 
     Example: rnnmem assess --unit lstm --corpus tweets-docs --max-len 128 --out runs/lstm
     """
+    from rnnmem.errors import ConfigError
     from rnnmem.model import save_model
     from rnnmem.progress import showing_progress
     from rnnmem.report.console import run_summary
+    from rnnmem.report.language_model import language_model_summary
     from rnnmem.sweep.cell import assess_checkpoint, train_and_assess
+    from rnnmem.sweep.lm_cell import TASKS, write_lm_run
     from rnnmem.sweep.settings import assess_settings, cell_config
-    from rnnmem.validation import check_device, check_seed
+    from rnnmem.validation import check_choice, check_device, check_seed
 
     started = time.perf_counter()
     # by name: Typer's vendored click and click itself have each their own ParameterSource
@@ -147,12 +151,21 @@ def assess(
     check_seed(config.seed)
     unit, corpus, quiet = config.unit, config.corpus, settings["quiet"]
     out, checkpoint = settings["out"], None if settings["checkpoint"] is None else Path(settings["checkpoint"])
+    task = check_choice("task", settings["task"], TASKS)
+    if task == "lm" and checkpoint is not None:
+        raise ConfigError("--task lm trains its language model; --checkpoint cannot be combined with it. "
+                          "Leave out --checkpoint to train one, or --task lm to re-assess a saved classifier.")
     outputs = RunOutputs(Path("runs") / f"{unit}-{Path(corpus).stem}" if out is None else out, "assess",
                          keep=(checkpoint.parent if checkpoint.is_file() else checkpoint,) if checkpoint else ())
     # entered before any training: the staging folder (made exclusively, following no link) is the writability
     # probe, and the run's files replace the earlier run's as a set, or not at all
     with outputs as stage, showing_progress(not quiet):
-        if checkpoint is None:
+        if task == "lm":
+            if not quiet:
+                typer.echo(f"training {unit} as a language model (max_len {config.max_len}) on {corpus}, then "
+                           "assessing ...", err=True)
+            report = write_lm_run(config, stage, progress=not quiet)
+        elif checkpoint is None:
             if not quiet:
                 typer.echo(f"training {unit} (max_len {config.max_len}) on {corpus}, then assessing ...", err=True)
             model, data, history, report, _ = train_and_assess(config, progress=not quiet, device=device)
@@ -169,6 +182,8 @@ def assess(
         report.to_tables(stage)
         report.to_interactive_html(stage / "interactive.html", title=title)
     typer.echo(run_summary(report, report.meta["model"]["unit"]))
+    if task == "lm":
+        typer.echo(language_model_summary(report))
     typer.echo(f"\nwrote {outputs.folder}/report.md, report.html, interactive.html, report.json, indicators.csv/.tex and plots in "
                f"{time.perf_counter() - started:.0f} s")
 

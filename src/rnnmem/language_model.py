@@ -25,6 +25,8 @@ from rnnmem.train import last_token_logits, seed_everything
 from rnnmem.validation import check_choice, check_int, check_real
 
 DEFAULT_KS = (1, 2, 5, 10, 20, 50, 100, 200)
+# every k where the loss rise of small LMs falls (up to 20), then spread out: k_eff is resolved where it lies
+FINE_KS = (*range(1, 21), 25, 30, 40, 50, 70, 100, 150, 200)
 
 
 @dataclass
@@ -158,16 +160,39 @@ def train_language_model(model: nn.Module, corpus: Corpus, max_len: int = 128, e
 
 @dataclass
 class ContextCurve:
-    """Mean next-token loss with the full context and its rise under each perturbation beyond the last k tokens."""
+    """Mean next-token loss with the full context and its rise under each perturbation beyond the last k tokens.
+
+    ``target_losses`` keeps -log p of every target: under ``"full"`` [n_targets], under each
+    perturbation [len(ks), n_targets], so the curve can be resampled over targets.
+    """
 
     ks: list[int]
     full_loss: float
     rise: dict[str, list[float]]
     n_targets: int
+    target_losses: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
-    def effective_context(self, perturbation: str = "cut", tolerance: float = 0.01) -> int | None:
+    def effective_context(self, perturbation: str = "cut", tolerance: float = 0.01,
+                          interpolate: bool = False) -> int | float | None:
         check_choice("perturbation", perturbation, self.rise, what="perturbation")
-        return effective_context(self.ks, self.rise[perturbation], self.full_loss, tolerance)
+        return effective_context(self.ks, self.rise[perturbation], self.full_loss, tolerance, interpolate)
+
+    def resampled(self, perturbation: str = "cut", n_resamples: int = 1000,
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Bootstrap over targets: (L_full [R], rise [R, len(ks)]) of each resample.
+
+        Every curve measured on the same targets with the same seed gets the same resamples, so
+        indicators of several models can be compared resample by resample.
+        """
+        check_choice("perturbation", perturbation, self.rise, what="perturbation")
+        check_int("n_resamples", n_resamples, low=1)
+        if perturbation not in self.target_losses:
+            raise ConfigError("this curve was built without its per-target losses, so it cannot be resampled; "
+                              "measure it with context_loss_rise.")
+        picks = np.random.default_rng(seed).integers(0, self.n_targets, size=(n_resamples, self.n_targets))
+        full = self.target_losses["full"][picks].mean(axis=1)
+        perturbed = self.target_losses[perturbation][:, picks].mean(axis=2).T
+        return full, perturbed - full[:, None]
 
 
 @torch.no_grad()
@@ -212,16 +237,18 @@ def context_loss_rise(model: nn.Module, tokens: torch.Tensor, lengths: torch.Ten
         return torch.cat([far, before[t - k:]])
 
     variants = [("full", 0)] + [(name, k) for name in perturbations for k in ks]
+    answer = torch.tensor([int(tokens[i, t]) for i, t in targets])
     losses = {}
     for name, k in progress_bar(variants, "context curve", shown=progress):
         contexts = [context(i, t, name, k).tolist() for i, t in targets]
-        answer = torch.tensor([int(tokens[i, t]) for i, t in targets])
-        total = 0.0
+        per_target = []
         for start in range(0, len(contexts), batch_size):
             batch, batch_lengths = encode_batch(contexts[start : start + batch_size])
             logits = last_token_logits(model, batch, batch_lengths)
-            total += float(nn.functional.cross_entropy(logits, answer[start : start + batch_size], reduction="sum"))
-        losses[name, k] = total / len(targets)
-    full = losses["full", 0]
+            per_target.append(nn.functional.cross_entropy(logits, answer[start : start + batch_size], reduction="none"))
+        losses[name, k] = torch.cat(per_target).double().numpy()
+    full = float(losses["full", 0].mean())
     return ContextCurve(ks=ks, full_loss=full, n_targets=len(targets),
-                        rise={name: [losses[name, k] - full for k in ks] for name in perturbations})
+                        rise={name: [float(losses[name, k].mean()) - full for k in ks] for name in perturbations},
+                        target_losses={"full": losses["full", 0],
+                                       **{name: np.stack([losses[name, k] for k in ks]) for name in perturbations}})

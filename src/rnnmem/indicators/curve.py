@@ -50,6 +50,50 @@ def memory_length(retention: np.ndarray, tau: float = 0.5) -> int | None:
     return int(below[0]) if len(below) else None
 
 
+def interpolated_crossing(x, values, threshold: float, log_x: bool = False) -> float | None:
+    """Where the upper envelope from the right of ``values`` first falls to ``threshold``, between grid points.
+
+    With E(i) = max_{j >= i} values[j] and i the first index where E(i) <= threshold, the
+    crossing is x[0] when i = 0 and otherwise x[i-1] + f (x[i] - x[i-1]), f = (E(i-1) -
+    threshold) / (E(i-1) - E(i)): the envelope read as piecewise linear (in log x with
+    ``log_x``). It resolves what the grid value x[i] ties: two curves that both cross between
+    x = 2 and x = 3 get different numbers. None when the envelope never falls to ``threshold``.
+
+    >>> interpolated_crossing([0, 1, 2, 3], [1.0, 0.6, 0.2, 0.0], 0.1)  # 2 + (0.2 - 0.1) / 0.2
+    2.5
+    >>> interpolated_crossing([1, 4], [1.0, 0.0], 0.5, log_x=True)  # halfway in log k
+    2.0
+    """
+    xs = np.log(np.asarray(x, float)) if log_x else np.asarray(x, float)
+    envelope = np.maximum.accumulate(np.asarray(values, float)[::-1])[::-1]
+    below = np.nonzero(envelope <= threshold + _ROUNDING)[0]
+    if not len(below):
+        return None
+    i = int(below[0])
+    if i == 0:
+        crossing = xs[0]
+    else:
+        fraction = min(1.0, (envelope[i - 1] - threshold) / (envelope[i - 1] - envelope[i]))
+        crossing = xs[i - 1] + fraction * (xs[i] - xs[i - 1])
+    return float(np.exp(crossing) if log_x else crossing)
+
+
+def fractional_memory_length(retention: np.ndarray, tau: float = 0.1) -> float | None:
+    """ML(tau) read between distances: `interpolated_crossing` of r(d) at tau; None when r never falls to tau.
+
+    ML(tau) - 1 < fractional ML(tau) <= ML(tau): the integer ML is the distance at or after the
+    crossing, this is the crossing itself, so units whose r(d) all cross tau between the same two
+    distances are still ordered. For r(d) = 1 - d / L it is (1 - tau) L.
+
+    >>> fractional_memory_length(1 - np.arange(11) / 8, tau=0.1)  # 0.9 * 8
+    7.2
+    """
+    tau = check_tau(tau)
+    r = np.asarray(retention, dtype=float)
+    measured = r[: measured_extent(r)]
+    return interpolated_crossing(np.arange(len(measured)), measured, tau)
+
+
 def retention_capacity(retention: np.ndarray) -> float:
     """Retention capacity C_r = sum_d r(d) over the measured range: the effective number of tokens remembered.
 

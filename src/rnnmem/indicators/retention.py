@@ -58,7 +58,7 @@ def occlusion_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Ten
     comes from the same occluded runs as the first, read at step t.
 
     All occluded variants are batched, about ``budget_tokens`` token-steps per forward
-    pass (this bounds memory). The origin o_0 cancels in the difference. The states
+    pass, fewer by K / 16 for a readout of K > 31 dimensions (this bounds memory). The origin o_0 cancels in the difference. The states
     before position t are the same for every variant that occludes t, so when the model
     offers ``states_before`` and ``readout_from`` (SequenceModel does) and
     ``reuse_prefix`` is set, each variant starts from the cached state h_{t-1} and runs
@@ -75,8 +75,10 @@ def occlusion_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Ten
             readouts = checked_readouts(model, tokens[chunk])
             mine = torch.nonzero((seq >= chunk.start) & (seq < chunk.stop))[:, 0]
             run = _occlude_from_cache if cached else _occlude_from_start
+            # a batch's readouts hold token-steps x K numbers: a language model's K = V would take gigabytes
+            budget = max(1, budget_tokens // max(1, readouts.shape[-1] // 16))
             at_end[mine], in_context[mine] = run(model, tokens, lengths, neutral_token, chunk, seq[mine], pos[mine],
-                                                 readouts, budget_tokens, bar)
+                                                 readouts, budget, bar)
     return (_to_distance_matrix(at_end, seq, pos, lengths, n, max_distance),
             _to_distance_matrix(in_context, seq, pos, lengths, n, max_distance))
 

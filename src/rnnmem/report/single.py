@@ -14,6 +14,7 @@ from rnnmem.progress import progress_bar
 from rnnmem.report import hull_plots, plots, ses_plots
 from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, to_html, to_markdown
 from rnnmem.report.format import memory_length, memory_length_with_ci, number, powers_of_two, with_ci
+from rnnmem.report.language_model import language_model_blocks
 from rnnmem.report.style import save_figure
 
 IMAGES = (("retention", "Retention curves r(d)"), ("fidelity", "Semantic fidelity F(L)"), ("ses", "Semantic Euclidean Space"),
@@ -99,6 +100,7 @@ def report_blocks(report) -> list:
         out.append(Paragraph("No retention estimator was computed."))
     out.append(Bullets(_headline_items(report, summary)))
     out += _training_section(report, summary["training"])
+    out += language_model_blocks(report)
     out += [Heading("Retention r(d)"), Paragraph("Share of a token's semantics still present at the end of the "
             "sequence, by its distance from the end d (d = 0 is the last token); 95% bootstrap intervals in brackets."),
             _retention_table(report)]

@@ -25,7 +25,7 @@ from rnnmem.validation import did_you_mean
 MAX_SETTINGS_BYTES = 2**20
 
 # settings of `rnnmem assess` that are not cell settings, with the type an [assess] file must give them
-ASSESS_OPTIONS = {"out": str, "checkpoint": str, "device": str, "quiet": bool}
+ASSESS_OPTIONS = {"task": str, "out": str, "checkpoint": str, "device": str, "quiet": bool}
 
 ASSESS_EXAMPLE = """[assess]
 unit = "gru"
