@@ -1,6 +1,7 @@
 """Reproduction study on models that learned their task: units x training lengths x seeds on real text.
 
-    python benchmarks/reproduce.py                  # tweets-docs, 7 units x 4 lengths, seed 0 (the subset run on 2 cores)
+    python benchmarks/reproduce.py                  # tweets-docs, 7 units x 4 lengths x seed 0, and seeds 1, 2 at
+                                                    # length 128: 42 cells, the subset run on 2 cores (~1.5 h)
     python benchmarks/reproduce.py --seeds 0 1 2    # the full grid: 84 cells (a machine with more cores)
     python benchmarks/reproduce.py --quick          # 3 units, 2 lengths, 1 seed, tiny models (< 5 min)
     python benchmarks/reproduce.py --render-only    # docs/study.md again from the store and the results files
@@ -233,7 +234,9 @@ def external_sections() -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a small study for CI (< 5 minutes)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds (default: 0)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds of every cell (default: 0)")
+    parser.add_argument("--seeds-at-longest", type=int, nargs="*", default=[1, 2],
+                        help="further seeds at the longest training length only, for the main table's spread (default: 1 2)")
     parser.add_argument("--store", type=Path, default=None, help="results store (default runs/study[-quick].sqlite)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     parser.add_argument("--docs", type=Path, default=ROOT / "docs", help="where study.md and its figures go")
@@ -250,6 +253,9 @@ def main() -> None:
         lengths = sorted(plan["lengths"], reverse=True)
         configs = expand_grid(plan["base"], {"max_len": [lengths[0], lengths[-1], *lengths[1:-1]], "seed": args.seeds,
                                              "unit": plan["units"]})
+        extra = [seed for seed in args.seeds_at_longest if seed not in args.seeds]
+        if extra and not args.quick:
+            configs += expand_grid(plan["base"], {"max_len": [lengths[0]], "seed": extra, "unit": plan["units"]})
         run_sweep(ResultsStore(store_path), configs, workers=args.workers)
     if args.sweep_only:
         return
