@@ -38,7 +38,7 @@ from rnnmem.data import load_corpus
 from rnnmem.data.text import tokenize
 from rnnmem.fileio import json_safe, write_atomically
 from rnnmem.model import build_model
-from rnnmem.report.style import STYLE, UNIT_COLORS, new_figure, save_figure
+from rnnmem.report.style import OKABE_ITO, STYLE, new_figure, save_figure
 from rnnmem.train import train, validation_split
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,7 +211,8 @@ TRAIN_NAMES = {"weight_decay": "weight_decay", "patience": "patience", "schedule
 
 def differences_from_defaults(cfg: dict) -> list[str]:
     """'name: ours (default theirs)' for each setting that differs from `rnnmem assess` or `rnnmem.train` defaults."""
-    cli = {name: parameter.default.default for name, parameter in inspect.signature(assess_command).parameters.items()}
+    cli = {name: parameter.default.default for name, parameter in inspect.signature(assess_command).parameters.items()
+           if hasattr(parameter.default, "default")}  # typer options; not the click context
     library = {name: parameter.default for name, parameter in inspect.signature(train).parameters.items()}
     out = []
     names = {**{k: (v, cli, "`rnnmem assess`") for k, v in CLI_NAMES.items()},
@@ -315,7 +316,7 @@ def draw(data: dict, path: Path) -> None:
     with rc_context(STYLE):
         fig = new_figure(12, 8)
         (by_epoch, losses), (by_prefix, gradients) = fig.subplots(2, 2)
-        for color, (unit, record) in zip(UNIT_COLORS, units.items()):
+        for color, (unit, record) in zip(OKABE_ITO, units.items()):
             h = record["history"]
             epochs = np.arange(1, len(h["loss"]) + 1)
             by_epoch.plot(epochs, h["test_accuracy"], color=color, marker="o", ms=3, label=f"{unit} test")

@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from rnnmem.sweep import ResultsStore, expand_grid, run_sweep
 from rnnmem.sweep.study import load_study, metric_values, write_study_report
 
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
 UNITS = ["srn", "lstm", "gru", "mgu", "indrnn", "mingru", "lru"]
 # 128 sequences and 300 resamples per cell (instead of the CLI's 256 and 1000) keep a cell near
 # two minutes on one core; the intervals are correspondingly wider.
@@ -113,6 +115,11 @@ def main_table(cells, units, length) -> str:
     return pipe_table(header, rows)
 
 
+def seeds_by_length(study) -> dict[int, list[int]]:
+    """Training length -> the seeds finished at it."""
+    return {L: sorted({r["config"]["seed"] for r in study.results if r["config"]["max_len"] == L}) for L in study.lengths}
+
+
 def study_document(study, plan, planted, elapsed: float, figures_dir: str, store_path: Path) -> str:
     longest = max(study.lengths)
     units = study.units
@@ -132,12 +139,12 @@ def study_document(study, plan, planted, elapsed: float, figures_dir: str, store
         "- Training: the defaults of `rnnmem assess` — two curriculum epochs on the single tweets, then documents "
         "with a 10% validation split carved from the training data and early stopping (patience 3, best epoch "
         "restored) within a budget of 12 epochs.",
-        f"- Grid run here: units {', '.join(units)} × training lengths {', '.join(map(str, study.lengths))} × seeds "
-        f"{', '.join(map(str, study.seeds))} = {len(study.results)} trained and assessed models "
-        f"(settings beyond the defaults: {plan['base']}). "
-        + ("" if quick or len(study.seeds) >= 3 else
-           "This is the subset that fits a 2-core machine; `--seeds 0 1 2` runs the full grid of 84 cells "
-           "on a machine with more cores, into the same resumable store. ")
+        f"- Grid run here: units {', '.join(units)} × training lengths {', '.join(map(str, study.lengths))}; "
+        + "; ".join(f"at length {L} seeds {', '.join(map(str, seeds))}" for L, seeds in seeds_by_length(study).items())
+        + f" = {len(study.results)} trained and assessed models (settings beyond the defaults: {plan['base']}). "
+        + ("" if quick or all(len(seeds) >= 3 for seeds in seeds_by_length(study).values()) else
+           "This is the subset that fits a 2-core machine in about 1.5 hours; `--seeds 0 1 2` runs the full grid of "
+           "84 cells on a machine with more cores, into the same resumable store. ")
         + "Every number in this section comes from this run.",
         f"- Compute: {compute / 60:.1f} minutes of training and assessment summed over cells; this run took "
         f"{elapsed / 60:.1f} min of wall time on {os.cpu_count()} cores (cells already in `{store_path.name}` are reused).",
@@ -227,8 +234,40 @@ def findings(units, cells, study, planted, planted_length: int) -> list[str]:
 
 
 def external_sections() -> list[str]:
-    """The newsgroups and language-model sections, from the files their scripts wrote."""
-    return []
+    """The newsgroups and language-model sections, from the numbers their scripts wrote (not rerun here)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import lm_context
+    import newsgroups_competence as newsgroups
+
+    out = []
+    path = RESULTS / "newsgroups.json"
+    if path.exists():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        bow, same = data["bag_of_words"], (data.get("prefix_bag_of_words") or {}).get(str(data["config"]["max_len"]))
+        rows = {u: newsgroups.summary(record, bow, same) for u, record in data["units"].items()}
+        longer = RESULTS / "newsgroups_lstm_20_epochs.json"  # the same settings with a 20-epoch budget
+        if longer.exists():
+            other = json.loads(longer.read_text(encoding="utf-8"))
+            rows |= {f"{u} ({other['config']['epochs']} epochs)": newsgroups.summary(record, bow, same)
+                     for u, record in other["units"].items()}
+        out += ["", "## Long documents: 20 Newsgroups classification", "",
+                "From `python benchmarks/newsgroups_competence.py` (raw numbers in `benchmarks/results/newsgroups.json`; "
+                "settings, curves and the 20-epoch LSTM in [newsgroups.md](newsgroups.md)). The reference is rnnmem's "
+                f"bag-of-words baseline on the full documents ({bow:.3f}); the bar is "
+                f"{newsgroups.COMPETENCE_SHARE:.0%} of it.", "",
+                pipe_table(["unit", "test accuracy", "bag-of-words", "ratio", "majority"],
+                           [[u, fmt(r["accuracy"], 3), fmt(bow, 3), fmt(r["ratio"]), fmt(data["majority"], 3)]
+                            for u, r in rows.items()]), ""]
+        out += [f"- {sentence}" for sentence in newsgroups.findings(data["units"], rows, data)]
+    path = RESULTS / "lm_context.json"
+    if path.exists():
+        out += ["", "## Language models: the SES horizon against the context the model uses", "",
+                "From `python benchmarks/lm_context.py` (raw numbers in `benchmarks/results/lm_context.json`; the "
+                "setup, the loss-rise curves and the sketch's error in [lm_context.md](lm_context.md)). ML(0.1) is "
+                "occlusion on the LM's readout; k_eff is the context length from which cutting (or shuffling, or "
+                "replacing) the farther context raises the held-out loss by less than 1% (Khandelwal et al., 2018).", ""]
+        out += lm_context.lm_section(json.loads(path.read_text(encoding="utf-8")))
+    return out
 
 
 def main() -> None:
@@ -261,7 +300,7 @@ def main() -> None:
         return
     figures = args.docs / f"study{suffix}"
     write_study_report(store_path, figures)
-    planted_path = ROOT / "benchmarks" / "results" / f"planted{suffix}.json"
+    planted_path = RESULTS / f"planted{suffix}.json"
     if args.render_only and planted_path.exists():
         planted = json.loads(planted_path.read_text())
     else:
