@@ -300,7 +300,7 @@ def main() -> None:
         return
     figures = args.docs / f"study{suffix}"
     write_study_report(store_path, figures)
-    planted_path = RESULTS / f"planted{suffix}.json"
+    planted_path = store_path.with_suffix(".planted.json")  # kept beside the cells, as a cell is
     if args.render_only and planted_path.exists():
         planted = json.loads(planted_path.read_text())
     else:
