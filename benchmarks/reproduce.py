@@ -120,7 +120,7 @@ def seeds_by_length(study) -> dict[int, list[int]]:
     return {L: sorted({r["config"]["seed"] for r in study.results if r["config"]["max_len"] == L}) for L in study.lengths}
 
 
-def study_document(study, plan, planted, elapsed: float, figures_dir: str, store_path: Path) -> str:
+def study_document(study, plan, planted, elapsed: float | None, figures_dir: str, store_path: Path) -> str:
     longest = max(study.lengths)
     units = study.units
     cells = cell_table(study)
@@ -146,8 +146,10 @@ def study_document(study, plan, planted, elapsed: float, figures_dir: str, store
            "This is the subset that fits a 2-core machine in about 1.5 hours; `--seeds 0 1 2` runs the full grid of "
            "84 cells on a machine with more cores, into the same resumable store. ")
         + "Every number in this section comes from this run.",
-        f"- Compute: {compute / 60:.1f} minutes of training and assessment summed over cells; this run took "
-        f"{elapsed / 60:.1f} min of wall time on {os.cpu_count()} cores (cells already in `{store_path.name}` are reused).",
+        f"- Compute: {compute / 60:.1f} minutes of training and assessment summed over cells, on {os.cpu_count()} "
+        "cores shared with other work; "
+        + (f"this document was rendered from the cells in `{store_path.name}`." if elapsed is None else
+           f"this run took {elapsed / 60:.1f} min of wall time (cells already in `{store_path.name}` are reused)."),
         "- Each indicator is shown beside its **untrained floor** (in parentheses): the same architecture and seed "
         "at initialisation, assessed on the same sequences. The difference is what training added.",
         f"- Planted-signal task: one of 4 class words planted at a controlled distance in {plan['planted']['length']} "
@@ -307,7 +309,8 @@ def main() -> None:
         planted = planted_distances(plan["planted"], plan["units"], plan["base"].get("hidden_size", 64))
         write_atomically(planted_path, json.dumps(planted, indent=1))
     study = load_study(store_path)
-    text = study_document(study, plan, planted, time.perf_counter() - started, figures.name, store_path)
+    elapsed = None if args.render_only else time.perf_counter() - started
+    text = study_document(study, plan, planted, elapsed, figures.name, store_path)
     write_atomically(args.docs / f"study{suffix}.md", text)
     print(f"wrote {args.docs / f'study{suffix}.md'} in {(time.perf_counter() - started) / 60:.1f} min")
 
