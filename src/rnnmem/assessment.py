@@ -22,7 +22,7 @@ from rnnmem.indicators.bootstrap import ratio_of_sums
 from rnnmem.indicators.fidelity import fidelity_by_length
 from rnnmem.indicators.token_effects import TokenEffects
 from rnnmem.indicators.retention import (OCCLUSION_NORMALISATIONS, gradient_effects, occlusion_effects,
-                                         occlusion_retention, regression_retention)
+                                         occlusion_retention, occlusion_yardsticks, regression_retention)
 from rnnmem.assessment_views import hull_view, normalisation_note, probe_table, segment_labels, validity_view
 from rnnmem.memory_report import MemoryReport
 from rnnmem.model import SequenceModel, build_model
@@ -202,7 +202,7 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
                 for name in OCCLUSION_NORMALISATIONS}
         curves["occlusion"] = both[occlusion_normalisation]
         notes.append(normalisation_note({name: est.value for name, est in both.items()}, occlusion_normalisation))
-        yardsticks = {"word": swap_norms, "context": in_context}
+        yardsticks = occlusion_yardsticks(in_context, swap_norms)
         for name in sorted(OCCLUSION_NORMALISATIONS, key=lambda name: name != occlusion_normalisation):
             token_effects[f"occlusion ({name} yardstick)"] = TokenEffects(effects[examples], yardsticks[name][examples])
     if "regression" in estimators:

@@ -144,8 +144,12 @@ def occlusion_retention(at_end: np.ndarray, in_context: np.ndarray, word_alone: 
     linear recurrence: both are lambda^d). A saturated unit moves less in context than from
     its initial state, so "word" scales the whole curve down by about r_word(0) < 1.
     """
-    yardstick = {"word": word_alone, "context": in_context}[normalisation]
-    return ratio_of_sums(at_end, yardstick, n_resamples, seed)
+    return ratio_of_sums(at_end, occlusion_yardsticks(in_context, word_alone)[normalisation], n_resamples, seed)
+
+
+def occlusion_yardsticks(in_context: np.ndarray, word_alone: np.ndarray) -> dict[str, np.ndarray]:
+    """Each normalisation's yardstick by name (see `occlusion_retention`), in `OCCLUSION_NORMALISATIONS` order."""
+    return {"word": word_alone, "context": in_context}
 
 
 def gradient_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor, max_distance: int,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rnnmem.report.format import memory_length
+from rnnmem.report.format import memory_length, missing
 
 
 def run_summary(report, unit: str) -> str:
@@ -51,7 +51,7 @@ def run_summary(report, unit: str) -> str:
 
 
 def _share(value) -> str:
-    return "-" if value is None or value != value else f"{value:.3f}"  # value != value: NaN
+    return "-" if missing(value) else f"{value:.3f}"
 
 
 def _rho(view) -> str:
