@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
 
 from rnnmem.report import study_figures, style
+from rnnmem.sweep.study import Study
 
 UNITS = ["srn", "gru"]
 LENGTHS = [8, 16, 32]
@@ -21,7 +20,7 @@ def _study():
     results = [{"config": {"unit": unit, "max_len": length, "seed": 0},
                 "result": {"metrics": {"majority_baseline": MAJORITY, "bag_of_words_baseline": BAG_OF_WORDS}}}
                for unit in UNITS for length in LENGTHS]
-    return SimpleNamespace(units=UNITS, lengths=LENGTHS, estimator="occlusion", results=results)
+    return Study(results=results, cells=pd.DataFrame(), estimator="occlusion", units=UNITS, lengths=LENGTHS, seeds=[0])
 
 
 def _table(ml_half=(2, 5, 9), ml_horizon=(6, 11, 17), beyond=0):

@@ -110,14 +110,9 @@ def _metric_traces(fig, study, table: pd.DataFrame, metric: str, visible: bool) 
 
 def _add_baseline(fig, study, key: str, name: str, visible: bool) -> None:
     """A grey line of one baseline's mean over the cells at each training length (none when no cell has it)."""
-    lengths, means = [], []
-    for length in study.lengths:
-        values = [r["result"]["metrics"].get(key) for r in study.results if int(r["config"]["max_len"]) == length]
-        values = [float(v) for v in values if v is not None]
-        if values:
-            lengths.append(length)
-            means.append(float(np.mean(values)))
-    if lengths:
+    points = study.mean_by_length(key)
+    if points:
+        lengths, means = zip(*points)
         fig.add_trace(go.Scatter(x=lengths, y=means, mode="lines", name=name, visible=visible,
                                  line=dict(color="grey", dash="dash" if key.startswith("majority") else "dot"),
                                  hovertemplate=f"{name} baseline, L = %{{x}}: %{{y:.3f}}<extra></extra>"), row=1, col=2)

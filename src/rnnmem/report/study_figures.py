@@ -106,10 +106,7 @@ BASELINES = (("majority_baseline", "majority-class baseline", "--"),
 def _draw_baselines(ax, study) -> None:
     """The accuracy baselines the cells recorded, averaged over the cells at each training length."""
     for key, name, style in BASELINES:
-        by_length = {length: [r["result"]["metrics"].get(key) for r in study.results
-                              if int(r["config"]["max_len"]) == length] for length in study.lengths}
-        points = [(length, float(np.mean([v for v in values if v is not None])))
-                  for length, values in by_length.items() if any(v is not None for v in values)]
+        points = study.mean_by_length(key)
         if points:
             x, y = zip(*points)
             ax.plot(x, y, color="0.3", ls=style, lw=1.3, label=name, zorder=1)

@@ -95,6 +95,16 @@ class Study:
             warnings.simplefilter("ignore", RuntimeWarning)
             return distance, np.nanmean(r, axis=0), np.nanmin(r, axis=0), np.nanmax(r, axis=0)
 
+    def mean_by_length(self, metric: str) -> list[tuple[int, float]]:
+        """(training length, mean of ``metric`` over every cell at that length), for the lengths where a cell has it."""
+        out = []
+        for length in self.lengths:
+            values = [r["result"]["metrics"].get(metric) for r in self.results if int(r["config"]["max_len"]) == length]
+            values = [float(v) for v in values if v is not None]
+            if values:
+                out.append((length, float(np.mean(values))))
+        return out
+
     def best_cell(self) -> dict:
         """The finished cell with the highest test accuracy (first in sweep order on ties)."""
         return max(self.results, key=lambda r: r["result"]["metrics"].get("accuracy") or -math.inf)
