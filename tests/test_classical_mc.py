@@ -121,8 +121,48 @@ def test_the_split_leaves_out_the_washout_and_holds_out_the_tail():
     u = rng.uniform(-1, 1, 1000)
     mc = task_free_capacity(shift_register(u, 3), u, max_delay=5, washout=100, test_fraction=0.3)
     assert (mc.n_train, mc.n_test) == (630, 270)
-    mc = task_free_capacity(shift_register(u, 3), u[:, None], max_delay=150, washout=100, test_length=50)
-    assert (mc.n_train, mc.n_test) == (800, 50)  # max_delay > washout: the fit starts at max_delay
+    mc = task_free_capacity(shift_register(u, 3), u[:, None], max_delay=150, washout=100, test_length=400)
+    assert (mc.n_train, mc.n_test) == (450, 400)  # max_delay > washout: the fit starts at max_delay
+
+
+# --- the domain: MC <= N needs more fitted steps than weights and enough scored steps ----------
+
+def test_the_issue_settings_that_read_142_of_8_units_are_refused_with_the_fix():
+    states, inputs = drive_unit("esn", hidden_size=8, length=300, seed=0)
+    with pytest.raises(ConfigError, match=r"fitted on 7 steps, no more than their 9 weights.*at least [0-9,]+ steps"):
+        task_free_capacity(states, inputs, max_delay=290, washout=5)
+    result = CliRunner().invoke(app, ["capacity", "--unit", "esn", "--hidden", "8", "--length", "300",
+                                      "--max-delay", "290", "--washout", "5"])
+    assert result.exit_code == 2 and "MC =" not in result.output and "--length" in result.output
+
+
+def test_too_few_scored_steps_for_the_delays_are_refused_and_the_suggested_length_works():
+    # 20 delays scored on 9 steps: chance alone adds ~20 / 8 = 2.5 to the MC of 8 noise units
+    rng = np.random.default_rng(4)
+    u = rng.uniform(-1, 1, 2000)
+    noise = rng.standard_normal((2000, 8))
+    with pytest.raises(ConfigError, match=r"chance alone add about 2\.50 to MC") as info:
+        task_free_capacity(noise[:50], u[:50], max_delay=20, washout=5)
+    suggested = int(re.search(r"at least ([0-9,]+) steps", str(info.value)).group(1).replace(",", ""))
+    largest_delay = int(re.search(r"max_delay of at most ([0-9]+)", str(info.value)).group(1))
+    assert 50 < suggested < 2000
+    mc = task_free_capacity(noise[:suggested], u[:suggested], max_delay=20, washout=5)
+    assert mc.total <= 8 / 10 * 3  # noise: the chance level (<= N / 10) within its spread
+    task_free_capacity(noise[:50], u[:50], max_delay=largest_delay, washout=5)  # the other fix works too
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_at_the_smallest_allowed_split_a_full_register_stays_within_its_units(seed):
+    # a register holding u(t-1)..u(t-8) has MC = 8 = N exactly; the split that just passes lets
+    # chance add at most N / 10 on the 22 delays it cannot remember
+    rng = np.random.default_rng(seed)
+    u = rng.uniform(-1, 1, 400)
+    register = shift_register(u, 8)[:, 1:]
+    n_test = int(np.ceil(10 * 30 / 8)) + 1
+    mc = task_free_capacity(register, u, max_delay=30, washout=30, test_length=n_test)
+    assert 8 - 1e-6 <= mc.total <= 8 * 1.1 + 0.5
+    with pytest.raises(ConfigError, match="chance alone"):
+        task_free_capacity(register, u, max_delay=30, washout=30, test_length=n_test - 1)
 
 
 # --- driving the registered units --------------------------------------------------------------

@@ -85,7 +85,10 @@ def task_free_capacity(states, inputs, max_delay: int, washout: int = 100, ridge
     ------
     ConfigError
         Mismatched lengths, max_delay < 1, a washout or max_delay that leaves fewer than two
-        training or test steps, a negative ridge, or non-finite values.
+        training or test steps, a negative ridge, or non-finite values; a split whose readouts
+        are fitted on no more steps than their N + 1 weights, or whose scored steps let chance
+        add more than N / 10 to MC (max_delay / (n_test - 1) > N / 10), so MC <= N holds up to
+        that chance level.
 
     Examples
     --------
@@ -134,6 +137,7 @@ def task_free_capacity(states, inputs, max_delay: int, washout: int = 100, ridge
             f"the split leaves {n_train} training and {n_test} test steps of the {usable} after "
             f"max(washout, max_delay) = {start}; both need at least 2 (choose test_fraction/test_length "
             f"accordingly or pass longer inputs).")
+    _check_enough_steps(x.shape[1], max_delay, start, n_train, n_test, steps, test_fraction, test_length)
 
     # targets[i, k-1] = u(start + i - k): row i holds the max_delay inputs before step start + i,
     # newest first (a strided view of u, not a copy)
@@ -159,6 +163,38 @@ def memory_capacity(*args, **kwargs) -> TaskFreeCapacity:
     warnings.warn("memory_capacity is renamed task_free_capacity (Jaeger's task-free MC, not the retention "
                   "capacity sum_d r(d)); the old name goes in the next release.", DeprecationWarning, stacklevel=2)
     return task_free_capacity(*args, **kwargs)
+
+
+def _check_enough_steps(units: int, max_delay: int, start: int, n_train: int, n_test: int, steps: int,
+                        test_fraction: float, test_length: int | None) -> None:
+    """Refuse a split on which MC could exceed the number of units by overfitting or by chance.
+
+    A readout of N units and an intercept fitted on N + 1 steps or fewer interpolates them. On
+    n_test scored steps a readout unrelated to u(t - k) still scores corr^2 ~ 1 / (n_test - 1),
+    so chance alone adds about max_delay / (n_test - 1) to MC; it must stay within a tenth of N
+    (MC <= N holds for i.i.d. input; 290 delays on 3 steps read 142 "of 8 units").
+    """
+    chance = max_delay / (n_test - 1)
+    if n_train > units + 1 and chance <= units / 10:
+        return
+    needed_test = int(np.ceil(10 * max_delay / units)) + 1
+    if test_length is None:
+        needed_usable = max(int(np.ceil(needed_test / test_fraction)), int(np.ceil((units + 2) / (1 - test_fraction))))
+    else:
+        needed_usable = max(n_test, needed_test) + units + 2
+    largest_delay = int(units * (n_test - 1) // 10)
+    fewer_delays = f" or a max_delay of at most {largest_delay}" if 1 <= largest_delay < max_delay else ""
+    fix = (f"pass longer inputs (at least {start + needed_usable:,} steps, `rnnmem capacity --length`)"
+           f"{fewer_delays}")
+    if n_train <= units + 1:
+        raise ConfigError(
+            f"the readouts would be fitted on {n_train} steps, no more than their {units + 1} weights ({units} "
+            f"state units and an intercept): they would fit any target exactly and MC would not measure memory; "
+            f"{fix}.")
+    raise ConfigError(
+        f"scoring {max_delay} delays on {n_test} of the {steps} steps lets chance alone add about "
+        f"{chance:.2f} to MC (max_delay / (steps scored - 1)), more than a tenth of the {units} units MC is "
+        f"bounded by; {fix}.")
 
 
 def _ridge_solve(gram: np.ndarray, cross: np.ndarray, ridge: float) -> np.ndarray:
