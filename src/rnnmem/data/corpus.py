@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import torch
 
-from rnnmem.data.text import Vocabulary, encode_batch
+from rnnmem.data.text import Vocabulary, encode_batch, tokenize
 from rnnmem.errors import ConfigError, DataError
 from rnnmem.validation import check_seed
 
 _SPLITS = ("train", "test")
+MAX_UNKNOWN_SHARE = 0.5  # of the training tokens a vocabulary may map to <unk>
 
 
 @dataclass
@@ -66,8 +68,24 @@ class Corpus:
         return self.build_vocabulary()
 
     def build_vocabulary(self, max_size: int = 20000, min_freq: int = 2) -> Vocabulary:
-        """Build a vocabulary from the training texts only (see `Vocabulary.build`)."""
-        return Vocabulary.build(self.train_texts, max_size=max_size, min_freq=min_freq)
+        """Build a vocabulary from the training texts only (see `Vocabulary.build`).
+
+        Refused (`DataError`) when it would map more than half of the training tokens to
+        ``<unk>``: a model would then learn from little but the texts' lengths, and its memory
+        numbers would look interpretable while measuring nothing of the words.
+        """
+        counts = Counter(token for text in self.train_texts for token in tokenize(text))
+        vocabulary = Vocabulary.from_counts(counts, max_size=max_size, min_freq=min_freq)
+        total = sum(counts.values())
+        unknown = sum(count for token, count in counts.items() if token not in vocabulary)
+        if unknown > MAX_UNKNOWN_SHARE * total:
+            raise DataError(
+                f"the vocabulary of corpus '{self.name}' would map {unknown:,} of its {total:,} training tokens "
+                f"({unknown / total:.0%}) to <unk>: only {len(vocabulary) - 2:,} of its {len(counts):,} distinct words "
+                f"occur at least {min_freq} times{' and fit in max_size' if len(vocabulary) == max_size else ''}. "
+                f"Use a corpus with more text (each word needs {min_freq}+ occurrences in the training split), or "
+                f"build the vocabulary with a lower min count (corpus.build_vocabulary(min_freq=1)).")
+        return vocabulary
 
     def encode(
         self,

@@ -111,11 +111,15 @@ class Vocabulary:
             Tokens ordered by descending count, ties broken alphabetically so the same
             texts always give the same ids.
         """
+        return cls.from_counts(Counter(token for text in texts for token in tokenize(text)), max_size, min_freq)
+
+    @classmethod
+    def from_counts(cls, counts: Counter, max_size: int = 20000, min_freq: int = 2) -> Vocabulary:
+        """`build` from token counts already made (``Counter`` of `tokenize`'s tokens)."""
         if max_size < 3:
             raise ConfigError(f"max_size={max_size} leaves no room for words; use max_size >= 3.")
         if min_freq < 1:
             raise ConfigError(f"min_freq={min_freq} is meaningless; use min_freq >= 1.")
-        counts = Counter(token for text in texts for token in tokenize(text))
         frequent = [(t, c) for t, c in counts.items() if c >= min_freq]
         frequent.sort(key=lambda tc: (-tc[1], tc[0]))
         words = [t for t, _ in frequent[: max_size - 2]]

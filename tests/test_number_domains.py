@@ -1,0 +1,63 @@
+"""Every number in its domain (issue 18, part B): each case ends in a clear message or a correct number.
+
+Each test here is a row of docs/errors.md; the CLI errors are one or two lines and no traceback.
+"""
+
+import csv
+
+import pytest
+from typer.testing import CliRunner
+
+import rnnmem
+from rnnmem.cli import app
+
+try:  # Click 8.2 keeps stderr apart by default; older Clicks need to be asked
+    runner = CliRunner(mix_stderr=False)
+except TypeError:
+    runner = CliRunner()
+
+TINY = ["--max-len", "16", "--epochs", "1", "--hidden", "8", "--embedding-dim", "4", "--max-distance", "6",
+        "--max-sequences", "12", "--seed", "3", "--quiet", "--estimators", "occlusion", "--n-resamples", "50"]
+
+
+def cli_error(args, code=2):
+    """Run the CLI, check it failed the CLI way, and return its stderr."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == code, (result.exit_code, result.output, result.exception)
+    err = result.stderr
+    assert "Traceback" not in result.output + err
+    assert 1 <= len(err.strip().splitlines()) <= 3, err  # the message (one or two lines) and the --debug hint
+    return err
+
+
+def write_csv(path, rows):
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows(rows)
+    return path
+
+
+# ------------------------------------------------------------------------------- vocabulary
+
+def test_a_corpus_of_words_that_occur_once_is_refused_with_the_unknown_share(tmp_path):
+    # every token occurs once: the vocabulary would be <pad>, <unk> and every word <unk>
+    rows = [(f"a{i} b{i} c{i} d{i}", "pos" if i % 2 else "neg") for i in range(60)]
+    path = write_csv(tmp_path / "hapax.csv", rows)
+    err = cli_error(["assess", "--corpus", str(path), "--out", str(tmp_path / "out"), *TINY])
+    assert "to <unk>" in err and "(100%)" in err and "min_freq=1" in err and "more text" in err
+    assert not (tmp_path / "out" / "report.json").exists()
+    corpus = rnnmem.load_corpus(str(path))
+    assert len(corpus.build_vocabulary(min_freq=1)) == 2 + 4 * len(corpus.train_texts)  # the fix works
+
+
+def test_the_unknown_share_limit_is_a_half_of_the_training_tokens(tmp_path):
+    # 6 texts of 4 tokens in training; words 'x' and 'y' repeat, the others occur once
+    def corpus_with(repeated_per_text):
+        texts = [" ".join(["x", "y"][:repeated_per_text] + [f"u{i}{j}" for j in range(4 - repeated_per_text)])
+                 for i in range(6)]
+        return rnnmem.data.Corpus("share", ("a", "b"), texts, [0, 1] * 3, ["x"], [0])
+
+    assert "x" in corpus_with(2).build_vocabulary()  # exactly half unknown: kept
+    with pytest.raises(rnnmem.DataError, match=r"map 18 of its 24 training tokens \(75%\) to <unk>"):
+        corpus_with(1).build_vocabulary()
