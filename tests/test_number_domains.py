@@ -4,6 +4,7 @@ Each test here is a row of docs/errors.md; the CLI errors are one or two lines a
 """
 
 import csv
+import json
 
 import pytest
 from typer.testing import CliRunner
@@ -61,3 +62,46 @@ def test_the_unknown_share_limit_is_a_half_of_the_training_tokens(tmp_path):
     assert "x" in corpus_with(2).build_vocabulary()  # exactly half unknown: kept
     with pytest.raises(rnnmem.DataError, match=r"map 18 of its 24 training tokens \(75%\) to <unk>"):
         corpus_with(1).build_vocabulary()
+
+
+# ------------------------------------------------------------------------------- labels and JSON values
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def test_integer_labels_past_two_to_the_53_stay_apart(tmp_path):
+    # as floats both are 1e19: they were merged as "spellings of one number"
+    big = ["10000000000000000001", "10000000000000000000"]
+    path = write_csv(tmp_path / "big.csv", [(f"good day {i % 7}", big[i % 2]) for i in range(40)])
+    corpus = rnnmem.read_corpus(path)
+    assert corpus.label_names == tuple(big[::-1]) and "label_spellings_merged" not in corpus.notes
+    spelt = write_csv(tmp_path / "spelt.csv", [(f"good day {i % 7}", ["1", "1.0", "2", "2e0"][i % 4]) for i in range(40)])
+    assert rnnmem.read_corpus(spelt).notes["label_spellings_merged"] == {"1": ["1", "1.0"], "2": ["2", "2e0"]}
+    jsonl = write_jsonl(tmp_path / "big.jsonl", [{"text": f"good day {i % 7}", "label": int(big[i % 2])} for i in range(40)])
+    assert rnnmem.read_corpus(jsonl).label_names == tuple(big[::-1])
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"text": {"a": "good day"}, "label": 1}, "bad.jsonl line 3: the text in 'text' is a JSON object, not a string "
+                                              '({"a": "good day"})'),
+    ({"text": ["good", "day"], "label": 1}, "bad.jsonl line 3: the text in 'text' is a JSON array"),
+    ({"text": True, "label": 1}, "bad.jsonl line 3: the text in 'text' is a JSON boolean"),
+    ({"text": "good day", "label": {"class": 1}}, "bad.jsonl line 3: the label in 'label' is a JSON object"),
+    ({"text": "good day", "label": [1]}, "bad.jsonl line 3: the label in 'label' is a JSON array ([1])"),
+    ({"text": "good day", "label": True}, "bad.jsonl mixes boolean labels (line 3: true) with others (line 1: 0)"),
+])
+def test_json_values_of_the_wrong_type_are_refused_by_line(tmp_path, bad, message):
+    rows = [{"text": f"good day {i % 5}", "label": i % 2} for i in range(30)]
+    rows.insert(2, bad)
+    err = cli_error(["assess", "--corpus", str(write_jsonl(tmp_path / "bad.jsonl", rows)),
+                     "--out", str(tmp_path / "out"), *TINY])
+    assert message in " ".join(err.split())
+
+
+def test_boolean_labels_alone_are_two_classes_spelt_as_in_the_file(tmp_path):
+    rows = [{"text": f"good day {i % 5}", "label": bool(i % 2)} for i in range(30)]
+    rows.append({"text": "no label here"})  # a missing key is a dropped row, as before
+    corpus = rnnmem.read_corpus(write_jsonl(tmp_path / "flags.jsonl", rows))
+    assert corpus.label_names == ("false", "true") and corpus.notes["empty_label_rows_dropped"] == 1

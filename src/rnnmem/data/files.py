@@ -6,6 +6,7 @@ import io
 import json
 import math
 import warnings
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pandas as pd
@@ -59,6 +60,7 @@ def read_corpus(
                 f"column {column!r} not found in {path.name}; columns are: "
                 f"{', '.join(map(str, table.columns))}. Pass --text-column/--label-column.{hint}"
             )
+    _check_json_types(path, table, text_column, label_column)
     texts = [_cell(v) for v in table[text_column]]
     labels = [_cell(v).strip() for v in table[label_column]]
     has_text = [bool(tokenize(t)) for t in texts]
@@ -151,7 +153,7 @@ def _parse_csv(text: str, path: Path) -> pd.DataFrame:
 
 
 def _parse_jsonl(text: str, path: Path) -> pd.DataFrame:
-    rows = []
+    rows, numbers = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -169,14 +171,66 @@ def _parse_jsonl(text: str, path: Path) -> pd.DataFrame:
                 'write one object per line, e.g. {"text": "...", "label": "..."}.'
             )
         rows.append(row)
-    # dtype=object keeps integer labels as written even when some rows lack the key.
-    return pd.DataFrame(rows, dtype=object)
+        numbers.append(number)
+    # dtype=object keeps integer labels as written even when some rows lack the key; the index is the
+    # line number, for messages
+    return pd.DataFrame(rows, index=numbers, dtype=object)
+
+
+_JSON_TYPES = {dict: "object", list: "array", bool: "boolean", int: "number", float: "number", str: "string"}
+
+
+def _json_type(value: object) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _check_json_types(path: Path, table: pd.DataFrame, text_column: str, label_column: str) -> None:
+    """Refuse JSON values that str() would turn into a silently wrong text or class.
+
+    A text must be a string (an object was trained on as its Python repr); a label a string, a
+    number or a boolean, and booleans not mixed with other labels (true beside 1 made two classes).
+    Missing keys (NaN) and null are dropped rows, as before; CSV cells are always strings.
+    """
+    def bad(column: str, allowed: tuple[type, ...]):
+        return next(((line, value) for line, value in table[column].items()
+                     if not (_is_missing(value) or isinstance(value, allowed))), None)
+
+    found = bad(text_column, (str,))
+    if found:
+        line, value = found
+        raise DataError(f"{path.name} line {line}: the text in {text_column!r} is a JSON {_json_type(value)}, "
+                        f"not a string ({_shortened(value)}); write each text as one string, e.g. "
+                        f'{{"{text_column}": "the words"}}.')
+    found = bad(label_column, (str, int, float))
+    if found:
+        line, value = found
+        raise DataError(f"{path.name} line {line}: the label in {label_column!r} is a JSON {_json_type(value)} "
+                        f"({_shortened(value)}); a label is one string, number or boolean naming the class.")
+    booleans = [line for line, value in table[label_column].items() if isinstance(value, bool)]
+    others = [line for line, value in table[label_column].items()
+              if not (_is_missing(value) or isinstance(value, bool))]
+    if booleans and others:
+        raise DataError(f"{path.name} mixes boolean labels (line {booleans[0]}: "
+                        f"{json.dumps(table[label_column][booleans[0]])}) with others (line {others[0]}: "
+                        f"{json.dumps(table[label_column][others[0]])}) in {label_column!r}; true is not 1 and "
+                        "would be another class. Write every label of one class the same way.")
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _shortened(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _cell(value: object) -> str:
     """Turn a table cell into text; a missing JSON key (NaN/None) becomes ''."""
-    if value is None or (isinstance(value, float) and value != value):
+    if _is_missing(value):
         return ""
+    if isinstance(value, bool):  # spelt as in the JSON file
+        return json.dumps(value)
     return str(value)
 
 
@@ -187,7 +241,7 @@ def _merge_numeric_spellings(labels: list[str]) -> tuple[list[str], dict[str, li
     of one number that occur together become its shortest form. Returns the labels and
     {merged name: spellings it replaced}.
     """
-    spellings: dict[float, set[str]] = {}
+    spellings: dict[Decimal, set[str]] = {}
     for label in set(labels):
         value = _number(label)
         if value is not None:
@@ -195,18 +249,20 @@ def _merge_numeric_spellings(labels: list[str]) -> tuple[list[str], dict[str, li
     rename, merged = {}, {}
     for value, names in spellings.items():
         if len(names) > 1:
-            canonical = str(int(value)) if value.is_integer() else repr(value)
+            canonical = str(int(value)) if value == value.to_integral_value() else str(value.normalize())
             merged[canonical] = sorted(names)
             rename.update({name: canonical for name in names})
     return [rename.get(label, label) for label in labels], merged
 
 
-def _number(label: str) -> float | None:
+def _number(label: str) -> Decimal | None:
+    """The exact value a label spells (Decimal: float equality merged 10000000000000000001 with ...000)."""
     try:
-        value = float(label)
-    except ValueError:
+        if not math.isfinite(float(label)):  # also bounds the exponent, so int() of it stays small
+            return None
+        return Decimal(label.strip())
+    except (ValueError, InvalidOperation):
         return None
-    return value if math.isfinite(value) else None
 
 
 def _check_label_column(path: Path, column: str, texts: list[str], labels: list[str], names: list[str]) -> None:
