@@ -7,6 +7,7 @@ import csv
 import json
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 import rnnmem
@@ -105,3 +106,27 @@ def test_boolean_labels_alone_are_two_classes_spelt_as_in_the_file(tmp_path):
     rows.append({"text": "no label here"})  # a missing key is a dropped row, as before
     corpus = rnnmem.read_corpus(write_jsonl(tmp_path / "flags.jsonl", rows))
     assert corpus.label_names == ("false", "true") and corpus.notes["empty_label_rows_dropped"] == 1
+
+
+# ------------------------------------------------------------------------------- checkpoint dtypes
+
+@pytest.mark.parametrize("dtype", [torch.int8, torch.bool, torch.complex64])
+def test_checkpoint_tensors_of_another_kind_of_number_are_refused_not_cast(tmp_path, dtype):
+    model = rnnmem.build_model("gru", 10, 2, hidden_size=4, embedding_dim=3, seed=0)
+    rnnmem.save_model(model, tmp_path / "m")
+    state = model.state_dict()
+    name = next(iter(state))
+    torch.save({**state, name: state[name].to(dtype)}, tmp_path / "m" / "model.pt")
+    short = str(dtype).removeprefix("torch.")
+    with pytest.raises(rnnmem.ModelProtocolError, match=rf"holds {name} as {short} but the model model\.json "
+                                                         r"describes keeps it as float32"):
+        rnnmem.load_model(tmp_path / "m")
+
+
+def test_float64_checkpoint_weights_load_into_the_float32_model(tmp_path):
+    model = rnnmem.build_model("gru", 10, 2, hidden_size=4, embedding_dim=3, seed=0)
+    rnnmem.save_model(model, tmp_path / "m")
+    torch.save({k: v.double() for k, v in model.state_dict().items()}, tmp_path / "m" / "model.pt")
+    loaded, _ = rnnmem.load_model(tmp_path / "m")
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value)  # float32 -> float64 -> float32 is exact

@@ -178,6 +178,7 @@ def load_model(directory: str | Path) -> tuple[SequenceModel, dict]:
                                  "re-save the model with rnnmem.save_model.") from None
     expected = sum(t.numel() * t.element_size() for t in model.state_dict().values())
     state = _read_weights(weights_path, expected + WEIGHTS_SLACK_BYTES)
+    _check_dtypes(weights_path, state, model.state_dict())
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
@@ -288,6 +289,24 @@ def _read_weights(weights_path: Path, limit: int) -> dict:
         raise ModelProtocolError(f"{weights_path} holds {what}, not a state dict of named tensors; {fix}.")
     return state
 
+
+def _check_dtypes(weights_path: Path, state: dict, own: dict) -> None:
+    """Refuse a tensor load_state_dict would cast into another kind of number.
+
+    A real floating tensor may load into another real floating one (float64 weights into float32);
+    anything else must be the model's own dtype: int8 or bool weights were cast to float32 in
+    silence, and complex ones lost their imaginary part with only a torch warning.
+    """
+    for name, tensor in state.items():
+        target = own.get(name)
+        if target is None or tensor.dtype == target.dtype:
+            continue  # a missing or extra name is load_state_dict's message
+        if tensor.dtype.is_floating_point and target.dtype.is_floating_point:
+            continue
+        raise ModelProtocolError(
+            f"{weights_path} holds {name} as {str(tensor.dtype).removeprefix('torch.')} but the model "
+            f"model.json describes keeps it as {str(target.dtype).removeprefix('torch.')}; loading would cast it into other numbers. "
+            "Save the weights of the model itself with rnnmem.save_model (model.state_dict(), not converted).")
 
 def _torch_load(weights_path: Path, handle) -> object:
     try:
