@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 import rnnmem
 from rnnmem.cli import app
+from rnnmem.sweep import CellConfig
 
 try:  # Click 8.2 keeps stderr apart by default; older Clicks need to be asked
     runner = CliRunner(mix_stderr=False)
@@ -130,3 +131,31 @@ def test_float64_checkpoint_weights_load_into_the_float32_model(tmp_path):
     loaded, _ = rnnmem.load_model(tmp_path / "m")
     for key, value in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value)  # float32 -> float64 -> float32 is exact
+
+
+# ------------------------------------------------------------------------------- bounded reads and work
+
+def test_a_store_row_over_the_size_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from rnnmem.sweep import store as store_module
+
+    store = store_module.ResultsStore(tmp_path / "s.sqlite")
+    small, big = CellConfig(unit="srn", seed=0), CellConfig(unit="srn", seed=1)
+    store.add([small, big])
+    parts = {part: {} for part in store_module.RESULT_PARTS}
+    store.finish(small.key, parts)
+    store.finish(big.key, {**parts, "padding": "x" * 5000})
+    monkeypatch.setattr(store_module, "MAX_VALUE_CHARACTERS", 4000)  # as a 400 MB row against 64 Mi characters
+
+    def never(*args):
+        raise AssertionError("a value over the limit reached json.loads")
+
+    monkeypatch.setattr(store_module.ResultsStore, "_decode", never)
+    err = cli_error(["report", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "r"), "--quiet"])
+    message = " ".join(err.split())
+    assert f"the result of row 2 (cell {big.key}) in" in message and "holds 5," in message
+    assert "over the limit of 4,000 no sweep writes; it was not read" in message
+    assert "DELETE FROM cells WHERE rowid=2" in message
+    with pytest.raises(rnnmem.DataError, match="the result of row 2"):
+        store.result(big.key)
+    monkeypatch.undo()
+    assert store.result(small.key) == parts  # rows within the limit read as before

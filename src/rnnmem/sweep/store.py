@@ -35,6 +35,10 @@ RESULT_PARTS = {"metrics", "report", "ses", "history"}  # of a done cell's resul
 # columns a version-0 store may lack, added on open: name -> declaration
 OPTIONAL_COLUMNS = {"attempts": "INTEGER NOT NULL DEFAULT 0", "owner": "TEXT", "error": "TEXT", "result": "TEXT",
                     "started_at": "REAL", "finished_at": "REAL"}
+TEXT_COLUMNS = ("key", "config", "status", "owner", "error", "result")
+# A sweep's cell stores well under a megabyte of text per column (its result: numbers, 20 sequences' token
+# effects); a value over this limit was edited in or damaged, and is refused before it is read into Python.
+MAX_VALUE_CHARACTERS = 64 * 2**20
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cells (
@@ -226,17 +230,41 @@ class ResultsStore:
             self._write("UPDATE cells SET status='pending', owner=NULL WHERE key=? AND status='running'", (key,))
         return len(orphans)
 
+    def _check_value_sizes(self, where: str = "1", params=()) -> None:
+        """Refuse a row (of those ``where`` selects) with a text value over `MAX_VALUE_CHARACTERS`, before reading it.
+
+        SQLite's length() measures each value in SQLite's own memory, one value at a time; Python never
+        receives it (a 100 MB value: ~100 MB peak instead of ~200 MB and a JSON parse).
+        """
+        over = " OR ".join(f"length({column}) > {MAX_VALUE_CHARACTERS}" for column in TEXT_COLUMNS)
+        rows = self._read(f"SELECT rowid FROM cells WHERE ({where}) AND ({over}) ORDER BY rowid LIMIT 1", params)
+        if not rows:
+            return
+        rowid = rows[0][0]
+        for column in TEXT_COLUMNS:
+            (size,), = self._read(f"SELECT length({column}) FROM cells WHERE rowid=?", (rowid,))
+            if size is not None and size > MAX_VALUE_CHARACTERS:
+                break
+        (key,), = self._read("SELECT substr(key, 1, 40) FROM cells WHERE rowid=?", (rowid,))
+        raise DataError(f"the {column} of row {rowid} (cell {key}) in {self.path} holds {size:,} characters, over the "
+                        f"limit of {MAX_VALUE_CHARACTERS:,} no sweep writes; it was not read. Delete that row "
+                        f"(sqlite3 {self.path} \"DELETE FROM cells WHERE rowid={rowid}\") and re-run the sweep to "
+                        "recompute it.")
+
     def counts(self) -> dict[str, int]:
+        self._check_value_sizes()
         return dict(self._read("SELECT status, COUNT(*) FROM cells GROUP BY status"))
 
     def cells(self) -> pd.DataFrame:
         """Every cell: key, status, attempts, error and its configuration as columns."""
+        self._check_value_sizes()
         rows = self._read("SELECT key, status, attempts, error, config FROM cells ORDER BY rowid")
         return pd.DataFrame([{"key": k, "status": s, "attempts": a, "error": e, **self._config_dict(k, c)}
                              for k, s, a, e, c in rows])
 
     def results(self) -> list[dict]:
         """Finished cells: each {"key", "config": dict, "result": run_cell() output}."""
+        self._check_value_sizes("status='done'")
         rows = self._read("SELECT key, config, result FROM cells WHERE status='done' ORDER BY rowid")
         results = []
         for k, c, r in rows:
@@ -252,6 +280,7 @@ class ResultsStore:
         return results
 
     def result(self, key: str) -> dict | None:
+        self._check_value_sizes("key=?", (key,))
         rows = self._read("SELECT result FROM cells WHERE key=? AND status='done'", (key,))
         return self._decode(key, "result", rows[0][0]) if rows else None
 
