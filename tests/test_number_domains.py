@@ -159,3 +159,19 @@ def test_a_store_row_over_the_size_limit_is_refused_before_it_is_read(tmp_path, 
         store.result(big.key)
     monkeypatch.undo()
     assert store.result(small.key) == parts  # rows within the limit read as before
+
+
+def test_a_grid_over_the_cell_limit_is_refused_before_it_is_expanded(tmp_path):
+    from rnnmem.sweep import grid
+
+    seeds = ",".join(str(s) for s in range(3000))
+    lengths = ",".join(str(n) for n in range(8, 3008))
+    err = cli_error(["sweep", "--store", str(tmp_path / "s.sqlite"), "--units", "srn", "--seeds", seeds,
+                     "--lengths", lengths, "--corpus", "planted", "--quiet"])
+    message = " ".join(err.split())
+    assert "1 unit x 3,000 max_len x 3,000 seed = 9,000,000 cells; a sweep takes at most 10,000" in message
+    assert "split the study into several sweeps" in message and not (tmp_path / "s.sqlite").exists()
+    at_limit = grid.expand_grid({"corpus": "planted"}, {"seeds": list(range(100)), "lengths": list(range(8, 108))})
+    assert len(at_limit) == grid.MAX_GRID_CELLS == 10_000  # the limit itself expands
+    with pytest.raises(rnnmem.ConfigError, match="= 10,100 cells"):
+        grid.expand_grid({"corpus": "planted"}, {"seeds": list(range(101)), "lengths": list(range(8, 108))})
