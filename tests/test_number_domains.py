@@ -175,3 +175,31 @@ def test_a_grid_over_the_cell_limit_is_refused_before_it_is_expanded(tmp_path):
     assert len(at_limit) == grid.MAX_GRID_CELLS == 10_000  # the limit itself expands
     with pytest.raises(rnnmem.ConfigError, match="= 10,100 cells"):
         grid.expand_grid({"corpus": "planted"}, {"seeds": list(range(101)), "lengths": list(range(8, 108))})
+
+
+def test_resamples_whose_arrays_would_exceed_the_bound_are_refused_before_training(tmp_path, monkeypatch):
+    from rnnmem.sweep import cell
+
+    rows = [(" ".join(["good" if i % 2 else "bad"] + [f"w{j % 9}" for j in range(39)]), "pos" if i % 2 else "neg")
+            for i in range(40)]
+    path = write_csv(tmp_path / "forty.csv", rows)  # every text has 40 tokens
+
+    def never(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(cell, "train", never)
+    args = ["assess", "--corpus", str(path), "--out", str(tmp_path / "out"), *TINY[:-2], "--max-len", "64"]
+    message = " ".join(cli_error([*args, "--n-resamples", "1000000"]).split())
+    assert ("n_resamples=1,000,000 resamples of curves over the 40 positions of the longest sequence would hold "
+            "40,000,000 numbers (305 MiB) per estimate") in message
+    largest = 2**25 // 40
+    assert f"Use at most {largest:,} resamples" in message
+    with pytest.raises(AssertionError, match="training started"):  # the largest allowed count passes the check
+        runner.invoke(app, [*args, "--n-resamples", str(largest)], catch_exceptions=False)
+
+
+def test_assess_refuses_the_resample_count_before_measuring():
+    model = rnnmem.build_model("gru", 12, 2, hidden_size=4, embedding_dim=3, seed=0)
+    tokens = torch.randint(1, 12, (6, 40), generator=torch.Generator().manual_seed(0))
+    with pytest.raises(rnnmem.ConfigError, match="over the 40 positions .* Use at most 838,860 resamples"):
+        rnnmem.assess(model, tokens, max_distance=39, n_resamples=1_000_000, progress=False)

@@ -17,7 +17,7 @@ from torch import nn
 from rnnmem._version import __version__
 from rnnmem.data import Corpus, Vocabulary, encode_batch
 from rnnmem.errors import ConfigError, DataError, ModelProtocolError
-from rnnmem.validation import check_assess_arguments, check_choice
+from rnnmem.validation import check_assess_arguments, check_choice, check_resample_memory
 from rnnmem.indicators.bootstrap import ratio_of_sums
 from rnnmem.indicators.fidelity import fidelity_by_length
 from rnnmem.indicators.token_effects import TokenEffects
@@ -117,6 +117,7 @@ def assess(
         notes.append(f"max_distance {max_distance} exceeds the longest sequence ({longest} tokens); "
                      f"distances are reported up to {longest - 1}.")
         max_distance = longest - 1
+    check_resample_memory(n_resamples, longest)
 
     floor_model = untrained_floor(model, floor, notes)
     was_training = model.training

@@ -123,6 +123,25 @@ def check_seed(seed: object) -> int:
 
 
 MAX_RESAMPLES = 1_000_000
+# numbers in one bootstrap estimate's resamples (256 MiB in float64); an assessment keeps a dozen such estimates,
+# and SciPy's percentiles copy one while sorting: 1,000,000 resamples of 101 distances held 771 MiB and peaked at 1.9 GiB
+MAX_RESAMPLED_VALUES = 2**25
+
+
+def check_resample_memory(n_resamples: int, positions: int) -> None:
+    """Refuse, before any work, a bootstrap whose resampled curves over ``positions`` would exceed `MAX_RESAMPLED_VALUES`.
+
+    The longest curve an assessment bootstraps has one value per token position of its longest
+    sequence (fidelity F(L); r(d) has at most as many distances).
+    """
+    values = n_resamples * positions
+    if values > MAX_RESAMPLED_VALUES:
+        raise ConfigError(
+            f"n_resamples={n_resamples:,} resamples of curves over the {positions:,} positions of the longest sequence "
+            f"would hold {values:,} numbers ({values * 8 / 2**20:,.0f} MiB) per estimate, and an assessment keeps a dozen; "
+            f"rnnmem keeps at most {MAX_RESAMPLED_VALUES:,} ({MAX_RESAMPLED_VALUES * 8 / 2**20:,.0f} MiB) per estimate. "
+            f"Use at most {MAX_RESAMPLED_VALUES // positions:,} resamples (--n-resamples; 10,000 already fixes a 95% "
+            "bound to about a tenth of its width) or shorter sequences (--max-len, --max-distance).")
 
 
 def check_assess_arguments(data, *, lengths, max_distance, neutral_token, max_len,

@@ -23,7 +23,7 @@ from rnnmem.indicators.retention import OCCLUSION_NORMALISATIONS
 from rnnmem.model import build_model, load_model
 from rnnmem.progress import showing_progress, stage
 from rnnmem.train import train
-from rnnmem.validation import MAX_RESAMPLES, check_choice, check_int, check_tau
+from rnnmem.validation import MAX_RESAMPLES, check_choice, check_int, check_resample_memory, check_tau
 
 
 # CellConfig fields added after stores were written (see CellConfig.to_json)
@@ -164,6 +164,8 @@ def train_and_assess(config: CellConfig, progress: bool = False, device: str = "
     """Build, train and assess the model a cell describes. Returns (model, corpus, history, report, timings)."""
     with showing_progress(progress):
         corpus = corpus_for(config)
+    longest = max(len(tokenize(text)) for text in corpus.test_texts)  # assess checks it too, after training
+    check_resample_memory(config.n_resamples, min(longest, assessed_length(config)))
     started = time.perf_counter()
     model = build_model(config.unit, len(corpus.vocabulary), corpus.num_classes,
                         hidden_size=config.hidden_size, embedding_dim=config.embedding_dim,
