@@ -86,3 +86,58 @@ def test_a_directory_without_a_saved_model_is_named(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(rnnmem.ModelProtocolError, match="transformers could not load"):
         rnnmem.load_huggingface(tmp_path)
+
+
+# ------------------------------------------------------------------ every failure is rnnmem's own error
+
+
+class _Payload:
+    def __reduce__(self):
+        import os
+        return (os.system, ("touch PWNED",))
+
+
+def _copy_with(saved, tmp_path, edit):
+    import shutil
+
+    directory = tmp_path / "edited"
+    shutil.copytree(saved[0], directory)
+    edit(directory)
+    return directory
+
+
+def _edit_config(directory, **changes):
+    import json
+
+    config = json.loads((directory / "config.json").read_text())
+    (directory / "config.json").write_text(json.dumps({**config, **changes}))
+
+
+def test_a_pickle_only_weights_file_is_refused_unread(saved, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    def pickle_only(directory):
+        (directory / "model.safetensors").unlink()
+        torch.save({"payload": _Payload()}, directory / "pytorch_model.bin")
+
+    with pytest.raises(rnnmem.ModelProtocolError, match="hold pickled objects, not only tensors; they were refused "
+                                                        r"unread and nothing in them was run\. Re-save"):
+        rnnmem.load_huggingface(_copy_with(saved, tmp_path, pickle_only))
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_a_config_whose_sizes_differ_from_the_weights_is_named(saved, tmp_path):
+    directory = _copy_with(saved, tmp_path, lambda d: _edit_config(d, n_embd=32))
+    with pytest.raises(rnnmem.ModelProtocolError, match=r"as a causal-lm model \(its config.json describes other "
+                                                        r"sizes than its weights\) \(RuntimeError: "):
+        rnnmem.load_huggingface(directory)
+
+
+def test_an_absurd_vocabulary_is_refused_before_anything_is_allocated(saved, tmp_path):
+    directory = _copy_with(saved, tmp_path, lambda d: _edit_config(d, vocab_size=2_000_000_000))
+    with pytest.raises(rnnmem.ModelProtocolError, match="an embedding of 2,000,000,000 words x 16 dimensions = "
+                                                        "32,000,000,000 weights; rnnmem loads models of at most "
+                                                        "250,000,000 weights"):
+        rnnmem.load_huggingface(directory)
+    _edit_config(directory, vocab_size=len(WORDS))
+    assert rnnmem.load_huggingface(directory).model.config.vocab_size == len(WORDS)  # the sizes of the weights load

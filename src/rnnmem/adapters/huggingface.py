@@ -7,14 +7,15 @@ Nothing is downloaded: the model (and its tokenizer, when the directory has one)
 from __future__ import annotations
 
 import importlib
+import pickle
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from rnnmem.adapters.outputs import OutputAdapter
-from rnnmem.errors import ModelProtocolError
-from rnnmem.validation import check_choice, check_seed
+from rnnmem.errors import ModelProtocolError, RnnmemError
+from rnnmem.validation import MAX_WEIGHTS, check_choice, check_seed
 
 # which transformers class reads the directory: a readout after every token needs a causal LM head
 # or a per-token classifier (the causality check refuses a bidirectional encoder)
@@ -81,11 +82,37 @@ def load_huggingface(directory: str | Path, task: str = "causal-lm") -> HuggingF
         raise ModelProtocolError(f"{directory} is not a saved Hugging Face model: it has no config.json. Give the "
                                  "directory written by model.save_pretrained(directory); nothing is downloaded.")
     try:
+        _check_embedding_size(directory, transformers.AutoConfig.from_pretrained(directory, local_files_only=True))
         model = getattr(transformers, AUTO_CLASSES[task]).from_pretrained(directory, local_files_only=True)
         tokenizer = (transformers.AutoTokenizer.from_pretrained(directory, local_files_only=True)
                      if any((directory / name).is_file() for name in TOKENIZER_FILES) else None)
-    except (OSError, ValueError, KeyError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelProtocolError(f"transformers could not load {directory} as a {task} model ({first}); check that "
-                                 f"the directory was written by save_pretrained for that task.") from None
+    except RnnmemError:
+        raise
+    except pickle.UnpicklingError:  # torch.load(weights_only=True) refused the file before running any of it
+        raise ModelProtocolError(
+            f"the weights in {directory} (a pytorch_model.bin) hold pickled objects, not only tensors; they were "
+            "refused unread and nothing in them was run. Re-save the model with save_pretrained (safetensors) from "
+            "a copy you trust.") from None
+    except Exception as exc:  # transformers raises OSError, ValueError, KeyError, RuntimeError (sizes), ...
+        mismatch = " (its config.json describes other sizes than its weights)" if isinstance(exc, RuntimeError) else ""
+        raise ModelProtocolError(f"transformers could not load {directory} as a {task} model{mismatch} "
+                                 f"({type(exc).__name__}: {_first_line(exc)}); check that the directory was written "
+                                 "by save_pretrained for that task.") from None
     return HuggingFaceAdapter(model.eval(), tokenizer)
+
+
+def _check_embedding_size(directory: Path, config) -> None:
+    """Refuse, before anything is allocated, a config whose embedding alone exceeds rnnmem's model-size limit."""
+    vocabulary, width = getattr(config, "vocab_size", None), getattr(config, "hidden_size", None)
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (vocabulary, width)):
+        return  # a config without these sizes: transformers names what it lacks
+    if vocabulary * width > MAX_WEIGHTS:
+        raise ModelProtocolError(
+            f"{directory / 'config.json'} asks for an embedding of {vocabulary:,} words x {width:,} dimensions = "
+            f"{vocabulary * width:,} weights; rnnmem loads models of at most {MAX_WEIGHTS:,} weights "
+            f"({MAX_WEIGHTS * 4 / 2**30:.0f} GiB). Check vocab_size and the hidden size in config.json against the "
+            "saved weights; nothing was allocated.")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
