@@ -203,3 +203,16 @@ def test_assess_refuses_the_resample_count_before_measuring():
     tokens = torch.randint(1, 12, (6, 40), generator=torch.Generator().manual_seed(0))
     with pytest.raises(rnnmem.ConfigError, match="over the 40 positions .* Use at most 838,860 resamples"):
         rnnmem.assess(model, tokens, max_distance=39, n_resamples=1_000_000, progress=False)
+
+
+# ------------------------------------------------------------------------------- TOML with a byte-order mark
+
+def test_a_toml_file_with_a_utf8_byte_order_mark_is_read(tmp_path):
+    from rnnmem.sweep import load_grid_file
+
+    text = '[grid]\nunits = ["srn", "gru"]\nepochs = 2\n'
+    (tmp_path / "bom.toml").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load_grid_file(tmp_path / "bom.toml") == ({"epochs": 2}, {"unit": ["srn", "gru"]})
+    (tmp_path / "utf16.toml").write_bytes(text.encode("utf-16"))  # with its byte-order mark FF FE
+    err = cli_error(["sweep", "--store", str(tmp_path / "s.sqlite"), "--grid", str(tmp_path / "utf16.toml"), "--quiet"])
+    assert "utf16.toml is UTF-16 (it starts with the byte-order mark FF FE); TOML files are UTF-8" in " ".join(err.split())

@@ -47,7 +47,11 @@ def read_toml_table(path: str | Path, table: str, example: str, flag: str) -> di
         raise ConfigError(f"{what} {path} not found; pass {flag} the path of a .toml {what}.")
     try:
         raw = read_bounded(path, MAX_SETTINGS_BYTES, what, f"pass {flag} the path of a .toml {what}")
-        document = tomllib.loads(raw.decode("utf-8"))
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise ConfigError(f"{path} is UTF-16 (it starts with the byte-order mark {raw[:2].hex(' ').upper()}); "
+                              "TOML files are UTF-8: save it as UTF-8.")
+        # a UTF-8 byte-order mark (Windows editors write one) is not TOML, but its meaning is plain: drop it
+        document = tomllib.loads(raw.decode("utf-8-sig"))
     except DataError as exc:
         raise ConfigError(str(exc)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
