@@ -152,7 +152,7 @@ def test_a_store_row_over_the_size_limit_is_refused_before_it_is_read(tmp_path, 
     monkeypatch.setattr(store_module.ResultsStore, "_decode", never)
     err = cli_error(["report", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "r"), "--quiet"])
     message = " ".join(err.split())
-    assert f"the result of row 2 (cell {big.key}) in" in message and "holds 5," in message
+    assert f"the result of row 2 (cell {big.key}) in" in message and "holds 5,070 characters" in message
     assert "over the limit of 4,000 no sweep writes; it was not read" in message
     assert "DELETE FROM cells WHERE rowid=2" in message
     with pytest.raises(rnnmem.DataError, match="the result of row 2"):
