@@ -234,7 +234,7 @@ class ResultsStore:
         """Refuse a row (of those ``where`` selects) with a text value over `MAX_VALUE_CHARACTERS`, before reading it.
 
         SQLite's length() measures each value in SQLite's own memory, one value at a time; Python never
-        receives it (a 100 MB value: ~100 MB peak instead of ~200 MB and a JSON parse).
+        receives it, nor parses it as JSON.
         """
         over = " OR ".join(f"length({column}) > {MAX_VALUE_CHARACTERS}" for column in TEXT_COLUMNS)
         rows = self._read(f"SELECT rowid FROM cells WHERE ({where}) AND ({over}) ORDER BY rowid LIMIT 1", params)
