@@ -279,7 +279,8 @@ def test_a_fifo_as_corpus_store_or_checkpoint_on_the_cli_is_a_message(tmp_path):
                                                                        "--out", str(tmp_path / "o")])
     store_fifo = tmp_path / "store.sqlite"
     os.mkfifo(store_fifo)
-    cli_error(["report", str(store_fifo), "--out", str(tmp_path / "r")])  # a message, not a hang
+    err = cli_error(["report", str(store_fifo), "--out", str(tmp_path / "r")])  # a message, not a hang
+    assert "results store" in err and "is a FIFO (named pipe), not a regular file" in err and "no results store" not in err
     with pytest.raises(DataError, match="is a FIFO"):
         ResultsStore(store_fifo)
 

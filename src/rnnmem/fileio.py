@@ -259,6 +259,12 @@ class RunOutputs:
             self._signals.close()
             raise ConfigError(f"cannot write to the output folder {self.folder} ({exc.strerror}); "
                               "pass --out a writable folder.") from None
+        try:
+            write_atomically(self.stage / STAGING_MARKER, json.dumps(self._marker))
+        except BaseException:
+            self.stage.rmdir()  # still empty: the writer removes its temporary when it fails
+            self._signals.close()
+            raise
         return self.stage
 
     def __exit__(self, exc_type, exc, tb) -> bool:

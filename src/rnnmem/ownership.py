@@ -102,17 +102,12 @@ def _open_below(folder: Path, parts: tuple[str, ...]) -> int:
 
 # -- staging folders -------------------------------------------------------------------------
 def make_staging(folder: Path) -> tuple[Path, dict]:
-    """A fresh staging folder in ``folder`` (made exclusively) and the marker that proves it is this process's."""
+    """A fresh staging folder in ``folder`` (made exclusively) and the marker that proves it this process's,
+    which the caller writes into it as `STAGING_MARKER`."""
     stage = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=folder))
     info = os.lstat(stage)
-    marker = {"kind": "staging folder", "inode": info.st_ino, "device": info.st_dev, "pid": os.getpid(),
-              "host": socket.gethostname(), "created": time.time()}
-    fd = os.open(stage / STAGING_MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        os.write(fd, json.dumps(marker).encode())
-    finally:
-        os.close(fd)
-    return stage, marker
+    return stage, {"kind": "staging folder", "inode": info.st_ino, "device": info.st_dev, "pid": os.getpid(),
+                   "host": socket.gethostname(), "created": time.time()}
 
 
 def remove_staging(folder: Path, name: str, marker: dict | None = None) -> bool:
