@@ -630,6 +630,17 @@ def test_sigterm_stops_a_sweep_and_its_workers_at_once_and_frees_their_cells(tin
     assert _rows(store, "SELECT COUNT(*) FROM cells WHERE status = 'running'") == [(0,)]
 
 
+@needs_proc
+def test_a_worker_killed_alone_ends_the_sweep_with_a_message_and_frees_every_cell_in_flight(tiny_csv, tmp_path):
+    store = tmp_path / "s.sqlite"
+    proc, workers = _sweep_with_two_running_cells(tiny_csv, store)
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in err
+    assert re.search(r"a worker process died \(killed.*the [12] cell\(s\) in flight went back to pending", err), err
+    assert _rows(store, "SELECT COUNT(*) FROM cells WHERE status = 'running'") == [(0,)]
+
+
 # ------------------------------------------------------------------------------- silently wrong numbers
 
 

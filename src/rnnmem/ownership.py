@@ -28,7 +28,7 @@ STAGING_PREFIX = ".rnnmem-staging-"
 STAGING_MARKER = ".rnnmem-staging.json"
 IDENTITY = ("size", "inode", "device", "mtime_ns")
 _MARKER_LIMIT = 4096
-_CLOCK_SLACK_SECONDS = 2.0  # /proc's boot time is whole seconds
+_CLOCK_SLACK_SECONDS = 5.0  # /proc's boot time is whole seconds, and the wall clock may be stepped
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 

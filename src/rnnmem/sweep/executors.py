@@ -65,7 +65,7 @@ def run_sweep(store: ResultsStore, configs: list[CellConfig], executor: str = "l
     dict
         Counts of the grid's cells by status (done, failed, running, pending), ``total``,
         ``attempted`` (cells run by this call), ``reclaimed`` (cells of the store left 'running'
-        by processes that no longer exist, freed and so run again) and ``failures``: unit,
+        by processes that no longer exist, freed; those of this grid are run) and ``failures``: unit,
         max_len, seed and error of each failed cell.
     """
     if executor not in EXECUTORS:
