@@ -244,6 +244,21 @@ def test_sighup_and_library_use_after_sigterm_leave_no_staging_folder(tmp_path, 
     assert code == 128 + number and list(out.iterdir()) == []
 
 
+def test_closing_the_terminal_of_a_cli_run_exits_129_cleanly(tiny_csv, tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "rnnmem.cli", "assess", "--corpus", str(tiny_csv), "--out", str(out),
+                             *TINY, "--epochs", "200"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 120
+    while not any(out.glob(f"{STAGING_PREFIX}*")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGHUP)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGHUP, err
+    assert "interrupted; finished work was kept" in err and "Traceback" not in err
+    assert list(out.iterdir()) == []
+
+
 def test_a_library_write_interrupted_by_sigterm_leaves_no_temporary(tmp_path):
     script = textwrap.dedent(f"""
         import os, time

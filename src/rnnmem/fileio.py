@@ -157,7 +157,8 @@ def unwinding_on_termination():
         yield
     finally:
         for number in replaced:
-            signal.signal(number, signal.SIG_DFL)
+            if signal.getsignal(number) is _unwind:  # a handler the program set meanwhile stays
+                signal.signal(number, signal.SIG_DFL)
 
 
 def open_bounded(path: str | Path, limit: int, what: str, fix: str) -> io.BufferedReader:
