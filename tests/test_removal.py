@@ -11,12 +11,14 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 import warnings
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -218,30 +220,41 @@ def test_a_folder_of_an_rnnmem_before_manifests_is_left_and_the_run_says_so(tmp_
 # ------------------------------------------------------------------------------- signals
 
 
-def _run_then_signal(tmp_path, number, with_cli_handlers):
-    out = tmp_path / "out"
-    script = textwrap.dedent(f"""
+def _started(script: str) -> subprocess.Popen:
+    """A Python process running ``script``, without the handlers the command line installs."""
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(SRC)})
+
+
+def test_library_use_leaves_no_staging_folder_or_temporary_after_sigterm_or_sighup(tmp_path):
+    during_a_run = """
         import time
-        from rnnmem.fileio import RunOutputs, exit_on_sigterm, write_atomically
-        if {with_cli_handlers}:
-            exit_on_sigterm()
-        with RunOutputs({str(out)!r}, "assess") as stage:
+        from rnnmem.fileio import RunOutputs, write_atomically
+        with RunOutputs({out!r}, "assess") as stage:
             write_atomically(stage / "report.json", "x")
             print("ready", flush=True)
             time.sleep(60)
-    """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(SRC)})
-    assert proc.stdout.readline().strip() == "ready"
-    proc.send_signal(number)
-    return proc.wait(timeout=30), out
-
-
-@pytest.mark.parametrize("number, with_cli_handlers", [(signal.SIGHUP, True), (signal.SIGHUP, False),
-                                                        (signal.SIGTERM, False)])
-def test_sighup_and_library_use_after_sigterm_leave_no_staging_folder(tmp_path, number, with_cli_handlers):
-    code, out = _run_then_signal(tmp_path, number, with_cli_handlers)
-    assert code == 128 + number and list(out.iterdir()) == []
+    """
+    during_a_write = """
+        import os, time
+        from rnnmem.fileio import write_atomically
+        def slow_fsync(fd):
+            print("ready", flush=True)
+            time.sleep(60)
+        os.fsync = slow_fsync
+        write_atomically({out!r} + "/report.json", "x")
+    """
+    cases = [(during_a_run, signal.SIGTERM), (during_a_run, signal.SIGHUP), (during_a_write, signal.SIGTERM)]
+    folders = [tmp_path / str(i) for i in range(len(cases))]
+    for folder in folders:
+        folder.mkdir()
+    # started together: each spends its time importing rnnmem
+    procs = [_started(script.format(out=str(folder))) for (script, _), folder in zip(cases, folders)]
+    for proc, (script, number), folder in zip(procs, cases, folders):
+        assert proc.stdout.readline().strip() == "ready"
+        assert list(folder.iterdir()), "a staging folder or temporary exists while it writes"
+        proc.send_signal(number)
+        assert proc.wait(timeout=30) == 128 + number and list(folder.iterdir()) == []
 
 
 def test_closing_the_terminal_of_a_cli_run_exits_129_cleanly(tiny_csv, tmp_path):
@@ -257,24 +270,6 @@ def test_closing_the_terminal_of_a_cli_run_exits_129_cleanly(tiny_csv, tmp_path)
     assert proc.returncode == 128 + signal.SIGHUP, err
     assert "interrupted; finished work was kept" in err and "Traceback" not in err
     assert list(out.iterdir()) == []
-
-
-def test_a_library_write_interrupted_by_sigterm_leaves_no_temporary(tmp_path):
-    script = textwrap.dedent(f"""
-        import os, time
-        from rnnmem.fileio import write_atomically
-        def slow_fsync(fd):
-            print("ready", flush=True)
-            time.sleep(60)
-        os.fsync = slow_fsync
-        write_atomically({str(tmp_path / "report.json")!r}, "x")
-    """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(SRC)})
-    assert proc.stdout.readline().strip() == "ready"
-    assert len(list(tmp_path.iterdir())) == 1  # the temporary, mid-write
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) == 128 + signal.SIGTERM and list(tmp_path.iterdir()) == []
 
 
 def test_an_ignored_sighup_stays_ignored_under_nohup():
@@ -298,8 +293,8 @@ def test_a_cell_of_a_gone_or_reused_pid_is_reclaimed_and_a_live_one_is_not(tmp_p
     store.claim(keys=[cells[0].key], owner=f"{host}:{dead_pid()}")
     store.claim(keys=[cells[1].key], owner=f"{host}:{parent}")
     store.claim(keys=[cells[2].key], owner=f"{host}:{parent}")
-    with store._errors("write"), __import__("contextlib").closing(store._connect()) as db:  # claimed before the
-        db.execute("UPDATE cells SET started_at=1.0 WHERE key=?", (cells[2].key,))  # parent started: a reused pid
+    with closing(sqlite3.connect(tmp_path / "s.sqlite")) as db, db:  # claimed before the parent started: a reused pid
+        db.execute("UPDATE cells SET started_at=1.0 WHERE key=?", (cells[2].key,))
     assert store.release_orphans() == 2
     status = dict(zip(store.cells()["key"], store.cells()["status"]))
     assert status == {cells[0].key: "pending", cells[1].key: "running", cells[2].key: "pending"}
