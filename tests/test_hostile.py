@@ -49,6 +49,12 @@ def cli_error(args, code=2):
     return result.stderr
 
 
+def listed(out):
+    """The paths the output folder's manifest lists, by kind of run."""
+    runs = json.loads((out / MANIFEST).read_text())["runs"]
+    return {kind: [entry["path"] for entry in entries] for kind, entries in runs.items()}
+
+
 def saved_model(folder, **sizes):
     return rnnmem.save_model(rnnmem.build_model("srn", 10, 2, hidden_size=4, **sizes), folder, label_names=["a", "b"])
 
@@ -118,7 +124,7 @@ def test_a_new_run_removes_the_files_of_the_earlier_run_it_did_not_write(tmp_pat
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert names == [MANIFEST, "notes-by-the-user.txt", "report.json"]  # validity.png of the first run is gone
     assert (out / "report.json").read_text() == "second run"
-    assert json.loads((out / MANIFEST).read_text())["runs"] == {"assess": ["report.json"]}
+    assert listed(out) == {"assess": ["report.json"]}
 
 
 def test_the_checkpoint_being_reassessed_is_kept_when_the_new_run_does_not_rewrite_it(tiny_csv, tmp_path):
@@ -130,7 +136,7 @@ def test_the_checkpoint_being_reassessed_is_kept_when_the_new_run_does_not_rewri
                                      str(checkpoint), *TINY])
         assert result.exit_code == 0, result.output
         assert (out / "model" / "model.pt").read_bytes() == before and (out / "model" / "model.json").exists()
-    assert "model/model.pt" in json.loads((out / MANIFEST).read_text())["runs"]["assess"]
+    assert "model/model.pt" in listed(out)["assess"]
 
 
 def test_an_assessment_and_a_study_report_sharing_a_folder_keep_each_others_files(tmp_path):
@@ -142,8 +148,7 @@ def test_an_assessment_and_a_study_report_sharing_a_folder_keep_each_others_file
         write_atomically(stage / "comparison.md", "study")
         write_atomically(stage / "report.md", "study report")
     assert (out / "model" / "model.pt").read_bytes() == b"trained weights"
-    assert json.loads((out / MANIFEST).read_text())["runs"] == {"assess": ["model/model.pt", "report.md"],
-                                                                "report": ["comparison.md", "report.md"]}
+    assert listed(out) == {"assess": ["model/model.pt", "report.md"], "report": ["comparison.md", "report.md"]}
 
 
 def test_a_folder_where_a_file_goes_is_refused_before_anything_is_replaced(tmp_path):
@@ -230,13 +235,17 @@ def test_sigterm_during_a_run_leaves_no_temporary_or_staging_file(tmp_path):
 
 def test_files_abandoned_by_a_killed_process_are_removed_by_the_next_run(tmp_path):
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()  # a pid that no longer exists
-    dead = proc.pid
-    (out / f".rnnmem-staging-{dead}-abc").mkdir(parents=True)
-    (out / f".rnnmem-staging-{dead}-abc" / "report.json").write_text("half")
-    (out / f".report.md.{dead}.xyz.tmp").write_text("half")
-    (out / f".report.md.{os.getppid()}.xyz.tmp").write_text("a live writer's")  # not ours to remove
+    script = textwrap.dedent(f"""
+        import os
+        from rnnmem.fileio import RunOutputs, write_atomically
+        stage = RunOutputs({str(out)!r}, "assess").__enter__()
+        write_atomically(stage / "report.json", "half")
+        os._exit(9)  # as after SIGKILL: no cleanup runs
+    """)
+    subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(SRC)}, check=False)
+    [abandoned] = list(out.iterdir())
+    assert abandoned.name.startswith(".rnnmem-staging-") and (abandoned / "report.json").exists()
+    (out / f".report.md.{os.getppid()}.xyz.tmp").write_text("a look-alike of a temporary: not provably ours")
     with RunOutputs(out, "assess") as stage:
         write_atomically(stage / "report.md", "done")
     assert sorted(p.name for p in out.iterdir()) == [f".report.md.{os.getppid()}.xyz.tmp", MANIFEST, "report.md"]
@@ -270,7 +279,8 @@ def test_a_fifo_as_corpus_store_or_checkpoint_on_the_cli_is_a_message(tmp_path):
                                                                        "--out", str(tmp_path / "o")])
     store_fifo = tmp_path / "store.sqlite"
     os.mkfifo(store_fifo)
-    cli_error(["report", str(store_fifo), "--out", str(tmp_path / "r")])  # a message, not a hang
+    err = cli_error(["report", str(store_fifo), "--out", str(tmp_path / "r")])  # a message, not a hang
+    assert "results store" in err and "is a FIFO (named pipe), not a regular file" in err and "no results store" not in err
     with pytest.raises(DataError, match="is a FIFO"):
         ResultsStore(store_fifo)
 
@@ -617,6 +627,17 @@ def test_sigterm_stops_a_sweep_and_its_workers_at_once_and_frees_their_cells(tin
     assert proc.returncode == 128 + signal.SIGTERM and "interrupted; finished work was kept" in err
     assert "Traceback" not in err
     assert _all_gone_within(workers, 5)
+    assert _rows(store, "SELECT COUNT(*) FROM cells WHERE status = 'running'") == [(0,)]
+
+
+@needs_proc
+def test_a_worker_killed_alone_ends_the_sweep_with_a_message_and_frees_every_cell_in_flight(tiny_csv, tmp_path):
+    store = tmp_path / "s.sqlite"
+    proc, workers = _sweep_with_two_running_cells(tiny_csv, store)
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in err
+    assert re.search(r"a worker process died \(killed.*the [12] cell\(s\) in flight went back to pending", err), err
     assert _rows(store, "SELECT COUNT(*) FROM cells WHERE status = 'running'") == [(0,)]
 
 

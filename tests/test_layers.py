@@ -18,7 +18,7 @@ PACKAGE = "rnnmem"
 
 # Bottom to top. A module may import its own layer and the layers below, never one above.
 LAYERS = [
-    ("_version", "errors", "fileio", "validation", "progress"),
+    ("_version", "errors", "ownership", "fileio", "validation", "progress"),
     ("units", "data"),
     ("model", "ses", "baselines", "train", "adapters"),
     ("indicators", "language_model"),

@@ -125,7 +125,7 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_cells(tiny, tmp_pa
     store.claim(keys=[configs[2].key], owner=f"{socket.gethostname()}:{dead.pid}")
 
     summary = run_sweep(store, configs, workers=1, progress=False)
-    assert (summary["done"], summary["attempted"]) == (4, 2)
+    assert (summary["done"], summary["attempted"], summary["reclaimed"]) == (4, 2, 1)
     assert attempts(store) == {c.key: 2 if c is configs[2] else 1 for c in configs}
     after = stored(store)
     assert {k: after[k] for k in before} == before
@@ -137,7 +137,7 @@ def test_a_cell_another_live_sweep_is_running_is_left_alone(tiny, tmp_path):
     store.add(configs)
     store.claim(owner=f"{socket.gethostname()}:{os.getpid()}")  # alive: this very process
     summary = run_sweep(store, configs, workers=1, progress=False)
-    assert (summary["running"], summary["done"]) == (1, 0)
+    assert (summary["running"], summary["done"], summary["reclaimed"]) == (1, 0, 0)
     assert attempts(store) == {configs[0].key: 1}
 
 

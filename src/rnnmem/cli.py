@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from rnnmem.fileio import RunOutputs, exit_on_sigterm, json_safe, write_atomically
+from rnnmem.fileio import TERMINATED_EXIT_CODES, RunOutputs, exit_on_sigterm, json_safe, write_atomically
 
 app = typer.Typer(
     add_completion=False,
@@ -27,7 +27,7 @@ _state = {"debug": False}
 @app.callback()
 def main(debug: bool = typer.Option(False, "--debug", help="Show the full traceback when something fails.")):
     _state["debug"] = debug
-    exit_on_sigterm()  # a terminated run cleans up like an interrupted one: no temporary or staging file is left
+    exit_on_sigterm()  # a terminated (or hung-up) run cleans up like an interrupted one: no temporary or staging file is left
     _show_data_warnings_in_one_line()
 
 
@@ -35,14 +35,14 @@ def _show_data_warnings_in_one_line() -> None:
     """A DataWarning (data that is legal but almost certainly a mistake) as 'warning: ...', without source lines."""
     import warnings
 
-    from rnnmem.errors import DataWarning
+    from rnnmem.errors import DataWarning, OutputsWarning
 
     shown_before = warnings.showwarning
     if getattr(shown_before, "rnnmem", False):  # installed by an earlier command in this process
         return
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, DataWarning):
+        if issubclass(category, (DataWarning, OutputsWarning)):
             typer.echo(f"warning: {message}", err=True)
         else:
             shown_before(message, category, filename, lineno, file, line)
@@ -77,12 +77,13 @@ def _guarded(fn):
             _fail(exc, "out of memory; use a smaller --hidden, --embedding-dim, --max-len or --max-sequences "
                        "(or fewer --workers).")
         except (KeyboardInterrupt, SystemExit) as exc:
-            if isinstance(exc, SystemExit) and exc.code != 128 + signal.SIGTERM:  # only SIGTERM's (exit_on_sigterm)
+            if isinstance(exc, SystemExit) and exc.code not in TERMINATED_EXIT_CODES:  # only SIGTERM's, SIGHUP's
                 raise
             if _state["debug"]:
                 raise
-            typer.echo("interrupted; finished work was kept (every file written so far is complete, and re-running "
-                       "a sweep resumes it without redoing finished cells).", err=True)
+            with suppress(OSError):  # after SIGHUP the terminal may be gone; the exit code still says why
+                typer.echo("interrupted; finished work was kept (every file written so far is complete, and re-running "
+                           "a sweep resumes it without redoing finished cells).", err=True)
             raise typer.Exit(code=130 if isinstance(exc, KeyboardInterrupt) else exc.code) from None
     return wrapper
 

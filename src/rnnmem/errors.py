@@ -35,3 +35,7 @@ class StorageError(RnnmemError, OSError):
 
 class DataWarning(UserWarning):
     """Data that is legal but almost certainly a mistake (e.g. an ID column used as the label)."""
+
+
+class OutputsWarning(UserWarning):
+    """Files of an earlier run that rnnmem left in its output folder because it cannot prove it wrote them."""

@@ -5,39 +5,42 @@ Writing: each file is written to a temporary file created exclusively in the tar
 followed) and renamed over the target, which replaces a link rather than writing through it.
 A run's files are replaced as a set (`RunOutputs`): they are written into a fresh staging
 folder and renamed into place only when every one of them is complete, and files an earlier
-run wrote that this run did not are removed. Disk-full and permission errors become a
+run wrote that this run did not are removed when their recorded identity proves them rnnmem's. Disk-full and permission errors become a
 `StorageError` naming the path and the fix.
 
 Reading: every file rnnmem reads that it did not just write goes through `read_bounded`,
 which refuses anything but a regular file (a FIFO would block forever, ``/dev/zero`` never
 ends) and anything over a size limit, before reading a byte.
 
-Nothing in this module imports another part of rnnmem but its errors, so any layer may use it.
+Nothing in this module imports another part of rnnmem but its errors and `rnnmem.ownership` (what rnnmem may
+remove), so any layer may use it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
 import math
 import os
-import re
-import shutil
 import signal
 import stat
 import tempfile
-from pathlib import Path
+import threading
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from rnnmem.errors import ConfigError, DataError, StorageError
+from rnnmem.ownership import (STAGING_MARKER, file_record, make_staging, read_manifest, remove_abandoned_staging,
+                              remove_recorded_file, remove_staging, unlisted_files, warn_left_in_place)
 
 MANIFEST = ".rnnmem-outputs.json"
-_STAGING_PREFIX = ".rnnmem-staging-"
-# temporary names carry the writer's pid, so a later run can tell an abandoned one from a live one
-_TEMPORARY = re.compile(r"^\.(?:.+)\.(\d+)\..+\.tmp$")
-_STAGING = re.compile(rf"^{re.escape(_STAGING_PREFIX)}(\d+)-")
+MANIFEST_VERSION = 2  # 1 (no "version" key): bare names without identity
+# SIGTERM (kill) and SIGHUP (the terminal closed) unwind like Ctrl-C, exiting 128 + the signal's number
+TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+TERMINATED_EXIT_CODES = tuple(128 + number for number in TERMINATING_SIGNALS)
 _MANIFEST_LIMIT = 16 * 2**20
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -83,6 +86,11 @@ def write_atomically(path: str | Path, text: str | bytes) -> Path:
     """
     path = Path(path)
     data = text if isinstance(text, bytes) else text.encode("utf-8")
+    with unwinding_on_termination():
+        return _write_via_temporary(path, data)
+
+
+def _write_via_temporary(path: Path, data: bytes) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
@@ -115,18 +123,42 @@ def save_png(figure, path: str | Path, dpi: int) -> Path:
 
 
 def exit_on_sigterm() -> None:
-    """Make SIGTERM unwind like Ctrl-C (``SystemExit(143)``), so every cleanup runs and no temporary is left.
+    """Make SIGTERM and SIGHUP unwind like Ctrl-C (``SystemExit(128 + signal)``), so every cleanup runs.
 
-    By default SIGTERM ends the process on the spot, skipping every ``finally``. Called by
-    the command line; a no-op outside the main thread, where handlers cannot be installed.
+    By default either ends the process on the spot, skipping every ``finally``. Called by the
+    command line; a signal the caller ignores (``nohup`` ignores SIGHUP) stays ignored; a no-op
+    outside the main thread, where handlers cannot be installed.
     """
-    def unwind(signum, frame):
-        raise SystemExit(128 + signum)
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for number in TERMINATING_SIGNALS:
+        if signal.getsignal(number) is not signal.SIG_IGN:
+            signal.signal(number, _unwind)
 
+
+def _unwind(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def unwinding_on_termination():
+    """Within the block, SIGTERM and SIGHUP unwind (as under `exit_on_sigterm`) where they would kill on the spot.
+
+    So library use (no command line installing handlers) leaves no temporary file or staging
+    folder behind either. Handlers the program set itself, or ignored signals, are left alone.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    replaced = [number for number in TERMINATING_SIGNALS if signal.getsignal(number) is signal.SIG_DFL]
+    for number in replaced:
+        signal.signal(number, _unwind)
     try:
-        signal.signal(signal.SIGTERM, unwind)
-    except ValueError:  # not the main thread
-        pass
+        yield
+    finally:
+        for number in replaced:
+            if signal.getsignal(number) is _unwind:  # a handler the program set meanwhile stays
+                signal.signal(number, signal.SIG_DFL)
 
 
 def open_bounded(path: str | Path, limit: int, what: str, fix: str) -> io.BufferedReader:
@@ -190,14 +222,19 @@ class RunOutputs:
 
     ``with RunOutputs(folder) as stage:`` gives a fresh staging folder inside ``folder``;
     everything the run writes goes there. When the block ends without an error, each
-    staged file is renamed into place, the files listed in the earlier run's manifest
-    (``.rnnmem-outputs.json``) that this run did not write are removed, and the new
-    manifest is written. When it ends with an error (disk full, Ctrl-C, SIGTERM), the
-    staging folder is removed and the folder holds the earlier run untouched. Files rnnmem
-    did not write, the earlier run's files under ``keep`` (e.g. the checkpoint being
-    re-assessed) and files of another ``kind`` of run (an assessment and a study report
-    sharing a folder) are never removed. Staging folders and temporary files abandoned by a
-    killed process are removed on entry.
+    staged file is renamed into place, the files the earlier run of this ``kind`` wrote and
+    this run did not are removed, and the new manifest (``.rnnmem-outputs.json``) records each
+    file with its identity. When it ends with an error (disk full, Ctrl-C, SIGTERM, SIGHUP), the
+    staging folder is removed and the folder holds the earlier run untouched.
+
+    Removal is as guarded as writing (see `rnnmem.ownership`): a file is removed only when the
+    manifest records it with the inode, size and time it still has, reached through no link.
+    Files rnnmem did not write, files changed since, the earlier run's files under ``keep``
+    (e.g. the checkpoint being re-assessed), files of another ``kind`` of run (an assessment
+    and a study report sharing a folder) and files an older rnnmem listed without an identity
+    are never removed; those of the earlier run left in place are named in an `OutputsWarning`.
+    Staging folders abandoned by a killed process are removed on entry when their marker
+    proves them rnnmem's.
     """
 
     def __init__(self, folder: str | Path, kind: str, keep: tuple[str | Path, ...] = ()):
@@ -208,17 +245,27 @@ class RunOutputs:
         self.kind = kind
         self.keep = tuple(Path(k) for k in keep)
         self.stage: Path | None = None
+        self._marker: dict | None = None
+        self._signals = contextlib.ExitStack()
 
     def __enter__(self) -> Path:
         if self.folder.exists() and not self.folder.is_dir():
             raise ConfigError(f"the output folder {self.folder} is a file; pass --out a folder.")
+        self._signals.enter_context(unwinding_on_termination())
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            remove_abandoned(self.folder)
-            self.stage = Path(tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{os.getpid()}-", dir=self.folder))
+            remove_abandoned_staging(self.folder)
+            self.stage, self._marker = make_staging(self.folder)
         except OSError as exc:
+            self._signals.close()
             raise ConfigError(f"cannot write to the output folder {self.folder} ({exc.strerror}); "
                               "pass --out a writable folder.") from None
+        try:
+            write_atomically(self.stage / STAGING_MARKER, json.dumps(self._marker))
+        except BaseException:
+            self.stage.rmdir()  # still empty: the writer removes its temporary when it fails
+            self._signals.close()
+            raise
         return self.stage
 
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -226,15 +273,19 @@ class RunOutputs:
             if exc_type is None:
                 self._commit()
         finally:
-            shutil.rmtree(self.stage, ignore_errors=True)
+            remove_staging(self.folder, self.stage.name, self._marker)
+            self._signals.close()
         return False
 
     def _commit(self) -> None:
-        written = sorted(p.relative_to(self.stage) for p in self.stage.rglob("*") if p.is_file() and not p.is_symlink())
-        runs = self._earlier_runs()
-        earlier = runs.get(self.kind, [])
-        others = {rel for kind, files in runs.items() if kind != self.kind for rel in files}
-        kept = [rel for rel in earlier if any(_is_under(self.folder / rel, k) for k in self.keep)]
+        written = sorted(PurePosixPath(p.relative_to(self.stage).as_posix()) for p in self.stage.rglob("*")
+                         if p.is_file() and not p.is_symlink() and p != self.stage / STAGING_MARKER)
+        runs, listed = read_manifest(self.folder / MANIFEST, _MANIFEST_LIMIT)
+        earlier = runs.get(self.kind, {})
+        others = {path for kind, files in runs.items() if kind != self.kind for path in files}
+        fresh = {rel.as_posix() for rel in written}
+        kept = {path: entry for path, entry in earlier.items()
+                if path not in fresh and any(_is_under(self.folder / path, k) for k in self.keep)}
         for rel in written:  # checked before the first rename, so a refusal leaves the earlier run whole
             _refuse_linked_folders(self.folder, rel)
             if (self.folder / rel).is_dir() and not (self.folder / rel).is_symlink():
@@ -244,40 +295,32 @@ class RunOutputs:
                              if p.exists() and not p.is_dir()), None)
             if blocking is not None:
                 raise ConfigError(f"{blocking} is a file where rnnmem writes a folder; move it away or pass another --out.")
+        unlisted = [] if listed else unlisted_files(self.folder, written)
         try:
             for rel in written:
                 target = self.folder / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(self.stage / rel, target)
-            for rel in set(earlier) - set(written) - set(kept) - others:
-                stale = self.folder / rel
-                if stale.is_symlink() or stale.is_file():
-                    stale.unlink()
         except OSError as exc:
             raise storage_error(exc, self.folder / rel) from None
-        runs = {kind: sorted(rel.as_posix() for rel in files) for kind, files in runs.items()}
-        runs[self.kind] = sorted({rel.as_posix() for rel in [*written, *kept]})
-        write_atomically(self.folder / MANIFEST, json.dumps({"runs": runs}, indent=1, sort_keys=True))
-
-    def _earlier_runs(self) -> dict[str, list[Path]]:
-        """The files each kind of earlier run listed, as plain relative paths inside the folder (a tampered list cannot reach out)."""
-        manifest = self.folder / MANIFEST
-        if not manifest.exists() and not manifest.is_symlink():
-            return {}
+        left = []
+        for path, entry in earlier.items():
+            if path in fresh or path in kept or path in others:
+                continue
+            why = "an older rnnmem listed it without its identity" if entry is None else \
+                remove_recorded_file(self.folder, entry)
+            if why is not None:
+                left.append(f"{path} ({why})")
+        runs[self.kind] = {**kept, **{rel.as_posix(): file_record(self.folder, rel) for rel in written}}
+        manifest = {"version": MANIFEST_VERSION, "runs": {kind: [path if entry is None else entry for path, entry in
+                                                                 sorted(files.items())] for kind, files in runs.items()}}
+        # staged and renamed like every output, so a kill here leaves no temporary outside the staging folder
+        write_atomically(self.stage / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
         try:
-            runs = json.loads(read_bounded(manifest, _MANIFEST_LIMIT, "output list", "delete it")).get("runs", {})
-        except (DataError, ValueError, AttributeError, RecursionError):
-            return {}  # unreadable: remove nothing rather than guess
-        return {kind: _plain_paths(files) for kind, files in runs.items()} if isinstance(runs, dict) else {}
-
-
-def _plain_paths(names: object) -> list[Path]:
-    files = []
-    for name in names if isinstance(names, list) else []:
-        rel = Path(name) if isinstance(name, str) else None
-        if rel is not None and name and not rel.is_absolute() and ".." not in rel.parts and rel.name != MANIFEST:
-            files.append(rel)
-    return files
+            os.replace(self.stage / MANIFEST, self.folder / MANIFEST)
+        except OSError as exc:
+            raise storage_error(exc, self.folder / MANIFEST) from None
+        warn_left_in_place(self.folder, MANIFEST, left, unlisted)
 
 
 def _is_under(path: Path, folder: Path) -> bool:
@@ -288,35 +331,9 @@ def _is_under(path: Path, folder: Path) -> bool:
     return True
 
 
-def _refuse_linked_folders(folder: Path, rel: Path) -> None:
+def _refuse_linked_folders(folder: Path, rel: PurePosixPath) -> None:
     """A link where a sub-folder of the outputs belongs would send files elsewhere: refuse it."""
     for parent in list(rel.parents)[:-1]:
         if (folder / parent).is_symlink():
             raise ConfigError(f"{folder / parent} is a symbolic link; rnnmem writes outputs only inside the output "
                               "folder. Remove the link or pass another --out.")
-
-
-def remove_abandoned(folder: str | Path) -> int:
-    """Remove staging folders and temporary files left in ``folder`` by processes that no longer exist."""
-    removed = 0
-    for entry in Path(folder).iterdir():
-        match = _STAGING.match(entry.name) or _TEMPORARY.match(entry.name)
-        if match and not _alive(int(match.group(1))) and not entry.is_symlink():
-            if entry.is_dir():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
-            removed += 1
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True

@@ -61,6 +61,9 @@ def _rho(view) -> str:
 def sweep_summary(summary: dict, store) -> str:
     """What `rnnmem sweep` prints when it ends: cells done and failed, and how to retry."""
     lines = [f"{summary['done']} of {summary['total']} cells done, {summary['failed']} failed (store {store})"]
+    if summary.get("reclaimed"):
+        lines.append(f"{summary['reclaimed']} cell(s) left 'running' by a sweep or worker that no longer exists "
+                     "(killed?) went back to pending; this sweep runs those of its grid")
     if summary["running"]:
         lines.append(f"{summary['running']} cells are being run by another sweep on this store")
     for cell in summary["failures"]:

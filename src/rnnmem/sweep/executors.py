@@ -13,7 +13,9 @@ instead, one per core. The report records the count (meta.threads).
 Local workers die with the sweep that started them: each watches its parent's pid and
 exits within a second of the parent's death (even by SIGKILL, which runs no cleanup), so
 no orphan goes on claiming cells; the cell it was running stays 'running' under its pid
-until the next sweep on the store frees it (see `ResultsStore.release_orphans`). When the
+until the next sweep on the store frees it and says so (see `ResultsStore.release_orphans`,
+which also sees through a reused pid). A worker killed alone breaks the pool: the sweep ends
+the others, frees every cell in flight and says how many. When the
 sweep itself is interrupted or terminated, it tells its workers to stop at once and frees
 their cells before it exits.
 """
@@ -62,8 +64,9 @@ def run_sweep(store: ResultsStore, configs: list[CellConfig], executor: str = "l
     -------
     dict
         Counts of the grid's cells by status (done, failed, running, pending), ``total``,
-        ``attempted`` (cells run by this call) and ``failures``: unit, max_len, seed and
-        error of each failed cell.
+        ``attempted`` (cells run by this call), ``reclaimed`` (cells of the store left 'running'
+        by processes that no longer exist, freed; those of this grid are run) and ``failures``: unit,
+        max_len, seed and error of each failed cell.
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}.")
@@ -73,7 +76,7 @@ def run_sweep(store: ResultsStore, configs: list[CellConfig], executor: str = "l
         raise ConfigError("the grid has no cells; give at least one unit, length and seed.")
     configs = list({c.key: c for c in configs}.values())
     store.add(configs)
-    store.release_orphans()
+    reclaimed = store.release_orphans()  # said in the summary: cells a killed sweep or worker left 'running'
     keys = [c.key for c in configs]
     status = _statuses(store)
     todo = [k for k in keys if status[k] != "done"]
@@ -92,7 +95,7 @@ def run_sweep(store: ResultsStore, configs: list[CellConfig], executor: str = "l
         # close the generator now (not at garbage collection) so an interrupt releases its cells
         outcomes.close()
         bar.close()
-    return _summary(store, keys, attempted=len(todo))
+    return {**_summary(store, keys, attempted=len(todo)), "reclaimed": reclaimed}
 
 
 def attempt(store_path: str, key: str) -> str | None:
@@ -135,10 +138,13 @@ def _run_local(store: ResultsStore, keys: list[str], workers: int | None):
         for future in as_completed(futures):
             yield future.result()
     except BrokenProcessPool:
-        store.release_orphans()
-        raise RnnmemError("a worker process died (out of memory? or, from a Python script, is run_sweep called "
-                          "outside `if __name__ == '__main__':`?); finished cells are saved. Re-run to continue, "
-                          "with fewer workers if memory ran out.") from None
+        # the pool ends the other workers too: once they are gone, every cell in flight is an orphan
+        pool.shutdown(wait=True, cancel_futures=True)
+        freed = store.release_orphans()
+        raise RnnmemError(f"a worker process died (killed, or out of memory? or, from a Python script, is run_sweep "
+                          "called outside `if __name__ == '__main__':`?); finished cells are saved and the "
+                          f"{freed} cell(s) in flight went back to pending. Re-run to continue, with fewer workers "
+                          "if memory ran out.") from None
     except BaseException:
         # interrupted or terminated: workers stop now instead of finishing their cells (SIGTERM, unlike Ctrl-C,
         # reaches only this process), and their cells go back to pending

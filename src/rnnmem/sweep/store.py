@@ -27,6 +27,7 @@ import pandas as pd
 
 from rnnmem.errors import DataError, RnnmemError, StorageError
 from rnnmem.fileio import check_regular_file
+from rnnmem.ownership import process_alive
 from rnnmem.sweep.cell import CellConfig
 
 SCHEMA_VERSION = 1
@@ -64,6 +65,10 @@ class ResultsStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        if self.path.is_symlink():  # dangling or not: SQLite would create or write the database where it points
+            raise DataError(f"{self.path} is a symbolic link (to {os.readlink(self.path)}); rnnmem opens and creates "
+                            "results stores only as plain files, never through a link, which could put the database "
+                            "in another folder. Pass --store the file itself, or a new file name.")
         if self.path.is_dir():
             raise DataError(f"{self.path} is a folder; pass --store the path of a results file, e.g. {self.path / 'study.sqlite'}.")
         # a FIFO or device would block or never end: refused before it is opened
@@ -222,10 +227,14 @@ class ResultsStore:
         self._write("UPDATE cells SET status='failed', error=?, finished_at=? WHERE key=?", (error, time.time(), key))
 
     def release_orphans(self) -> int:
-        """Return cells marked running by processes of this host that no longer exist to pending."""
+        """Return cells marked running by processes of this host that no longer exist to pending; how many.
+
+        A process whose pid now belongs to a process started after the cell was claimed is gone
+        too (the pid was reused), so a killed worker's cell never stays 'running' for good.
+        """
         host = socket.gethostname()
-        running = self._read("SELECT key, owner FROM cells WHERE status='running'")
-        orphans = [key for key, owner in running if _dead_local_owner(owner, host)]
+        running = self._read("SELECT key, owner, started_at FROM cells WHERE status='running'")
+        orphans = [key for key, owner, started in running if _dead_local_owner(owner, host, started)]
         for key in orphans:
             self._write("UPDATE cells SET status='pending', owner=NULL WHERE key=? AND status='running'", (key,))
         return len(orphans)
@@ -285,16 +294,11 @@ class ResultsStore:
         return self._decode(key, "result", rows[0][0]) if rows else None
 
 
-def _dead_local_owner(owner: object, host: str) -> bool:
+def _dead_local_owner(owner: object, host: str, claimed_at: object) -> bool:
     if not owner or not isinstance(owner, str):  # none, or a damaged value no live process could have written
         return True
     owner_host, _, pid = owner.rpartition(":")
     if owner_host != host or not pid.isdigit():
         return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    claimed_at = float(claimed_at) if isinstance(claimed_at, (int, float)) else None
+    return not process_alive(int(pid), started_by=claimed_at)

@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from rnnmem.errors import DataError
-from rnnmem.fileio import write_atomically
+from rnnmem.fileio import check_regular_file, write_atomically
 from rnnmem.guidance import recommend_for_unit
 from rnnmem.indicators.curve import last_measured_distance
 from rnnmem.progress import stage
@@ -114,7 +114,8 @@ class Study:
 def load_study(store_path: str | Path) -> Study:
     """Read a results store; DataError when it does not exist or holds no finished cell."""
     path = Path(store_path)
-    if not path.is_file():  # ResultsStore would create an empty store here, hiding the typo
+    check_regular_file(path, "results store", "pass the store `rnnmem sweep` wrote")  # a FIFO is not "no store"
+    if not path.is_file() and not path.is_symlink():  # ResultsStore would create an empty store here, hiding the typo
         raise DataError(f"no results store at {path}; run `rnnmem sweep ...` first or pass the store's path.")
     store = ResultsStore(path)
     results = store.results()
