@@ -17,8 +17,10 @@ import pandas as pd
 from rnnmem.fileio import json_safe, write_atomically
 from rnnmem.guidance import Recommendation, Verdict, interpretability_verdict, recommend_length
 from rnnmem.indicators.bootstrap import Estimate
-from rnnmem.indicators.curve import (curve_interval, last_measured_distance, memory_length, recent_share,
-                                     retention_capacity)
+from rnnmem.indicators import catalogue
+from rnnmem.indicators.catalogue import IndicatorValue, curve_interval
+from rnnmem.indicators.curve import last_measured_distance, memory_length, recent_share, retention_capacity
+from rnnmem.indicators.estimators import headline_estimator
 from rnnmem.indicators.fidelity import fidelity_at, fidelity_knee
 from rnnmem.indicators.hull import HullView
 from rnnmem.report import interactive, single, tables
@@ -139,9 +141,14 @@ class MemoryReport:
         return recent_share(self.curve(estimator or self.default_estimator()))
 
     def interval(self, indicator: str, estimator: str = "occlusion", tau: float = 0.5) -> tuple[float, float]:
-        """95% bootstrap interval of "retention_capacity", "memory_length" or "recent_share" (`curve_interval`)."""
+        """95% bootstrap interval of "retention_capacity", "memory_length" or "recent_share" (`catalogue.curve_interval`)."""
         check_choice("estimators of this report", estimator, self.estimators, what="estimator")
         return curve_interval(self.resamples[estimator], indicator, check_tau(tau))
+
+    def indicator_values(self, estimator: str) -> list[IndicatorValue]:
+        """Every indicator of the catalogue (`indicators.catalogue.CURVE_INDICATORS`) on one estimator's curve."""
+        curve, last = self.curve(estimator), self.last_measured_distance(estimator)
+        return [entry.read(curve, self.resamples[estimator], last) for entry in catalogue.CURVE_INDICATORS]
 
     def fidelity_knee(self) -> float | None:
         """Sequence length at the knee of the fidelity curve (`indicators.fidelity.fidelity_knee`)."""
@@ -176,8 +183,8 @@ class MemoryReport:
                                         record.get("bag_of_words_baseline"), views.get("trained"), views.get("untrained"))
 
     def default_estimator(self) -> str:
-        """The estimator headline numbers use: occlusion when it was computed."""
-        return "occlusion" if "occlusion" in self.resamples else self.estimators[0]
+        """The estimator headline numbers use (`indicators.estimators.headline_estimator`)."""
+        return headline_estimator(self.estimators)
 
     def last_measured_distance(self, estimator: str) -> int:
         """D of "ML > D": the largest distance with a measured r(d) for this estimator."""
@@ -191,13 +198,10 @@ class MemoryReport:
         """Headline numbers per estimator, plus fidelity and the recommendation."""
         per_estimator = {}
         for name in self.estimators:
-            per_estimator[name] = {
-                "ML(0.5)": self.memory_length(0.5, name), "ML(0.5) CI": self.interval("memory_length", name, 0.5),
-                "ML(0.1)": self.memory_length(0.1, name), "ML(0.1) CI": self.interval("memory_length", name, 0.1),
-                "retention_capacity": self.retention_capacity(name),
-                "retention_capacity CI": self.interval("retention_capacity", name),
-                "recent_share": self.recent_share(name), "recent_share CI": self.interval("recent_share", name),
-            }
+            per_estimator[name] = {}
+            for reading in self.indicator_values(name):
+                per_estimator[name][reading.indicator.key] = reading.value
+                per_estimator[name][f"{reading.indicator.key} CI"] = (reading.low, reading.high)
         rec = self.recommend_length()
         return {
             "verdict": self.verdict().to_dict(),

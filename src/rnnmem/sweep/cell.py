@@ -237,12 +237,10 @@ def cell_metrics(report, history) -> dict:
                "bag_of_words_baseline": history.bag_of_words_baseline, "best_epoch": history.best_epoch,
                "fidelity_knee": summary["fidelity_knee"], "fidelity_at_median_length": summary["fidelity_at_median_length"],
                "recommended_length": summary["recommended_length"]["length"]}
-    for prefix, numbers in (("", summary), ("floor.", summary["floor"])):
-        for name, values in (numbers or {"estimators": {}})["estimators"].items():
-            metrics[f"{prefix}{name}.ML(0.5)"] = values["ML(0.5)"]
-            metrics[f"{prefix}{name}.ML(0.1)"] = values["ML(0.1)"]
-            metrics[f"{prefix}{name}.retention_capacity"] = values["retention_capacity"]
-            metrics[f"{prefix}{name}.recent_share"] = values["recent_share"]
+    for prefix, measured in (("", report), ("floor.", report.floor)):
+        for name in measured.estimators if measured is not None else ():
+            for reading in measured.indicator_values(name):  # every catalogue indicator, as <estimator>.<key>
+                metrics[f"{prefix}{name}.{reading.indicator.key}"] = reading.value
     if summary["floor"]:
         metrics["floor.fidelity_at_median_length"] = summary["floor"]["fidelity_at_median_length"]
     for prefix, name in (("", "trained"), ("floor.", "untrained")):
