@@ -98,3 +98,8 @@ def test_a_censored_value_is_a_lower_bound_in_the_csv_and_reads_greater_than(tmp
     assert not recent["trained_censored"]
     line = next(line for line in run_summary(lossless, "toy").splitlines() if "ML(0.5)" in line)
     assert "> 7" in line
+    values = lossless.summary()["estimators"]["occlusion"]
+    assert values["ML(0.5)"] is None and values["ML(0.5) censored"] is True and "recent_share censored" not in values
+    frame = lossless.to_frame().set_index("indicator")
+    assert frame.loc["ML(0.5)", "trained"] == 8 and frame.loc["ML(0.5)", "trained_censored"]
+    assert frame.loc["retention capacity", "trained"] == pytest.approx(lossless.retention_capacity())

@@ -103,7 +103,7 @@ def test_retention_figure_marks_half_life_and_thresholds(report):
     assert "40 sequences" in ax.get_title()
     # the colour of an estimator is the same wherever it is drawn
     lines = {line.get_label().split(":")[0]: line.get_color() for line in ax.get_lines()}
-    assert lines["occlusion"] == style.ESTIMATOR_COLORS["occlusion"]
+    assert lines["occlusion"] == style.estimator_color("occlusion") == "#0072B2"
 
 
 def test_fidelity_figure_names_its_curves(report):

@@ -112,7 +112,7 @@ def assess(
     max_distance: int = typer.Option(100, help="Largest distance from the end to measure retention at."),
     estimators: Optional[list[str]] = typer.Option(
         None, metavar="<names>",
-        help="Retention estimators, comma-separated or the option repeated (default: occlusion,regression,gradient)."),
+        help="Retention estimators, comma-separated or the option repeated (default: every estimator; names in docs/estimators.md)."),
     max_sequences: int = typer.Option(256, help="Test sequences to assess on (seeded subset)."),
     seed: int = typer.Option(0, help="Seed for the split, initialisation, training order and bootstrap."),
     quiet: bool = typer.Option(False, help="No progress bars."),

@@ -202,6 +202,8 @@ class MemoryReport:
             for reading in self.indicator_values(name):
                 per_estimator[name][reading.indicator.key] = reading.value
                 per_estimator[name][f"{reading.indicator.key} CI"] = (reading.low, reading.high)
+                if reading.indicator.censored:  # None is "past 0..D" (true), not a missing number
+                    per_estimator[name][f"{reading.indicator.key} censored"] = reading.censored
         rec = self.recommend_length()
         return {
             "verdict": self.verdict().to_dict(),
@@ -252,6 +254,11 @@ class MemoryReport:
         """A self-contained page (plots inlined, no external links); the PNGs are also written beside it."""
         path = Path(path)
         return write_atomically(path, single.render_html(self, title, self.plot(path.parent)))
+
+    def to_frame(self) -> pd.DataFrame:
+        """Each indicator of each estimator beside its untrained floor, one row each (`report.tables.indicator_table`:
+        the rows of indicators.csv, censoring explicit)."""
+        return tables.indicator_table(self)
 
     def to_tables(self, directory: str | Path) -> dict[str, Path]:
         """Write indicators.csv and indicators.tex (each indicator beside its untrained floor) into ``directory``."""

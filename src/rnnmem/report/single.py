@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnmem.indicators import catalogue
+from rnnmem.indicators import catalogue, estimators
 from rnnmem.progress import progress_bar
 from rnnmem.report import hull_plots, plots, ses_plots
 from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, to_html, to_markdown
@@ -21,11 +21,8 @@ from rnnmem.report.style import save_figure
 IMAGES = (("retention", "Retention curves r(d)"), ("fidelity", "Semantic fidelity F(L)"), ("ses", "Semantic Euclidean Space"),
           ("hull", "Semantic hull of one sequence"), ("validity", "Semantic validity: SES axis against human valence"))
 
-# What the indicators mean, beside those of the catalogue (`indicators.catalogue.CURVE_INDICATORS`), which follow r(d).
-RETENTION_EXPLANATION = (
-    "Retention r(d)", "how much of the semantics of the token d steps before the end is still present at the end "
-    "(1 = all of it, 0 = none); estimated by occlusion (replace the token by a neutral one), regression "
-    "(least-squares weight of each distance) and gradient (how far error signals flow back).")
+# What the indicators mean, beside r(d) (its estimators from `indicators.estimators`) and the catalogue's indicators
+# (`indicators.catalogue`), which come first.
 EXPLANATIONS = (
     ("Semantic fidelity F(L)", "mean cosine (and R²) between the sequence point S(x) and the full-memory "
      "reference S*(x) = Σ s(x_t) for sequences of length L; its knee is the length past which the final "
@@ -104,8 +101,11 @@ def report_blocks(report) -> list:
 
 
 def _explanations() -> list[tuple[str, str]]:
-    entries = [(entry.title, entry.explanation) for entry in catalogue.CURVE_INDICATORS]
-    return [RETENTION_EXPLANATION, *entries, *EXPLANATIONS]
+    ways = [f"{entry.name} ({entry.help})" for entry in estimators.ESTIMATORS]
+    retention = ("Retention r(d)", "how much of the semantics of the token d steps before the end is still present at "
+                 "the end (1 = all of it, 0 = none); estimated by " + ", ".join(ways[:-1])
+                 + (" and " if len(ways) > 1 else "") + ways[-1] + ".")
+    return [retention, *((entry.title, entry.explanation) for entry in catalogue.CURVE_INDICATORS), *EXPLANATIONS]
 
 
 def _headline_items(report, summary: dict) -> list[tuple[str, str]]:

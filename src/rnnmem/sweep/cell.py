@@ -19,6 +19,7 @@ from rnnmem.assessment import assess, check_estimators
 from rnnmem.data import Vocabulary, load_corpus, tokenize
 from rnnmem.errors import ConfigError, ModelProtocolError
 from rnnmem.fileio import json_safe
+from rnnmem.indicators.estimators import default_estimators
 from rnnmem.indicators.retention import OCCLUSION_NORMALISATIONS
 from rnnmem.model import build_model, load_model
 from rnnmem.progress import showing_progress, stage
@@ -51,7 +52,7 @@ class CellConfig:
     keep: str = "first"
     bptt_window: int | None = None
     max_distance: int = 100
-    estimators: tuple[str, ...] = ("occlusion", "regression", "gradient")
+    estimators: tuple[str, ...] = default_estimators()
     max_sequences: int = 256
     n_resamples: int = 1000
     occlusion_normalisation: str = "word"  # occlusion's yardstick (docs/estimators.md)
