@@ -164,7 +164,7 @@ def assess(
             if not quiet:
                 typer.echo(f"training {unit} as a language model (max_len {config.max_len}) on {corpus}, then "
                            "assessing ...", err=True)
-            report = write_lm_run(config, stage, progress=not quiet)
+            report = write_lm_run(config, stage, progress=not quiet, device=device)
         elif checkpoint is None:
             if not quiet:
                 typer.echo(f"training {unit} (max_len {config.max_len}) on {corpus}, then assessing ...", err=True)

@@ -65,6 +65,8 @@ class MemoryReport:
         The untrained floor: the same architecture at initialisation, assessed on the same sequences
         with the same settings (retention, fidelity; no probes, hull or validity of its own). What
         the model's indicators exceed it by is what training added.
+    recommendation_tau : float
+        Threshold of the recommended training length, ML(tau) (report.json keeps it under meta).
     token_effects : dict of str -> TokenEffects
         Per-token effect and yardstick on the first sequences (those of ``trajectories``), by
         estimator and yardstick ("occlusion (word yardstick)", "occlusion (context yardstick)",
@@ -89,6 +91,7 @@ class MemoryReport:
     sequence_points: np.ndarray | None = field(default=None, repr=False)
     sequence_labels: np.ndarray | None = field(default=None, repr=False)
     token_effects: dict = field(default_factory=dict)
+    recommendation_tau: float = 0.1  # tau of the recommended training length's ML(tau) (`rnnmem assess --tau`)
 
     @classmethod
     def from_curves(cls, distance, curves: dict[str, Estimate], fidelity, lengths, word_ids, word_points,
@@ -161,9 +164,9 @@ class MemoryReport:
     def recommend_length(self, tau: float | None = None, estimator: str | None = None) -> Recommendation:
         """Recommended training length (`rnnmem.guidance.recommend_length`), with the rule and the evidence used.
 
-        ``tau`` defaults to ``meta["recommendation_tau"]`` (set by ``rnnmem assess --tau``), else 0.1.
+        ``tau`` defaults to ``recommendation_tau`` (set by ``rnnmem assess --tau``; 0.1).
         """
-        tau = self.meta.get("recommendation_tau", 0.1) if tau is None else tau
+        tau = self.recommendation_tau if tau is None else tau
         estimator = estimator or self.default_estimator()
         return recommend_length(self.curve(estimator), self.lengths, check_tau(tau),
                                 context={"estimator": estimator, "fidelity knee": self.fidelity_knee()})
@@ -230,7 +233,7 @@ class MemoryReport:
             "fidelity": self.fidelity.to_dict(orient="list"),
             "label_names": self.label_names,
             "notes": self.notes,
-            "meta": self.meta,
+            "meta": {**self.meta, "recommendation_tau": self.recommendation_tau},
             "probes": None if self.probes is None else self.probes.to_dict(orient="list"),
             "hull": None if self.hull is None else self.hull.to_dict(),
             "semantic_validity": None if self.semantic_validity is None else {

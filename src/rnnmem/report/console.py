@@ -15,8 +15,10 @@ def run_summary(report, unit: str) -> str:
     summary = report.summary()
     record = summary["training"]
     lines = [f"verdict: {statement}" for statement in summary["verdict"]["statements"]]
-    lines.append(f"{unit}: held-out accuracy {_share(record.get('test_accuracy'))} (majority "
-                 f"{_share(record.get('majority_baseline'))}, bag-of-words {_share(record.get('bag_of_words_baseline'))})")
+    if "test_perplexity" not in record:  # a language model's perplexity has its own line
+        lines.append(f"{unit}: held-out accuracy {_share(record.get('test_accuracy'))} (majority "
+                     f"{_share(record.get('majority_baseline'))}, bag-of-words "
+                     f"{_share(record.get('bag_of_words_baseline'))})")
     rows = [{"estimator": name, "indicator": trained.indicator.label, "trained": indicator_value(trained, interval=False),
              "floor": "-" if untrained is None else indicator_value(untrained, interval=False),
              "difference": _difference(trained, untrained)} for name, trained, untrained in indicator_readings(report)]
@@ -31,8 +33,7 @@ def run_summary(report, unit: str) -> str:
     if record:
         pieces = record.get("epochs_on_pieces")
         source = " (from the checkpoint's record)" if report.meta.get("model", {}).get("checkpoint") else ""
-        lines.append(f"training{source}: {record.get('competence')} (accuracy {_share(record.get('test_accuracy'))} "
-                     f"vs bag-of-words {_share(record.get('bag_of_words_baseline'))}; epoch {record.get('best_epoch')} "
+        lines.append(f"training{source}: {record.get('competence')} ({against_baseline(record)}; epoch {record.get('best_epoch')} "
                      f"of {record.get('epochs_run')} kept{f', the first {pieces} on single pieces' if pieces else ''}: "
                      f"{record.get('stopped')})")
         versions = ", ".join(f"{name} {version}" for name, version in (record.get("versions") or {}).items())
@@ -41,6 +42,14 @@ def run_summary(report, unit: str) -> str:
     else:
         lines.append("training: unknown (the checkpoint keeps no training record)")
     return "\n".join(lines)
+
+
+def against_baseline(record: dict) -> str:
+    """A training record's held-out score beside its baseline: accuracy vs bag-of-words, or an LM's perplexity vs
+    the unigram model's."""
+    if "test_perplexity" in record:
+        return f"perplexity {number(record['test_perplexity'])} vs unigram {number(record.get('unigram_perplexity'))}"
+    return f"accuracy {_share(record.get('test_accuracy'))} vs bag-of-words {_share(record.get('bag_of_words_baseline'))}"
 
 
 def _share(value) -> str:

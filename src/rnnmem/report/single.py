@@ -14,10 +14,12 @@ from rnnmem.indicators import catalogue, estimators
 from rnnmem.progress import progress_bar
 from rnnmem.report import hull_plots, plots, ses_plots
 from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, to_html, to_markdown
+from rnnmem.report.console import against_baseline
 from rnnmem.report.format import indicator_value, memory_length, number, powers_of_two, with_ci
 from rnnmem.report.language_model import language_model_blocks
 from rnnmem.report.style import save_figure
 
+NAMED_AXES = 10  # the SES axes the context line names; a language model's readout has one per vocabulary word
 IMAGES = (("retention", "Retention curves r(d)"), ("fidelity", "Semantic fidelity F(L)"), ("ses", "Semantic Euclidean Space"),
           ("hull", "Semantic hull of one sequence"), ("validity", "Semantic validity: SES axis against human valence"))
 
@@ -213,6 +215,9 @@ def _verdict_section(report, summary: dict) -> list:
     rows = [["held-out accuracy", "unknown (no training record)" if accuracy is None else number(accuracy),
              f"majority class {number(record.get('majority_baseline'))}; bag-of-words "
              f"{number(record.get('bag_of_words_baseline'))}"]]
+    if "test_perplexity" in record:  # a language model
+        rows = [["test perplexity", number(record["test_perplexity"]),
+                 f"unigram model {number(record.get('unigram_perplexity'))}"]]
     views = dict(_validity_views(report))
     trained, untrained = views.get("trained (this model)"), views.get("untrained (floor)")
     if trained is not None:
@@ -233,9 +238,11 @@ def _training_section(report, record: dict) -> list:
                           f"{number(record.get('best_epoch'))} of {number(record.get('epochs_run'))} kept"
                           + (f" (the first {pieces} on single pieces)" if pieces else "")
                           + (f": {record['stopped']}" if record.get("stopped") else "")),
-             ("Competence", f"{record.get('competence') or 'unknown'} (accuracy {number(record.get('test_accuracy'))}, "
-                            f"majority {number(record.get('majority_baseline'))}, bag-of-words "
-                            f"{number(record.get('bag_of_words_baseline'))})")]
+             ("Competence", f"{record.get('competence') or 'unknown'} ("
+                            + (against_baseline(record) if "test_perplexity" in record else
+                               f"accuracy {number(record.get('test_accuracy'))}, majority "
+                               f"{number(record.get('majority_baseline'))}, bag-of-words "
+                               f"{number(record.get('bag_of_words_baseline'))}") + ")")]
     if record.get("settings"):
         items.append(("Settings", ", ".join(f"{key} = {value}" for key, value in record["settings"].items())))
     if record.get("data_fingerprint"):
@@ -289,7 +296,9 @@ def _context(report) -> str:
         text += " " + "; ".join(extra) + "."
     k = report.num_dimensions
     if report.label_names:
-        text += f" SES axes (K = {k}): {', '.join(report.label_names)}."
+        names = report.label_names
+        shown = ", ".join(names[:NAMED_AXES]) + (f", … ({len(names)} in all)" if len(names) > NAMED_AXES else "")
+        text += f" SES axes (K = {k}): {shown}."
     if meta.get("origin"):
         text += f" SES origin: {meta['origin']}."
     return text.strip()
