@@ -60,7 +60,7 @@ def test_an_unreached_memory_length_reads_the_same_d_in_the_cli_and_the_markdown
     cut.retention.loc[cut.retention["distance"] >= 7, "occlusion"] = np.nan  # measured range 0..6 of 0..9
     assert cut.memory_length(0.1, "occlusion") is None and cut.last_measured_distance("occlusion") == 6
     table = run_summary(cut, "toy")
-    occlusion = next(line for line in table.splitlines() if "occlusion" in line)
+    occlusion = next(line for line in table.splitlines() if "occlusion" in line and "ML(0.1)" in line)
     assert "> 6" in occlusion and "> 9" not in occlusion
     headline = next(line for line in cut.to_markdown().splitlines() if line.startswith("| occlusion |"))
     assert headline.split("|")[3].strip().startswith("> 6")

@@ -77,8 +77,7 @@ def test_report_md_html_and_cli_open_with_the_verdict_accuracy_and_validity(base
     assert page.index("Verdict") < page.index("Headline") and NOT_LEARNED in page and "bag-of-words 0.7" in page
     printed = run_summary(report, "toy").splitlines()
     assert printed[0].startswith(f"verdict: {NOT_LEARNED}") and printed[1].startswith(f"verdict: {VALIDITY_AT_FLOOR}")
-    row = next(line for line in printed if "occlusion" in line and "toy" in line).split()
-    assert row[2:5] == ["0.510", "0.500", "0.700"]  # accuracy, majority, bag-of-words
+    assert printed[2] == "toy: held-out accuracy 0.510 (majority 0.500, bag-of-words 0.700)"
     assert any(line.startswith("semantic validity: Spearman rho 0.02 [-0.03, 0.07] (untrained floor 0.04") for line in printed)
     competent = with_record(base_report, 0.69).to_markdown()
     assert f"- {INTERPRETABLE} (held-out accuracy 0.690 against bag-of-words 0.700)" in competent
@@ -191,8 +190,8 @@ def test_reassessing_a_checkpoint_prints_and_reports_its_training_record(tiny_cs
     again = runner.invoke(app, ["assess", "--checkpoint", str(tmp_path / "a" / "model"), "--corpus", str(tiny_csv),
                                 "--out", str(tmp_path / "b"), *TINY])
     assert again.exit_code == 0, again.output
-    row = next(line for line in again.output.splitlines() if " occlusion " in line).split()
-    assert row[2:5] == [f"{record[key]:.3f}" for key in ("test_accuracy", "majority_baseline", "bag_of_words_baseline")]
+    accuracy, majority, bag = (f"{record[key]:.3f}" for key in ("test_accuracy", "majority_baseline", "bag_of_words_baseline"))
+    assert f"gru: held-out accuracy {accuracy} (majority {majority}, bag-of-words {bag})" in again.output
     assert "training (from the checkpoint's record):" in again.output
     assert record["data_fingerprint"][:16] in again.output
     text = (tmp_path / "b" / "report.md").read_text()

@@ -41,7 +41,8 @@ def bigram_csv(tmp_path_factory):
 def lm_run(bigram_csv, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "lm"
     result = runner.invoke(app, ["assess", "--task", "lm", "--unit", "gru", "--corpus", str(bigram_csv),
-                                 "--out", str(out), "--estimators", "occlusion,gradient", *TINY_LM])
+                                 "--out", str(out), "--estimators", "occlusion,gradient", "--tau", "0.5",
+                                 "--occlusion-normalisation", "context", *TINY_LM])
     assert result.exit_code == 0, result.output
     return out, result.output, json.loads((out / "report.json").read_text())
 
@@ -78,6 +79,31 @@ def test_an_lm_report_states_the_sketch_of_its_readout_and_keeps_the_model(lm_ru
     assert (out / "model" / "model.pt").stat().st_size > 0
     history = json.loads((out / "history.json").read_text())
     assert history["test_perplexity"] == pytest.approx(report["meta"]["language_model"]["test_perplexity"])
+
+
+def test_an_lm_run_honours_tau_and_the_normalisation_and_reports_as_an_lm(lm_run):
+    out, output, report = lm_run
+    assert report["meta"]["occlusion_normalisation"] == "context"
+    assert report["retention"]["occlusion"][0] == pytest.approx(1.0)  # the context yardstick: r(0) = 1 by construction
+    assert report["meta"]["recommendation_tau"] == 0.5 and "0.5" in report["summary"]["recommended_length"]["rule"]
+    vocabulary = report["meta"]["model"]["vocabulary"]
+    assert report["semantic_validity"] is None and report["label_names"] == [f"dim {k}" for k in range(vocabulary)]
+    record = report["summary"]["training"]
+    assert len(record["data_fingerprint"]) == 64 and record["versions"]["rnnmem"] and record["settings"]["max_len"] == 40
+    assert 1 <= record["best_epoch"] <= record["epochs_run"] <= 6 and record["stopped"]
+    assert record["competence"] == "better than the unigram model"
+    training = next(line for line in output.splitlines() if line.startswith("training:"))
+    assert "None" not in training and "perplexity" in training and "unknown" not in output.split("training:")[1]
+    markdown = (out / "report.md").read_text()
+    assert "| test perplexity |" in markdown and f"({vocabulary} in all)" in markdown
+
+
+def test_an_lm_refuses_a_device_it_cannot_train_on(tmp_path):
+    from rnnmem.errors import ConfigError
+    from rnnmem.sweep.cell import CellConfig
+    from rnnmem.sweep.lm_cell import train_and_assess_lm
+    with pytest.raises(ConfigError, match="--task lm trains and assesses on the CPU only.*Leave out --device"):
+        train_and_assess_lm(CellConfig(corpus=str(tmp_path / "never-read.csv")), device="cuda")
 
 
 @pytest.mark.parametrize("args, message", [

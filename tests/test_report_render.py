@@ -103,7 +103,7 @@ def test_retention_figure_marks_half_life_and_thresholds(report):
     assert "40 sequences" in ax.get_title()
     # the colour of an estimator is the same wherever it is drawn
     lines = {line.get_label().split(":")[0]: line.get_color() for line in ax.get_lines()}
-    assert lines["occlusion"] == style.ESTIMATOR_COLORS["occlusion"]
+    assert lines["occlusion"] == style.estimator_color("occlusion") == "#0072B2"
 
 
 def test_fidelity_figure_names_its_curves(report):
@@ -316,7 +316,7 @@ def test_ses_figure_shows_end_point_density_class_means_and_labels_off_the_origi
 def test_markdown_headline_table(report):
     text = report.to_markdown(title="Linear recurrence")
     assert text.startswith("# Linear recurrence\n")
-    assert ("| estimator | ML(0.5) [95% CI] | ML(0.1) [95% CI] | retention capacity Σ r(d) [95% CI] | "
+    assert ("| estimator | ML(0.5) [95% CI] | ML(0.1) [95% CI] | retention capacity [95% CI] | "
             "recent share [95% CI] |") in text
     summary = report.summary()["estimators"]
     assert report.memory_length(0.5, "occlusion") == 2  # ceil(log 0.5 / log 0.7)

@@ -18,18 +18,16 @@ from rnnmem._version import __version__
 from rnnmem.data import Corpus, Vocabulary, encode_batch
 from rnnmem.errors import ConfigError, DataError, ModelProtocolError
 from rnnmem.validation import check_assess_arguments, check_choice, check_resample_memory
-from rnnmem.indicators.bootstrap import ratio_of_sums
+from rnnmem.indicators import estimators as registry
+from rnnmem.indicators.estimators import EstimatorInputs
 from rnnmem.indicators.fidelity import fidelity_by_length
-from rnnmem.indicators.token_effects import TokenEffects
-from rnnmem.indicators.retention import (OCCLUSION_NORMALISATIONS, gradient_effects, occlusion_effects,
-                                         occlusion_retention, occlusion_yardsticks, regression_retention)
+from rnnmem.indicators.retention import OCCLUSION_NORMALISATIONS
 from rnnmem.assessment_views import hull_view, normalisation_note, probe_table, segment_labels, validity_view
 from rnnmem.memory_report import MemoryReport
 from rnnmem.model import SequenceModel, build_model
 from rnnmem.progress import showing_progress, stage
 import rnnmem.ses as ses
 
-ESTIMATORS = ("occlusion", "regression", "gradient")
 # the first sequences measured keep their trajectories and per-token effects (the interactive page's examples)
 EXAMPLE_SEQUENCES = 20
 
@@ -38,7 +36,7 @@ def assess(
     model: nn.Module,
     data,
     max_distance: int = 100,
-    estimators: Sequence[str] = ESTIMATORS,
+    estimators: Sequence[str] | None = None,
     neutral_token: int | None = None,
     *,
     lengths: torch.Tensor | None = None,
@@ -64,8 +62,9 @@ def assess(
         The sequences to measure on (a corpus contributes its test split).
     max_distance : int
         Largest distance from the end d to report; capped at the longest sequence.
-    estimators : sequence of str
-        Any of "occlusion", "regression", "gradient".
+    estimators : sequence of str, optional
+        Names from the estimator registry (`rnnmem.indicators.estimators`): "occlusion", "regression",
+        "gradient"; default every default estimator of the registry.
     neutral_token : int, optional
         Token id that replaces a token when it is occluded; default the pad id (0).
     lengths : LongTensor [N], optional
@@ -103,7 +102,7 @@ def assess(
     if vocabulary is not None and not isinstance(vocabulary, Vocabulary):
         raise ConfigError(f"vocabulary must be an rnnmem Vocabulary (e.g. corpus.vocabulary) or None "
                           f"(got {type(vocabulary).__name__}).")
-    estimators = check_estimators(estimators)
+    estimators = check_estimators(registry.default_estimators() if estimators is None else estimators)
     check_choice("occlusion_normalisation", occlusion_normalisation, OCCLUSION_NORMALISATIONS)
     notes: list[str] = []
     tokens, lengths, vocabulary, label_names = _as_tokens(data, lengths, vocabulary, max_len)
@@ -187,42 +186,31 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
         notes.append(f"SES origin o_0: {o0.route}.")
     lens = lengths.numpy()
     words_at = ses.words_by_position(tokens, lengths, ids, word_table)
-    words = ses.by_distance(words_at, lens)
+    words_by_distance = ses.by_distance(words_at, lens)
     # occluding swaps x_t for the neutral token, so the isolated effect of that swap,
     # ||s(x_t) - s(neutral)||, is the yardstick (= ||s(x_t)|| when the neutral token is inert)
     neutral_point = ses.word_points(model, torch.tensor([neutral]), o0.point).double().numpy()[0]
-    swap_norms = np.linalg.norm(words[:, : max_distance + 1] - neutral_point, axis=-1)
+    swap_norms = np.linalg.norm(words_by_distance[:, : max_distance + 1] - neutral_point, axis=-1)
 
-    curves = {}
-    effects = None
-    examples = slice(0, EXAMPLE_SEQUENCES)
-    token_effects = {}
-    if "occlusion" in estimators:
-        effects, in_context = occlusion_effects(model, tokens, lengths, neutral, max_distance, progress=progress)
-        both = {name: occlusion_retention(effects, in_context, swap_norms, name, n_resamples, seed)
-                for name in OCCLUSION_NORMALISATIONS}
-        curves["occlusion"] = both[occlusion_normalisation]
-        notes.append(normalisation_note({name: est.value for name, est in both.items()}, occlusion_normalisation))
-        yardsticks = occlusion_yardsticks(in_context, swap_norms)
-        for name in sorted(OCCLUSION_NORMALISATIONS, key=lambda name: name != occlusion_normalisation):
-            token_effects[f"occlusion ({name} yardstick)"] = TokenEffects(effects[examples], yardsticks[name][examples])
-    if "regression" in estimators:
-        with stage("regression"):
-            curves["regression"] = regression_retention(words, points, max_distance, n_resamples, seed)
-    if "gradient" in estimators:
-        if hasattr(model, "embed") and hasattr(model, "forward_embedded"):
-            numerator, denominator = gradient_effects(model, tokens, lengths, max_distance, progress=progress)
-            curves["gradient"] = ratio_of_sums(numerator, denominator, n_resamples, seed)
-            token_effects["gradient"] = TokenEffects(numerator[examples], denominator[examples])
-        else:
-            notes.append("gradient estimator skipped: the model has no embed(tokens) and "
-                         "forward_embedded(emb) to differentiate through.")
+    inputs = EstimatorInputs(model, tokens, lengths, neutral, max_distance, n_resamples, seed, progress,
+                             words_by_distance, points, swap_norms, occlusion_normalisation, EXAMPLE_SEQUENCES)
+    results = {}
+    for estimator in registry.ESTIMATORS:  # registry order, whatever order they were named in
+        if estimator.name not in estimators:
+            continue
+        if not estimator.offered_by(model):
+            notes.append(f"{estimator.name} estimator skipped: the model has no {estimator.requires_text}.")
+            continue
+        results[estimator.name] = result = estimator.measure(inputs)
+        if result.yardstick_curves:
+            notes.append(normalisation_note(result.yardstick_curves, occlusion_normalisation))
 
     traj = trajectory.double().numpy()
     with stage("fidelity"):
         fidelity = fidelity_by_length(traj, np.nan_to_num(words_at), lens, n_resamples, seed)
 
     distance = np.arange(max_distance + 1)
+    curves = {name: result.curve for name, result in results.items()}
     report = MemoryReport.from_curves(
         distance=distance, curves=curves, fidelity=fidelity, lengths=lens,
         word_ids=ids, word_points=word_table, token_counts=_token_counts(tokens, lengths, ids),
@@ -234,14 +222,14 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
               "sequence_length": {"min": int(lens.min()), "median": float(np.median(lens)), "max": int(lens.max())}},
     )
     report.sequence_points = points
-    report.token_effects = token_effects
+    report.token_effects = {key: effects for result in results.values() for key, effects in result.token_effects.items()}
     if not hull:
         return report
-    if effects is None:
+    if "occlusion" not in results:
         notes.append("hull indicators skipped: they judge retention by occlusion, which was not run.")
     else:
-        report.hull = hull_view(words[:, : max_distance + 1], effects, swap_norms, tokens, lengths, points,
-                                 n_resamples, seed, notes)
+        report.hull = hull_view(words_by_distance[:, : max_distance + 1], results["occlusion"].effects, swap_norms,
+                                tokens, lengths, points, n_resamples, seed, notes)
     return report
 
 
@@ -259,9 +247,9 @@ def check_estimators(estimators: Sequence[str]) -> tuple[str, ...]:
         raise ConfigError(f"estimators must be a name or a list of names like ['occlusion', 'regression'] "
                           f"(got {estimators!r}).")
     for name in estimators:
-        check_choice("estimators", name, ESTIMATORS, what="estimator")
+        check_choice("estimators", name, registry.estimator_names(), what="estimator")
     if not estimators:
-        raise ConfigError(f"estimators is empty; choose at least one of {', '.join(ESTIMATORS)}.")
+        raise ConfigError(f"estimators is empty; choose at least one of {', '.join(registry.estimator_names())}.")
     return tuple(estimators)
 
 

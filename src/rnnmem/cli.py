@@ -113,7 +113,7 @@ def assess(
     max_distance: int = typer.Option(100, help="Largest distance from the end to measure retention at."),
     estimators: Optional[list[str]] = typer.Option(
         None, metavar="<names>",
-        help="Retention estimators, comma-separated or the option repeated (default: occlusion,regression,gradient)."),
+        help="Retention estimators, comma-separated or the option repeated (default: every estimator; names in docs/estimators.md)."),
     max_sequences: int = typer.Option(256, help="Test sequences to assess on (seeded subset)."),
     seed: int = typer.Option(0, help="Seed for the split, initialisation, training order and bootstrap."),
     quiet: bool = typer.Option(False, help="No progress bars."),
@@ -165,7 +165,7 @@ def assess(
             if not quiet:
                 typer.echo(f"training {unit} as a language model (max_len {config.max_len}) on {corpus}, then "
                            "assessing ...", err=True)
-            report = write_lm_run(config, stage, progress=not quiet)
+            report = write_lm_run(config, stage, progress=not quiet, device=device)
         elif checkpoint is None:
             if not quiet:
                 typer.echo(f"training {unit} (max_len {config.max_len}) on {corpus}, then assessing ...", err=True)

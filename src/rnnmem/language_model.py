@@ -38,6 +38,7 @@ class LanguageModelRecord:
     best_epoch: int = 0  # 1-based; its weights are the ones kept
     test_loss: float = math.nan
     unigram_test_loss: float = math.nan
+    stopped: str = ""  # why training ended
 
     @property
     def test_perplexity(self) -> float:
@@ -147,7 +148,9 @@ def train_language_model(model: nn.Module, corpus: Corpus, max_len: int = 128, e
                 best, record.best_epoch = record.validation_loss[-1], epoch + 1
                 best_state = copy.deepcopy(model.state_dict())
             elif epoch + 1 - record.best_epoch >= patience:
+                record.stopped = f"validation loss did not improve for {patience} epochs"
                 break
+        record.stopped = record.stopped or f"the budget of {epochs} epochs was spent"
     model.load_state_dict(best_state)
     model.eval()
     record.test_loss = mean_loss(model, *test)

@@ -17,8 +17,10 @@ import pandas as pd
 from rnnmem.fileio import json_safe, write_atomically
 from rnnmem.guidance import Recommendation, Verdict, interpretability_verdict, recommend_length
 from rnnmem.indicators.bootstrap import Estimate
-from rnnmem.indicators.curve import (curve_interval, last_measured_distance, memory_length, recent_share,
-                                     retention_capacity)
+from rnnmem.indicators import catalogue
+from rnnmem.indicators.catalogue import IndicatorValue, curve_interval
+from rnnmem.indicators.curve import last_measured_distance, memory_length, recent_share, retention_capacity
+from rnnmem.indicators.estimators import headline_estimator
 from rnnmem.indicators.fidelity import fidelity_at, fidelity_knee
 from rnnmem.indicators.hull import HullView
 from rnnmem.report import interactive, single, tables
@@ -63,6 +65,8 @@ class MemoryReport:
         The untrained floor: the same architecture at initialisation, assessed on the same sequences
         with the same settings (retention, fidelity; no probes, hull or validity of its own). What
         the model's indicators exceed it by is what training added.
+    recommendation_tau : float
+        Threshold of the recommended training length, ML(tau) (report.json keeps it under meta).
     token_effects : dict of str -> TokenEffects
         Per-token effect and yardstick on the first sequences (those of ``trajectories``), by
         estimator and yardstick ("occlusion (word yardstick)", "occlusion (context yardstick)",
@@ -87,6 +91,7 @@ class MemoryReport:
     sequence_points: np.ndarray | None = field(default=None, repr=False)
     sequence_labels: np.ndarray | None = field(default=None, repr=False)
     token_effects: dict = field(default_factory=dict)
+    recommendation_tau: float = 0.1  # tau of the recommended training length's ML(tau) (`rnnmem assess --tau`)
 
     @classmethod
     def from_curves(cls, distance, curves: dict[str, Estimate], fidelity, lengths, word_ids, word_points,
@@ -139,9 +144,14 @@ class MemoryReport:
         return recent_share(self.curve(estimator or self.default_estimator()))
 
     def interval(self, indicator: str, estimator: str = "occlusion", tau: float = 0.5) -> tuple[float, float]:
-        """95% bootstrap interval of "retention_capacity", "memory_length" or "recent_share" (`curve_interval`)."""
+        """95% bootstrap interval of "retention_capacity", "memory_length" or "recent_share" (`catalogue.curve_interval`)."""
         check_choice("estimators of this report", estimator, self.estimators, what="estimator")
         return curve_interval(self.resamples[estimator], indicator, check_tau(tau))
+
+    def indicator_values(self, estimator: str) -> list[IndicatorValue]:
+        """Every indicator of the catalogue (`indicators.catalogue.CURVE_INDICATORS`) on one estimator's curve."""
+        curve, last = self.curve(estimator), self.last_measured_distance(estimator)
+        return [entry.read(curve, self.resamples[estimator], last) for entry in catalogue.CURVE_INDICATORS]
 
     def fidelity_knee(self) -> float | None:
         """Sequence length at the knee of the fidelity curve (`indicators.fidelity.fidelity_knee`)."""
@@ -154,9 +164,9 @@ class MemoryReport:
     def recommend_length(self, tau: float | None = None, estimator: str | None = None) -> Recommendation:
         """Recommended training length (`rnnmem.guidance.recommend_length`), with the rule and the evidence used.
 
-        ``tau`` defaults to ``meta["recommendation_tau"]`` (set by ``rnnmem assess --tau``), else 0.1.
+        ``tau`` defaults to ``recommendation_tau`` (set by ``rnnmem assess --tau``; 0.1).
         """
-        tau = self.meta.get("recommendation_tau", 0.1) if tau is None else tau
+        tau = self.recommendation_tau if tau is None else tau
         estimator = estimator or self.default_estimator()
         return recommend_length(self.curve(estimator), self.lengths, check_tau(tau),
                                 context={"estimator": estimator, "fidelity knee": self.fidelity_knee()})
@@ -176,8 +186,8 @@ class MemoryReport:
                                         record.get("bag_of_words_baseline"), views.get("trained"), views.get("untrained"))
 
     def default_estimator(self) -> str:
-        """The estimator headline numbers use: occlusion when it was computed."""
-        return "occlusion" if "occlusion" in self.resamples else self.estimators[0]
+        """The estimator headline numbers use (`indicators.estimators.headline_estimator`)."""
+        return headline_estimator(self.estimators)
 
     def last_measured_distance(self, estimator: str) -> int:
         """D of "ML > D": the largest distance with a measured r(d) for this estimator."""
@@ -191,13 +201,12 @@ class MemoryReport:
         """Headline numbers per estimator, plus fidelity and the recommendation."""
         per_estimator = {}
         for name in self.estimators:
-            per_estimator[name] = {
-                "ML(0.5)": self.memory_length(0.5, name), "ML(0.5) CI": self.interval("memory_length", name, 0.5),
-                "ML(0.1)": self.memory_length(0.1, name), "ML(0.1) CI": self.interval("memory_length", name, 0.1),
-                "retention_capacity": self.retention_capacity(name),
-                "retention_capacity CI": self.interval("retention_capacity", name),
-                "recent_share": self.recent_share(name), "recent_share CI": self.interval("recent_share", name),
-            }
+            per_estimator[name] = {}
+            for reading in self.indicator_values(name):
+                per_estimator[name][reading.indicator.key] = reading.value
+                per_estimator[name][f"{reading.indicator.key} CI"] = (reading.low, reading.high)
+                if reading.indicator.censored:  # None is "past 0..D" (true), not a missing number
+                    per_estimator[name][f"{reading.indicator.key} censored"] = reading.censored
         rec = self.recommend_length()
         return {
             "verdict": self.verdict().to_dict(),
@@ -224,7 +233,7 @@ class MemoryReport:
             "fidelity": self.fidelity.to_dict(orient="list"),
             "label_names": self.label_names,
             "notes": self.notes,
-            "meta": self.meta,
+            "meta": {**self.meta, "recommendation_tau": self.recommendation_tau},
             "probes": None if self.probes is None else self.probes.to_dict(orient="list"),
             "hull": None if self.hull is None else self.hull.to_dict(),
             "semantic_validity": None if self.semantic_validity is None else {
@@ -248,6 +257,11 @@ class MemoryReport:
         """A self-contained page (plots inlined, no external links); the PNGs are also written beside it."""
         path = Path(path)
         return write_atomically(path, single.render_html(self, title, self.plot(path.parent)))
+
+    def to_frame(self) -> pd.DataFrame:
+        """Each indicator of each estimator beside its untrained floor, one row each (`report.tables.indicator_table`:
+        the rows of indicators.csv, censoring explicit)."""
+        return tables.indicator_table(self)
 
     def to_tables(self, directory: str | Path) -> dict[str, Path]:
         """Write indicators.csv and indicators.tex (each indicator beside its untrained floor) into ``directory``."""

@@ -2,7 +2,8 @@
 
 from rnnmem.indicators.bootstrap import Estimate, bootstrap, rank_interval, ratio_of_sums
 from rnnmem.indicators.classical import TaskFreeCapacity, drive_unit, memory_capacity, task_free_capacity
-from rnnmem.indicators.curve import curve_interval, memory_length, recent_share, retention_capacity
+from rnnmem.indicators.catalogue import CURVE_INDICATORS, Indicator, IndicatorValue, curve_interval
+from rnnmem.indicators.curve import memory_length, recent_share, retention_capacity
 from rnnmem.indicators.fidelity import fidelity_at, fidelity_by_length, fidelity_knee, knee
 from rnnmem.indicators.hull import (HullView, RetainedVolume, WordHull, hull_indicators, hull_vertices, retained_words,
                                     subset_volume, word_hull)
@@ -17,5 +18,5 @@ __all__ = [
     "recent_share", "retention_capacity", "TaskFreeCapacity", "drive_unit", "memory_capacity", "task_free_capacity",
     "HullView", "RetainedVolume", "WordHull", "hull_indicators", "hull_vertices", "retained_words", "subset_volume",
     "word_hull", "accuracy_by_planted_distance", "memory_distance", "probe_accuracy_by_distance", "token_targets",
-    "Validity", "semantic_validity",
+    "Validity", "semantic_validity", "CURVE_INDICATORS", "Indicator", "IndicatorValue",
 ]

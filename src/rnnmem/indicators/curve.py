@@ -1,20 +1,15 @@
-"""Scalar indicators read off a retention curve r(d), d = 0, 1, ..., D, and their bootstrap intervals."""
+"""Scalar indicators read off a retention curve r(d), d = 0, 1, ..., D (their intervals: `indicators.catalogue`)."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from rnnmem.indicators.bootstrap import rank_interval
-from rnnmem.validation import check_choice, check_tau
+from rnnmem.validation import check_tau
 
 # r(d) that equals tau up to float rounding counts as having reached it, so that
 # ML(tau) = ceil(log tau / log lambda) holds exactly for r(d) = lambda^d.
 REACHED_TOLERANCE = 1e-9
 _ROUNDING = REACHED_TOLERANCE
-# Indicators of a curve that `curve_interval` gives a bootstrap interval for.
-CURVE_INDICATORS = ("retention_capacity", "memory_length", "recent_share")
 
 
 def memory_length(retention: np.ndarray, tau: float = 0.5) -> int | None:
@@ -160,35 +155,3 @@ def last_measured_distance(distance, retention) -> int:
     if not np.isfinite(np.asarray(retention, dtype=float)).any():
         return int(distance[-1])
     return int(distance[max(measured_extent(retention) - 1, 0)])
-
-
-def curve_interval(resamples: np.ndarray, indicator: str, tau: float = 0.5) -> tuple[float, float]:
-    """95% bootstrap interval of one indicator of a retention curve, from the curve's resamples.
-
-    The indicator is computed on every resampled curve and the interval is taken by rank
-    (`rank_interval`). For ``memory_length`` a resample where r never falls to tau counts as
-    one past its measured range, D + 1.
-
-    Parameters
-    ----------
-    resamples : array [D+1, R]
-        R bootstrap resamples of r(d) (`Estimate.resamples`).
-    indicator : {"retention_capacity", "memory_length", "recent_share"}
-    tau : float
-        Threshold of ``memory_length``.
-    """
-    check_choice("indicator", indicator, CURVE_INDICATORS)
-    curves = np.asarray(resamples, float).T  # [R, D+1]
-    if curves.shape[0] == 0:
-        return (math.nan, math.nan)
-    if indicator == "retention_capacity":
-        values = [retention_capacity(c) for c in curves]
-    elif indicator == "memory_length":
-        values = [_or_beyond(memory_length(c, tau), c) for c in curves]
-    else:
-        values = [recent_share(c) for c in curves]
-    return rank_interval(values)
-
-
-def _or_beyond(length: int | None, curve: np.ndarray) -> int:
-    return length if length is not None else measured_extent(curve)

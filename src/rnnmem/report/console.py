@@ -4,31 +4,26 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rnnmem.report.format import memory_length, missing
+from rnnmem.report.format import indicator_value, missing, number
+from rnnmem.report.tables import indicator_readings
 
 
 def run_summary(report, unit: str) -> str:
-    """What `rnnmem assess` prints: the verdict, the headline table with baselines and floor, validity beside its
-    floor, the recommendation and the training record (from training, or from the checkpoint's model.json)."""
+    """What `rnnmem assess` prints: the verdict, accuracy beside its baselines, one row per estimator and indicator
+    (trained, untrained floor, difference), validity beside its floor, the recommendation and the training record
+    (from training, or from the checkpoint's model.json)."""
     summary = report.summary()
     record = summary["training"]
-    floor = summary["floor"]["estimators"] if summary.get("floor") else {}
-    rows = []
-    for name, values in summary["estimators"].items():
-        untrained = floor.get(name, {})
-        last = report.last_measured_distance(name)
-        rows.append({
-            "unit": unit, "estimator": name,
-            "accuracy": _share(record.get("test_accuracy")), "majority": _share(record.get("majority_baseline")),
-            "bag-of-words": _share(record.get("bag_of_words_baseline")),
-            "ML(0.5)": memory_length(values["ML(0.5)"], last), "ML(0.1)": memory_length(values["ML(0.1)"], last),
-            "retention_capacity": f"{values['retention_capacity']:.2f}", "recent_share": _share(values["recent_share"]),
-            "floor ML(0.1)": memory_length(untrained["ML(0.1)"], last) if untrained else "-",
-            "floor capacity": f"{untrained['retention_capacity']:.2f}" if untrained else "-",
-            "floor recent_share": _share(untrained.get("recent_share")),
-        })
     lines = [f"verdict: {statement}" for statement in summary["verdict"]["statements"]]
-    lines.append(pd.DataFrame(rows).to_string(index=False))
+    if "test_perplexity" not in record:  # a language model's perplexity has its own line
+        lines.append(f"{unit}: held-out accuracy {_share(record.get('test_accuracy'))} (majority "
+                     f"{_share(record.get('majority_baseline'))}, bag-of-words "
+                     f"{_share(record.get('bag_of_words_baseline'))})")
+    rows = [{"estimator": name, "indicator": trained.indicator.label, "trained": indicator_value(trained, interval=False),
+             "floor": "-" if untrained is None else indicator_value(untrained, interval=False),
+             "difference": _difference(trained, untrained)} for name, trained, untrained in indicator_readings(report)]
+    if rows:
+        lines.append(pd.DataFrame(rows).to_string(index=False))
     views = report.semantic_validity or {}
     if views.get("trained") is not None:
         lines.append(f"semantic validity: Spearman rho {_rho(views['trained'])} (untrained floor "
@@ -38,8 +33,7 @@ def run_summary(report, unit: str) -> str:
     if record:
         pieces = record.get("epochs_on_pieces")
         source = " (from the checkpoint's record)" if report.meta.get("model", {}).get("checkpoint") else ""
-        lines.append(f"training{source}: {record.get('competence')} (accuracy {_share(record.get('test_accuracy'))} "
-                     f"vs bag-of-words {_share(record.get('bag_of_words_baseline'))}; epoch {record.get('best_epoch')} "
+        lines.append(f"training{source}: {record.get('competence')} ({against_baseline(record)}; epoch {record.get('best_epoch')} "
                      f"of {record.get('epochs_run')} kept{f', the first {pieces} on single pieces' if pieces else ''}: "
                      f"{record.get('stopped')})")
         versions = ", ".join(f"{name} {version}" for name, version in (record.get("versions") or {}).items())
@@ -50,8 +44,28 @@ def run_summary(report, unit: str) -> str:
     return "\n".join(lines)
 
 
+def against_baseline(record: dict) -> str:
+    """A training record's held-out score beside its baseline: accuracy vs bag-of-words, or an LM's perplexity vs
+    the unigram model's."""
+    if "test_perplexity" in record:
+        return f"perplexity {number(record['test_perplexity'])} vs unigram {number(record.get('unigram_perplexity'))}"
+    return f"accuracy {_share(record.get('test_accuracy'))} vs bag-of-words {_share(record.get('bag_of_words_baseline'))}"
+
+
 def _share(value) -> str:
     return "-" if missing(value) else f"{value:.3f}"
+
+
+def _difference(trained, untrained) -> str:
+    """Trained minus floor; a value past the measured range counts as its lower bound D + 1, so the difference is a
+    bound (">=" or "<="), and unknown ("-") when both are past it."""
+    if untrained is None or (trained.censored and untrained.censored):
+        return "-"
+    difference = trained.number - untrained.number
+    if missing(difference):
+        return "-"
+    bound = ">= " if trained.censored else "<= " if untrained.censored else ""
+    return bound + number(difference)
 
 
 def _rho(view) -> str:

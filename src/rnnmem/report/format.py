@@ -60,6 +60,16 @@ def memory_length_with_ci(value, ci, last_measured: int) -> str:
     return f"{shown} [{memory_length(low, last_measured)}, {memory_length(high, last_measured)}]"
 
 
+def indicator_value(reading, interval: bool = True) -> str:
+    """One catalogue indicator's value (an `IndicatorValue`) as every report reads it: "> D" past the measured range
+    for a censored one (an ML), 3 significant digits otherwise; with its 95% interval unless ``interval`` is False."""
+    if reading.indicator.censored:
+        if interval:
+            return memory_length_with_ci(reading.value, (reading.low, reading.high), reading.last_measured)
+        return memory_length(reading.value, reading.last_measured)
+    return with_ci(reading.value, (reading.low, reading.high)) if interval else number(reading.value)
+
+
 def duration(seconds: float) -> str:
     """Seconds as "42 s", "3.5 min" or "2.1 h"."""
     if seconds < 120:

@@ -16,9 +16,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from rnnmem.indicators.estimators import registered
 from rnnmem.report.format import number
 from rnnmem.report.html import page
-from rnnmem.report.style import ESTIMATOR_COLORS, THRESHOLDS
+from rnnmem.report.style import THRESHOLDS, estimator_color
 from rnnmem.ses import project_2d
 
 TOKENS_PER_ROW = 16
@@ -140,7 +141,7 @@ def _retention_traces(report) -> list[go.Scatter]:
     distance = report.retention["distance"].to_numpy()
     traces = []
     for name in report.estimators:
-        color = ESTIMATOR_COLORS.get(name, "#444")
+        color = estimator_color(name)
         low, high = report.retention[f"{name}_lo"].to_numpy(), report.retention[f"{name}_hi"].to_numpy()
         traces.append(band(distance, low, high, color))
         traces.append(go.Scatter(x=distance, y=report.retention[name].to_numpy(), mode="lines", name=f"r(d) {name}",
@@ -283,12 +284,13 @@ def _plane_note(report) -> str:
 def _notes(report, effects: dict) -> list[str]:
     notes = []
     missing = [name for name in report.estimators if not any(key.startswith(name) for key in effects)]
-    if "regression" in missing:
-        notes.append("regression has no per-token value: it fits one weight α(d) per distance over all sequences; "
-                     "its r(d) is the curve on the right.")
+    for name in missing:
+        entry = registered(name)
+        if entry is not None and not entry.per_token:
+            notes.append(f"{name} has no per-token value: it fits its r(d) over all sequences ({entry.help}); "
+                         "its r(d) is the curve on the right.")
     if not effects:
-        notes.append("no per-token effects were measured (occlusion and gradient did not run): tokens are shown "
-                     "uncoloured.")
+        notes.append("no per-token effects were measured (no per-token estimator ran): tokens are shown uncoloured.")
     notes.append(f"Colours saturate at r = 1: a token can move the final state more than its yardstick (hover for the "
                  "value). Grey: no share — the token lies farther than the measured distance D = "
                  f"{int(report.retention['distance'].max())} from the end, or its yardstick is zero.")

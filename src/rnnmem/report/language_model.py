@@ -15,7 +15,7 @@ def _context(k_eff, ks) -> str:
 
 
 def _horizon(report) -> str:
-    estimator = "occlusion" if "occlusion" in report.estimators else report.estimators[0]
+    estimator = report.default_estimator()
     return f"{memory_length(report.memory_length(0.1, estimator), report.last_measured_distance(estimator))} ({estimator})"
 
 

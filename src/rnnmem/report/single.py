@@ -10,29 +10,22 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnmem.indicators import catalogue, estimators
 from rnnmem.progress import progress_bar
 from rnnmem.report import hull_plots, plots, ses_plots
 from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, to_html, to_markdown
-from rnnmem.report.format import memory_length, memory_length_with_ci, number, powers_of_two, with_ci
+from rnnmem.report.console import against_baseline
+from rnnmem.report.format import indicator_value, memory_length, number, powers_of_two, with_ci
 from rnnmem.report.language_model import language_model_blocks
 from rnnmem.report.style import save_figure
 
+NAMED_AXES = 10  # the SES axes the context line names; a language model's readout has one per vocabulary word
 IMAGES = (("retention", "Retention curves r(d)"), ("fidelity", "Semantic fidelity F(L)"), ("ses", "Semantic Euclidean Space"),
           ("hull", "Semantic hull of one sequence"), ("validity", "Semantic validity: SES axis against human valence"))
 
+# What the indicators mean, beside r(d) (its estimators from `indicators.estimators`) and the catalogue's indicators
+# (`indicators.catalogue`), which come first.
 EXPLANATIONS = (
-    ("ML(0.5) — half-life", "the first distance from the end d at which a token keeps at most half of its "
-     "semantics in the final state; “> D” means it never fell that far within the measured distances 0..D."),
-    ("ML(0.1) — horizon", "the first distance at which a token keeps at most a tenth of its semantics: "
-     "tokens farther back barely reach the final state."),
-    ("Retention capacity", "the sum of r(d) over the measured distances: the effective number of tokens remembered "
-     "(not Jaeger's task-free memory capacity, which `rnnmem capacity` measures on an untrained unit)."),
-    ("Retention r(d)", "how much of the semantics of the token d steps before the end is still present at the end "
-     "(1 = all of it, 0 = none); estimated by occlusion (replace the token by a neutral one), regression "
-     "(least-squares weight of each distance) and gradient (how far error signals flow back)."),
-    ("Recent share", "the share of the retention mass Σ r(d) that lies in the most recent quarter of the measured "
-     "distances (d ≤ D/4), between 0 and 1: about 0.25 = every measured distance is remembered alike, 1 = only the "
-     "most recent quarter is remembered at all."),
     ("Semantic fidelity F(L)", "mean cosine (and R²) between the sequence point S(x) and the full-memory "
      "reference S*(x) = Σ s(x_t) for sequences of length L; its knee is the length past which the final "
      "state stops expressing the whole sequence."),
@@ -78,24 +71,18 @@ def report_blocks(report) -> list:
     summary = report.summary()
     out = _verdict_section(report, summary) + [Paragraph(_context(report)), Heading("Headline")]
     if report.estimators:
-        rows = []
-        floor = summary["floor"]["estimators"] if summary.get("floor") else {}
-        for name, values in summary["estimators"].items():
-            last = report.last_measured_distance(name)
-            row = [name, memory_length_with_ci(values["ML(0.5)"], values["ML(0.5) CI"], last),
-                   memory_length_with_ci(values["ML(0.1)"], values["ML(0.1) CI"], last),
-                   with_ci(values["retention_capacity"], values["retention_capacity CI"]),
-                   with_ci(values["recent_share"], values["recent_share CI"])]
-            if floor:
-                untrained = floor.get(name)
-                row.append("-" if untrained is None else
-                           f"{memory_length(untrained['ML(0.5)'], last)} / {memory_length(untrained['ML(0.1)'], last)}"
-                           f" / {number(untrained['retention_capacity'])} / {number(untrained['recent_share'])}")
+        labels = [entry.label for entry in catalogue.CURVE_INDICATORS]
+        header, rows = ["estimator"] + [f"{label} [95% CI]" for label in labels], []
+        for name in report.estimators:
+            row = [name] + [indicator_value(reading) for reading in report.indicator_values(name)]
+            if report.floor is not None:
+                row.append(" / ".join(indicator_value(reading, interval=False)
+                                      for reading in report.floor.indicator_values(name))
+                           if name in report.floor.estimators else "-")
             rows.append(row)
-        header = ["estimator", "ML(0.5) [95% CI]", "ML(0.1) [95% CI]", "retention capacity Σ r(d) [95% CI]",
-                  "recent share [95% CI]"]
-        out.append(Table(header + (["untrained floor: ML(0.5) / ML(0.1) / capacity / recent share"] if floor else []),
-                         rows))
+        if report.floor is not None:
+            header.append("untrained floor: " + " / ".join(labels))
+        out.append(Table(header, rows))
     else:
         out.append(Paragraph("No retention estimator was computed."))
     out.append(Bullets(_headline_items(report, summary)))
@@ -108,11 +95,19 @@ def report_blocks(report) -> list:
             "reference S*(x) = Σ s(x_t), by sequence length (every prefix counts as a sequence of its length)."),
             _fidelity_table(report, summary["fidelity_knee"])]
     out += _probe_section(report) + _hull_section(report) + _validity_section(report)
-    out += [Heading("What the indicators mean"), Bullets(list(EXPLANATIONS)),
+    out += [Heading("What the indicators mean"), Bullets(_explanations()),
             Heading("Notes"), Bullets(list(report.notes) or ["none"]), Heading("Images")]
     shown = {"hull": report.hull is not None and bool(report.hull.example), "validity": bool(_validity_views(report))}
     out += [Image(f"{name}.png", alt) for name, alt in IMAGES if shown.get(name, True)]
     return out
+
+
+def _explanations() -> list[tuple[str, str]]:
+    ways = [f"{entry.name} ({entry.help})" for entry in estimators.ESTIMATORS]
+    retention = ("Retention r(d)", "how much of the semantics of the token d steps before the end is still present at "
+                 "the end (1 = all of it, 0 = none); estimated by " + ", ".join(ways[:-1])
+                 + (" and " if len(ways) > 1 else "") + ways[-1] + ".")
+    return [retention, *((entry.title, entry.explanation) for entry in catalogue.CURVE_INDICATORS), *EXPLANATIONS]
 
 
 def _headline_items(report, summary: dict) -> list[tuple[str, str]]:
@@ -220,6 +215,9 @@ def _verdict_section(report, summary: dict) -> list:
     rows = [["held-out accuracy", "unknown (no training record)" if accuracy is None else number(accuracy),
              f"majority class {number(record.get('majority_baseline'))}; bag-of-words "
              f"{number(record.get('bag_of_words_baseline'))}"]]
+    if "test_perplexity" in record:  # a language model
+        rows = [["test perplexity", number(record["test_perplexity"]),
+                 f"unigram model {number(record.get('unigram_perplexity'))}"]]
     views = dict(_validity_views(report))
     trained, untrained = views.get("trained (this model)"), views.get("untrained (floor)")
     if trained is not None:
@@ -240,9 +238,11 @@ def _training_section(report, record: dict) -> list:
                           f"{number(record.get('best_epoch'))} of {number(record.get('epochs_run'))} kept"
                           + (f" (the first {pieces} on single pieces)" if pieces else "")
                           + (f": {record['stopped']}" if record.get("stopped") else "")),
-             ("Competence", f"{record.get('competence') or 'unknown'} (accuracy {number(record.get('test_accuracy'))}, "
-                            f"majority {number(record.get('majority_baseline'))}, bag-of-words "
-                            f"{number(record.get('bag_of_words_baseline'))})")]
+             ("Competence", f"{record.get('competence') or 'unknown'} ("
+                            + (against_baseline(record) if "test_perplexity" in record else
+                               f"accuracy {number(record.get('test_accuracy'))}, majority "
+                               f"{number(record.get('majority_baseline'))}, bag-of-words "
+                               f"{number(record.get('bag_of_words_baseline'))}") + ")")]
     if record.get("settings"):
         items.append(("Settings", ", ".join(f"{key} = {value}" for key, value in record["settings"].items())))
     if record.get("data_fingerprint"):
@@ -296,7 +296,9 @@ def _context(report) -> str:
         text += " " + "; ".join(extra) + "."
     k = report.num_dimensions
     if report.label_names:
-        text += f" SES axes (K = {k}): {', '.join(report.label_names)}."
+        names = report.label_names
+        shown = ", ".join(names[:NAMED_AXES]) + (f", … ({len(names)} in all)" if len(names) > NAMED_AXES else "")
+        text += f" SES axes (K = {k}): {shown}."
     if meta.get("origin"):
         text += f" SES origin: {meta['origin']}."
     return text.strip()

@@ -17,10 +17,9 @@ from matplotlib.text import Annotation, Text
 from matplotlib.transforms import Bbox
 
 from rnnmem.fileio import save_png
+from rnnmem.indicators.estimators import registered
 
 DPI = 120
-# One colour per estimator, the same in every figure (Okabe-Ito, colour-blind safe).
-ESTIMATOR_COLORS = {"occlusion": "#0072B2", "regression": "#D55E00", "gradient": "#009E73"}
 TRAJECTORY_COLORS = ["#CC79A7", "#E69F00", "#56B4E9", "#000000"]
 # Units of a study and classes of a corpus (Okabe-Ito).
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
@@ -49,7 +48,9 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
 
 
 def estimator_color(estimator: str) -> str:
-    return ESTIMATOR_COLORS.get(estimator, "#444444")
+    """The estimator's colour in every figure, from the registry (`indicators.estimators`); grey for another name."""
+    entry = registered(estimator)
+    return "#444444" if entry is None else entry.color
 
 
 def draw_thresholds(ax) -> None:

@@ -1,9 +1,10 @@
 """Per-run tables for papers and spreadsheets: every headline indicator beside its untrained floor, per estimator.
 
-``indicators.csv`` holds the numbers (one row per estimator and indicator); ``indicators.tex``
-the same rows as a booktabs tabular, formatted as the Markdown report formats them. An ML(τ)
-above ``max_distance`` means r(d) did not fall to τ within the measured distances 0..max_distance
-(it is stored as max_distance + 1, the convention of the bootstrap intervals).
+``indicators.csv`` holds the numbers (one row per estimator and catalogue indicator, see
+`rnnmem.indicators.catalogue`); ``indicators.tex`` the same rows as a booktabs tabular, formatted
+as the Markdown report formats them. Censoring is explicit: an ML(τ) whose r(d) did not fall to τ
+within the measured distances 0..max_distance has ``trained_censored`` (``floor_censored``) true and
+its value is the lower bound max_distance + 1; the LaTeX reads it "> max_distance".
 """
 
 from __future__ import annotations
@@ -14,13 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from rnnmem.fileio import write_atomically
-from rnnmem.report.format import memory_length_with_ci, with_ci
+from rnnmem.report.format import indicator_value, with_ci
 
-# summary key -> name in the tables
-INDICATORS = (("ML(0.5)", "ML(0.5)"), ("ML(0.1)", "ML(0.1)"), ("retention_capacity", "retention capacity"),
-              ("recent_share", "recent share"))
-COLUMNS = ["estimator", "indicator", "trained", "trained_low", "trained_high", "floor", "floor_low", "floor_high",
-           "max_distance"]
+COLUMNS = ["estimator", "indicator", "trained", "trained_low", "trained_high", "trained_censored", "floor", "floor_low",
+           "floor_high", "floor_censored", "max_distance"]
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
                   "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", ">": r"$>$", "<": r"$<$",
                   "—": "--", "ρ": r"$\rho$", "τ": r"$\tau$"}
@@ -30,23 +28,17 @@ def indicator_table(report) -> pd.DataFrame:
     """The numbers: one row per (estimator, indicator), the trained model's value and 95% CI beside the floor's.
 
     Semantic validity (when measured) is one more row, estimator "SES". Floor columns are NaN
-    when the report has no untrained floor.
+    (censored None) when the report has no untrained floor.
     """
-    summary = report.summary()
-    floor = (summary.get("floor") or {}).get("estimators", {})
-    rows = []
-    for name, values in summary["estimators"].items():
-        last = report.last_measured_distance(name)
-        for key, label in INDICATORS:
-            untrained = floor.get(name, {})
-            rows.append([name, label, *_value_and_ci(values, key, last), *_value_and_ci(untrained, key, last), last])
+    rows = [[name, trained.indicator.label, *_numbers(trained), *_numbers(untrained), trained.last_measured]
+            for name, trained, untrained in indicator_readings(report)]
     views = report.semantic_validity or {}
     if views.get("trained") is not None:
-        untrained = views.get("untrained")
-        rows.append(["SES", "semantic validity (Spearman ρ)", *_validity(views["trained"]), *_validity(untrained),
-                     None])
+        rows.append(["SES", "semantic validity (Spearman ρ)", *_validity(views["trained"]), False,
+                     *_validity(views.get("untrained")), None if views.get("untrained") is None else False, None])
     table = pd.DataFrame(rows, columns=COLUMNS)
-    return table.astype({"max_distance": "Int64"})  # a whole distance; empty for validity, which has none
+    # a whole distance (empty for validity, which has none); censored is empty where there is no value
+    return table.astype({"max_distance": "Int64", "trained_censored": "boolean", "floor_censored": "boolean"})
 
 
 def indicators_csv(report) -> str:
@@ -57,9 +49,15 @@ def indicators_latex(report) -> str:
     """The rows of `indicator_table` as a booktabs tabular (needs ``\\usepackage{booktabs}``)."""
     lines = [r"\begin{tabular}{llrr}", r"\toprule",
              r"Estimator & Indicator & Trained [95\% CI] & Untrained floor [95\% CI] \\", r"\midrule"]
-    for row in indicator_table(report).itertuples(index=False):
-        cells = [row.estimator, row.indicator, _shown(row, "trained"), _shown(row, "floor")]
-        lines.append(" & ".join(_latex_escape(str(cell)) for cell in cells) + r" \\")
+    for name, trained, untrained in indicator_readings(report):
+        cells = [name, trained.indicator.label, indicator_value(trained),
+                 "—" if untrained is None else indicator_value(untrained)]
+        lines.append(" & ".join(_latex_escape(cell) for cell in cells) + r" \\")
+    views = report.semantic_validity or {}
+    if views.get("trained") is not None:
+        cells = ["SES", "semantic validity (Spearman ρ)", _validity_shown(views["trained"]),
+                 _validity_shown(views.get("untrained"))]
+        lines.append(" & ".join(_latex_escape(cell) for cell in cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", ""]
     return "\n".join(lines)
 
@@ -71,25 +69,28 @@ def write_tables(report, directory: str | Path) -> dict[str, Path]:
             "indicators_tex": write_atomically(directory / "indicators.tex", indicators_latex(report))}
 
 
-def _value_and_ci(values: dict, key: str, last: int) -> list[float]:
-    if key not in values:
-        return [math.nan] * 3
-    value, (low, high) = values[key], values[f"{key} CI"]
-    if key.startswith("ML(") and value is None:
-        value = last + 1
-    return [math.nan if v is None else float(v) for v in (value, low, high)]
+def indicator_readings(report):
+    """(estimator, the trained model's `IndicatorValue`, the floor's or None) for every estimator and indicator."""
+    for name in report.estimators:
+        trained = report.indicator_values(name)
+        has_floor = report.floor is not None and name in report.floor.estimators
+        yield from ((name, *pair) for pair in zip(trained, report.floor.indicator_values(name) if has_floor
+                                                  else [None] * len(trained)))
+
+
+def _numbers(reading) -> list:
+    """value (a censored one as its lower bound D + 1), low, high, censored; NaN and None without a reading."""
+    if reading is None:
+        return [math.nan] * 3 + [None]
+    return [reading.number, reading.low, reading.high, reading.censored]
 
 
 def _validity(view) -> list[float]:
     return [math.nan] * 3 if view is None else [view.rho, view.low, view.high]
 
 
-def _shown(row, side: str) -> str:
-    """One side ("trained" or "floor") of a row as the Markdown report writes it."""
-    value, low, high = (getattr(row, side + part) for part in ("", "_low", "_high"))
-    if row.indicator.startswith("ML(") and pd.notna(row.max_distance):
-        return "—" if math.isnan(value) else memory_length_with_ci(value, (low, high), int(row.max_distance))
-    return with_ci(value, (low, high))
+def _validity_shown(view) -> str:
+    return "—" if view is None else with_ci(view.rho, (view.low, view.high))
 
 
 def _latex_escape(text: str) -> str:

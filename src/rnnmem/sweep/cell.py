@@ -19,6 +19,7 @@ from rnnmem.assessment import assess, check_estimators
 from rnnmem.data import Vocabulary, load_corpus, tokenize
 from rnnmem.errors import ConfigError, ModelProtocolError
 from rnnmem.fileio import json_safe
+from rnnmem.indicators.estimators import default_estimators
 from rnnmem.indicators.retention import OCCLUSION_NORMALISATIONS
 from rnnmem.model import build_model, load_model
 from rnnmem.progress import showing_progress, stage
@@ -51,7 +52,7 @@ class CellConfig:
     keep: str = "first"
     bptt_window: int | None = None
     max_distance: int = 100
-    estimators: tuple[str, ...] = ("occlusion", "regression", "gradient")
+    estimators: tuple[str, ...] = default_estimators()
     max_sequences: int = 256
     n_resamples: int = 1000
     occlusion_normalisation: str = "word"  # occlusion's yardstick (docs/estimators.md)
@@ -124,10 +125,15 @@ def training_record(config: CellConfig, corpus, history) -> dict:
         "majority_baseline": history.majority_baseline, "bag_of_words_baseline": history.bag_of_words_baseline,
         "competence": history.verdict, "best_epoch": history.best_epoch, "epochs_run": len(history.loss),
         "epochs_on_pieces": history.stage.count("pieces"), "stopped": history.stopped,
-        "settings": {**history.settings, "corpus": config.corpus, **corpus_options(config)},
-        "data_fingerprint": data_fingerprint(corpus, corpus_options(config)),
-        "versions": {"rnnmem": __version__, "torch": torch.__version__, "numpy": np.__version__},
+        **provenance(config, corpus, history.settings),
     })
+
+
+def provenance(config: CellConfig, corpus, settings: dict) -> dict:
+    """What every training record keeps of where a model came from: settings, data fingerprint, library versions."""
+    return {"settings": {**settings, "corpus": config.corpus, **corpus_options(config)},
+            "data_fingerprint": data_fingerprint(corpus, corpus_options(config)),
+            "versions": {"rnnmem": __version__, "torch": torch.__version__, "numpy": np.__version__}}
 
 
 # Test texts are assessed up to this many times the longer of the training length and the
@@ -174,7 +180,7 @@ def train_and_assess(config: CellConfig, progress: bool = False, device: str = "
                     lr=config.lr, seed=config.seed, keep=config.keep, bptt_window=config.bptt_window,
                     piece_epochs=config.piece_epochs, progress=progress)
     trained = time.perf_counter()
-    report = _assess(model, corpus, config, progress)
+    report = assess_with_config(model, corpus, config, progress)
     report.notes.extend(cut_notes(corpus, config))
     report.meta["model"] = {"unit": config.unit, "hidden_size": config.hidden_size, "corpus": corpus.name,
                             **training_record(config, corpus, history)}
@@ -206,7 +212,7 @@ def assess_checkpoint(checkpoint: str | Path, config: CellConfig, progress: bool
             f"the checkpoint predicts {model.config.num_classes} classes but {data.name} has "
             f"{data.num_classes}; assess it on the corpus it was trained for.")
     vocabulary = Vocabulary.from_dict(meta["vocabulary"]) if meta.get("vocabulary") else data.vocabulary
-    report = _assess(model, data, config, progress, vocabulary)
+    report = assess_with_config(model, data, config, progress, vocabulary)
     report.notes.extend(cut_notes(data, config, splits=("test",)))  # the checkpoint was trained elsewhere
     # the record of its training when the checkpoint keeps one (model.json files saved before it was kept do not)
     record = meta.get("training") or {}
@@ -222,13 +228,13 @@ def assess_checkpoint(checkpoint: str | Path, config: CellConfig, progress: bool
     return report
 
 
-def _assess(model, corpus, config: CellConfig, progress: bool, vocabulary=None):
-    """`assess` with the cell's settings; the report's recommendation uses the cell's tau."""
-    report = assess(model, corpus, max_distance=config.max_distance, estimators=config.estimators,
+def assess_with_config(model, data, config: CellConfig, progress: bool, vocabulary=None, lengths=None):
+    """`assess` with the cell's settings, for every task; the report's recommendation uses the cell's tau."""
+    report = assess(model, data, max_distance=config.max_distance, estimators=config.estimators,
                     vocabulary=vocabulary, max_sequences=config.max_sequences, n_resamples=config.n_resamples,
-                    seed=config.seed, max_len=assessed_length(config), progress=progress,
+                    seed=config.seed, max_len=assessed_length(config), progress=progress, lengths=lengths,
                     occlusion_normalisation=config.occlusion_normalisation)
-    report.meta["recommendation_tau"] = config.tau
+    report.recommendation_tau = config.tau
     return report
 
 
@@ -239,12 +245,10 @@ def cell_metrics(report, history) -> dict:
                "bag_of_words_baseline": history.bag_of_words_baseline, "best_epoch": history.best_epoch,
                "fidelity_knee": summary["fidelity_knee"], "fidelity_at_median_length": summary["fidelity_at_median_length"],
                "recommended_length": summary["recommended_length"]["length"]}
-    for prefix, numbers in (("", summary), ("floor.", summary["floor"])):
-        for name, values in (numbers or {"estimators": {}})["estimators"].items():
-            metrics[f"{prefix}{name}.ML(0.5)"] = values["ML(0.5)"]
-            metrics[f"{prefix}{name}.ML(0.1)"] = values["ML(0.1)"]
-            metrics[f"{prefix}{name}.retention_capacity"] = values["retention_capacity"]
-            metrics[f"{prefix}{name}.recent_share"] = values["recent_share"]
+    for prefix, measured in (("", report), ("floor.", report.floor)):
+        for name in measured.estimators if measured is not None else ():
+            for reading in measured.indicator_values(name):  # every catalogue indicator, as <estimator>.<key>
+                metrics[f"{prefix}{name}.{reading.indicator.key}"] = reading.value
     if summary["floor"]:
         metrics["floor.fidelity_at_median_length"] = summary["floor"]["fidelity_at_median_length"]
     for prefix, name in (("", "trained"), ("floor.", "untrained")):

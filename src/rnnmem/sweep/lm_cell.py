@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import time
 
-from rnnmem.assessment import assess
 from rnnmem.errors import ConfigError, DataError
 from rnnmem.fileio import json_safe, write_atomically
 from rnnmem.indicators.context import PERTURBATIONS, context_area
 from rnnmem.indicators.retention import SKETCH_DIMENSIONS
 from rnnmem.language_model import FINE_KS, context_loss_rise, train_language_model, unigram_log_probs
 from rnnmem.model import build_model, save_model
-from rnnmem.sweep.cell import CellConfig, assessed_length, corpus_for, cut_notes
+from rnnmem.sweep.cell import CellConfig, assess_with_config, assessed_length, corpus_for, cut_notes, provenance
 
 TASKS = ("classify", "lm")
 # readout dimensions of an LM: the most frequent training words, the rest read as <unk>; the
@@ -35,12 +34,17 @@ def context_ks(max_distance: int) -> list[int]:
     return [k for k in FINE_KS if k <= max(max_distance, 1)]
 
 
-def train_and_assess_lm(config: CellConfig, progress: bool = False):
+def train_and_assess_lm(config: CellConfig, progress: bool = False, device: str = "cpu"):
     """Train ``config.unit`` as a next-token LM on the corpus's training texts, then assess it and its context curve.
 
+    The assessment takes the cell's settings (tau, occlusion normalisation) as a classifier's does, on the
+    encoded test texts: the SES axes are vocabulary words, so no class names and no semantic validity.
     Returns (model, vocabulary, record, report, timings); ``report.meta["language_model"]``
     holds perplexities, the loss-rise curves and the effective contexts.
     """
+    if device != "cpu":
+        raise ConfigError(f"--task lm trains and assesses on the CPU only (its training loop keeps batches there); "
+                          f"--device {device} applies to classification. Leave out --device.")
     if config.keep != "first" or config.bptt_window is not None:
         raise ConfigError(f"--task lm trains on the first --max-len tokens of each text with full backpropagation; "
                           f"--keep {config.keep} and --bptt-window {config.bptt_window} apply to classification "
@@ -65,9 +69,7 @@ def train_and_assess_lm(config: CellConfig, progress: bool = False):
     train_tokens, train_lengths, _ = corpus.encode(vocabulary, "train", max_len=config.max_len)
     curve = context_loss_rise(model, tokens, lengths, unigram_log_probs(train_tokens, train_lengths, len(vocabulary)),
                               ks=ks, n_targets=CONTEXT_TARGETS, seed=config.seed, progress=progress)
-    report = assess(model, corpus, max_distance=config.max_distance, estimators=config.estimators,
-                    vocabulary=vocabulary, max_sequences=config.max_sequences, n_resamples=config.n_resamples,
-                    seed=config.seed, max_len=assessed_length(config), progress=progress)
+    report = assess_with_config(model, tokens, config, progress, vocabulary, lengths)
     report.notes.extend(cut_notes(corpus, config))
     if "gradient" in config.estimators and len(vocabulary) > SKETCH_DIMENSIONS:
         report.notes.append(
@@ -77,7 +79,7 @@ def train_and_assess_lm(config: CellConfig, progress: bool = False):
             "tokens, is closer (docs/lm_context.md measures the sketch against the exact Jacobians of a trained "
             "language model).")
     report.meta["model"] = {"unit": config.unit, "hidden_size": config.hidden_size, "corpus": corpus.name,
-                            "task": "lm", "train_max_len": config.max_len, "vocabulary": len(vocabulary)}
+                            "task": "lm", "vocabulary": len(vocabulary), **lm_training_record(config, corpus, record)}
     report.meta["language_model"] = {
         "test_perplexity": record.test_perplexity, "unigram_perplexity": record.unigram_perplexity,
         "best_epoch": record.best_epoch, "train_loss": record.train_loss, "validation_loss": record.validation_loss,
@@ -92,9 +94,21 @@ def train_and_assess_lm(config: CellConfig, progress: bool = False):
                                                "assess_s": time.perf_counter() - trained}
 
 
-def write_lm_run(config: CellConfig, stage, progress: bool = True):
+def lm_training_record(config: CellConfig, corpus, record) -> dict:
+    """An LM's training record, as a classifier's (`cell.training_record`) with perplexity in place of accuracy."""
+    better = record.test_perplexity < record.unigram_perplexity
+    settings = {"max_len": config.max_len, "epochs": config.epochs, "batch_size": config.batch_size, "lr": config.lr,
+                "seed": config.seed}
+    return json_safe({"train_max_len": config.max_len, "test_perplexity": record.test_perplexity,
+                      "unigram_perplexity": record.unigram_perplexity,
+                      "competence": "better than the unigram model" if better else "no better than the unigram model",
+                      "best_epoch": record.best_epoch, "epochs_run": len(record.train_loss), "stopped": record.stopped,
+                      **provenance(config, corpus, settings)})
+
+
+def write_lm_run(config: CellConfig, stage, progress: bool = True, device: str = "cpu"):
     """`rnnmem assess --task lm`: train and assess, and write the model and history.json into ``stage``."""
-    model, vocabulary, record, report, _ = train_and_assess_lm(config, progress=progress)
+    model, vocabulary, record, report, _ = train_and_assess_lm(config, progress=progress, device=device)
     save_model(model, stage / "model", vocabulary.to_dict(), [])
     write_atomically(stage / "history.json", json.dumps(json_safe(
         {**vars(record), "test_perplexity": record.test_perplexity,

@@ -23,7 +23,10 @@ from scipy import stats
 from rnnmem.errors import DataError
 from rnnmem.fileio import check_regular_file, write_atomically
 from rnnmem.guidance import recommend_for_unit
+from rnnmem.indicators import catalogue
+from rnnmem.indicators.catalogue import beyond_range
 from rnnmem.indicators.curve import last_measured_distance
+from rnnmem.indicators.estimators import HEADLINE_ESTIMATOR, headline_estimator
 from rnnmem.progress import stage
 from rnnmem.report import interactive_study, study_figures, study_text
 from rnnmem.report.blocks import to_html, to_markdown
@@ -52,17 +55,14 @@ class Study:
     def metrics(self) -> list[tuple[str, str]]:
         """(metric key in result.metrics, human name), in table order."""
         e = self.estimator
-        return [("accuracy", "Test accuracy"),
-                (f"{e}.ML(0.5)", f"Memory length ML(0.5), half-life ({e})"),
-                (f"{e}.ML(0.1)", f"Memory length ML(0.1), horizon ({e})"),
-                (f"floor.{e}.ML(0.1)", f"Untrained floor of ML(0.1) ({e})"),
-                (f"{e}.retention_capacity", f"Retention capacity Σ r(d) ({e})"),
-                (f"floor.{e}.retention_capacity", f"Untrained floor of the retention capacity ({e})"),
-                ("fidelity_at_median_length", "Semantic fidelity at the median length (cosine)"),
-                ("floor.fidelity_at_median_length", "Untrained floor of the semantic fidelity at the median length"),
-                (f"{e}.recent_share", f"Recent share of the retention mass, 0..1 ({e})"),
-                (f"floor.{e}.recent_share", f"Untrained floor of the recent share ({e})"),
-                ("recommended_length", "Recommended training length")]
+        out = [("accuracy", "Test accuracy")]
+        for entry in catalogue.CURVE_INDICATORS:
+            out.append((f"{e}.{entry.key}", f"{entry.title} ({e})"))
+            if entry.floor_in_study:
+                out.append((f"floor.{e}.{entry.key}", f"Untrained floor of {entry.label} ({e})"))
+        return out + [("fidelity_at_median_length", "Semantic fidelity at the median length (cosine)"),
+                      ("floor.fidelity_at_median_length", "Untrained floor of the semantic fidelity at the median length"),
+                      ("recommended_length", "Recommended training length")]
 
     def retention_length(self) -> int | None:
         """Longest training length every unit has a finished cell at; None when they share none."""
@@ -130,14 +130,12 @@ def load_study(store_path: str | Path) -> Study:
 
 
 def _estimator(results: list[dict]) -> str:
-    """Occlusion when every cell has it (model-agnostic, the headline estimator); else the first common one."""
+    """The headline estimator (`indicators.estimators.headline_estimator`) among those every cell has."""
     common = None
     for r in results:
         names = list(r["result"]["report"]["summary"].get("estimators", {}))
         common = [n for n in (common if common is not None else names) if n in names]
-    if not common:
-        return "occlusion"
-    return "occlusion" if "occlusion" in common else common[0]
+    return headline_estimator(common or ()) or HEADLINE_ESTIMATOR
 
 
 def measured_distance(result: dict, estimator: str) -> int:
@@ -162,11 +160,12 @@ def t_interval(values) -> tuple[float, float, float]:
 def metric_values(group: list[dict], metric: str, estimator: str) -> tuple[list[float], int, int | None]:
     """Values of one metric over seeds: (values, how many were past the measured range, smallest D).
 
-    ML None means r(d) never fell below tau within 0..D; it counts as D + 1, so a mean
-    holding such seeds is a lower bound. Other missing values (e.g. an undefined recent
-    share, or a metric a store's older cells did not record) are left out.
+    A censored indicator's None (an ML whose r(d) never fell below tau within 0..D) counts as
+    D + 1 (`catalogue.beyond_range`), so a mean holding such seeds is a lower bound. Other missing
+    values (e.g. an undefined recent share, or a metric a store's older cells did not record) are left out.
     """
     values, beyond, limits = [], 0, []
+    censored = any(metric.endswith(f".{entry.key}") for entry in catalogue.CURVE_INDICATORS if entry.censored)
     # stores written before the retention capacity got its name keep it under "<estimator>.capacity"
     legacy = metric.replace(".retention_capacity", ".capacity")
     for r in group:
@@ -174,11 +173,11 @@ def metric_values(group: list[dict], metric: str, estimator: str) -> tuple[list[
         if metric not in stored and legacy not in stored:  # e.g. the floor, in a store written before it was measured
             continue
         value = stored.get(metric, stored.get(legacy))
-        if ".ML(" in metric:
+        if censored:
             limit = measured_distance(r["result"], estimator)
             limits.append(limit)
-            if value is None:
-                value, beyond = limit + 1, beyond + 1
+            beyond += value is None
+            value = beyond_range(value, limit)
         if value is not None and math.isfinite(float(value)):
             values.append(float(value))
     return values, beyond, (min(limits) if limits else None)
