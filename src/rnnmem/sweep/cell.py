@@ -11,10 +11,6 @@ import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from rnnmem._version import __version__
 from rnnmem.assessment import assess, check_estimators
 from rnnmem.data import Vocabulary, load_corpus, tokenize
 from rnnmem.errors import ConfigError, ModelProtocolError
@@ -117,16 +113,13 @@ def data_fingerprint(corpus, options: dict) -> str:
 
 
 def training_record(config: CellConfig, corpus, history) -> dict:
-    """The training record a checkpoint keeps (model.json) and a report shows: settings, held-out accuracy,
-    the majority and bag-of-words baselines, the data fingerprint and the library versions."""
+    """The training record a checkpoint keeps (model.json) and a report shows: `History.record` (held-out accuracy,
+    baselines, verdict, settings, versions) with the corpus options and the data fingerprint."""
+    record = history.record()
     return json_safe({
-        "train_max_len": config.max_len, "test_accuracy": history.final_accuracy,
-        "majority_baseline": history.majority_baseline, "bag_of_words_baseline": history.bag_of_words_baseline,
-        "competence": history.verdict, "best_epoch": history.best_epoch, "epochs_run": len(history.loss),
-        "epochs_on_pieces": history.stage.count("pieces"), "stopped": history.stopped,
-        "settings": {**history.settings, "corpus": config.corpus, **corpus_options(config)},
+        **record,
+        "settings": {**record["settings"], "corpus": config.corpus, **corpus_options(config)},
         "data_fingerprint": data_fingerprint(corpus, corpus_options(config)),
-        "versions": {"rnnmem": __version__, "torch": torch.__version__, "numpy": np.__version__},
     })
 
 
@@ -233,10 +226,12 @@ def _assess(model, corpus, config: CellConfig, progress: bool, vocabulary=None):
 def cell_metrics(report, history) -> dict:
     """The headline numbers of a cell, flat, for comparison tables."""
     summary = report.summary()
-    metrics = {"accuracy": history.final_accuracy, "majority_baseline": history.majority_baseline,
+    metrics = {"accuracy": history.final_accuracy, "test_size": history.test_size,
+               "majority_baseline": history.majority_baseline,
                "bag_of_words_baseline": history.bag_of_words_baseline, "best_epoch": history.best_epoch,
                "fidelity_knee": summary["fidelity_knee"], "fidelity_at_median_length": summary["fidelity_at_median_length"],
-               "recommended_length": summary["recommended_length"]["length"]}
+               "recommended_length": summary["recommended_length"]["length"],
+               "recommended_at_least": summary["recommended_length"]["at_least"]}
     for prefix, numbers in (("", summary), ("floor.", summary["floor"])):
         for name, values in (numbers or {"estimators": {}})["estimators"].items():
             metrics[f"{prefix}{name}.ML(0.5)"] = values["ML(0.5)"]
