@@ -83,4 +83,8 @@ def test_a_unit_recommendation_is_the_rounded_up_median_at_its_longest_training_
     assert (rec.length, rec.median, rec.from_length) == (6, 5.5, 16)
     assert rec.by_length == {8: 3.5, 16: 5.5}
     assert recommend_for_unit({8: []}) is None
+    assert not rec.at_least
+    # a seed at the longest length that never fell to tau makes the unit's median a lower bound; a shorter length's not
+    assert recommend_for_unit({8: [3, 4], 16: [5, 6]}, {8: [False, False], 16: [False, True]}).at_least
+    assert not recommend_for_unit({8: [3, 4], 16: [5, 6]}, {8: [True, True], 16: [False, False]}).at_least
 

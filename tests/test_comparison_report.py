@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import math
 import random
@@ -16,7 +17,7 @@ from matplotlib.image import imread
 
 from rnnmem.errors import DataError
 from rnnmem.report.study_text import format_cell
-from rnnmem.sweep.study import metric_values, t_interval, write_study_report
+from rnnmem.sweep.study import cell_verdict, metric_values, t_interval, write_study_report
 from rnnmem.sweep import CellConfig, ResultsStore, run_cell
 
 UNITS = ("srn", "gru")
@@ -67,6 +68,30 @@ def report(store_path, tmp_path_factory):
     return write_study_report(store_path, tmp_path_factory.mktemp("report"))
 
 
+# accuracies set on the stored cells: gru learned its task, srn sits 10 points below bag-of-words
+GRADED = {"gru": 0.95, "srn": 0.85}
+
+
+@pytest.fixture(scope="module")
+def graded_store(store_path, tmp_path_factory):
+    """The finished cells of ``store_path`` again, with their accuracy and baselines set by GRADED."""
+    store = ResultsStore(tmp_path_factory.mktemp("graded") / "study.sqlite")
+    for stored in ResultsStore(store_path).results():
+        config = CellConfig.from_dict(stored["config"])
+        result = copy.deepcopy(stored["result"])
+        result["metrics"].update(accuracy=GRADED[config.unit], majority_baseline=0.5, bag_of_words_baseline=0.95,
+                                 test_size=200)
+        store.add([config])
+        store.claim()
+        store.finish(config.key, result)
+    return store.path
+
+
+@pytest.fixture(scope="module")
+def graded_report(graded_store, tmp_path_factory):
+    return write_study_report(graded_store, tmp_path_factory.mktemp("graded_report"))
+
+
 def test_returns_every_file_it_wrote(report):
     expected = {"comparison_csv", "comparison_md", "report_md", "report_html", "interactive_html",
                 "retention_by_unit", "accuracy_fidelity_by_length", "memory_length_by_length", "ses"}
@@ -76,7 +101,8 @@ def test_returns_every_file_it_wrote(report):
 
 @pytest.mark.parametrize("unit, length, metric", [("gru", 16, "occlusion.retention_capacity"), ("srn", 8, "accuracy"),
                                                   ("gru", 8, "fidelity_at_median_length")])
-def test_csv_mean_is_the_mean_over_seeds_and_inside_its_interval(report, store_path, unit, length, metric):
+def test_csv_mean_is_the_mean_over_seeds_and_inside_its_interval(graded_report, graded_store, unit, length, metric):
+    report, store_path = graded_report, graded_store
     table = pd.read_csv(report["comparison_csv"])
     row = table[(table["unit"] == unit) & (table["max_len"] == length) & (table["metric"] == metric)]
     assert len(row) == 1
@@ -121,8 +147,7 @@ def test_markdown_has_every_unit_length_and_the_failed_cell(report):
         assert f"L = {length}" in text
     assert FAILED_ERROR in text
     assert "Traceback" not in text  # only the error's first line
-    assert text.count("| unit | L = 8 | L = 16 |") == 11  # one table per metric: 7, and 4 untrained floors
-    assert "Untrained floor of ML(0.1)" in text
+    assert text.count("| unit | L = 8 | L = 16 |") == 1  # accuracy alone: no model is competent, so no memory table
 
 
 def test_figures_exist_and_are_not_blank(report):
@@ -134,11 +159,11 @@ def test_figures_exist_and_are_not_blank(report):
         assert np.ptp(image[..., :3]) > 0.5, f"{name} is a single colour"
 
 
-def _recommended(store_path) -> dict[str, int]:
+def _recommended(store_path, units=UNITS) -> dict[str, int]:
     """Per unit: median over seeds of the recommended length at its longest training length, rounded up."""
     results = ResultsStore(store_path).results()
     out = {}
-    for unit in UNITS:
+    for unit in units:
         longest = max(r["config"]["max_len"] for r in results if r["config"]["unit"] == unit)
         recs = [r["result"]["metrics"]["recommended_length"] for r in results
                 if r["config"]["unit"] == unit and r["config"]["max_len"] == longest]
@@ -146,18 +171,44 @@ def _recommended(store_path) -> dict[str, int]:
     return out
 
 
-def test_html_is_self_contained_with_tables_images_and_recommendations(report, store_path):
+def test_html_is_self_contained_with_tables_images_and_recommendations(graded_report, graded_store):
+    report, store_path = graded_report, graded_store
     html = report["report_html"].read_text()
     assert "http://" not in html and "https://" not in html
     assert "<script" not in html.lower() and "<link" not in html.lower() and "@import" not in html
     sources = re.findall(r'src="([^"]*)"', html)
     assert len(sources) == 4 and all(s.startswith("data:image/png;base64,") for s in sources)
-    assert html.count("<table>") >= 7 + 1  # seven metric tables and the recommendation table
-    assert "Retention capacity Σ r(d)" in html and FAILED_ERROR in html
-    for unit, length in _recommended(store_path).items():
+    assert html.count("<table>") >= 7 + 2  # seven metric tables, the verdicts and the recommendation table
+    assert "Retention capacity Σ r(d)" in html
+    for unit, length in _recommended(store_path, ["gru"]).items():
         assert re.search(rf"<td>{unit}</td><td>{length} tokens</td>", html), (unit, length)
     rule = ResultsStore(store_path).results()[0]["result"]["report"]["summary"]["recommended_length"]["rule"]
     assert rule.split(":")[0] in html
+
+
+def test_cells_below_bag_of_words_get_a_verdict_and_give_no_recommendation(graded_report, graded_store):
+    text = graded_report["report_md"].read_text()
+    verdicts = text[text.index("## Verdicts"): text.index("## Recommended training length")]
+    for unit, length, seed in [(u, n, s) for u in UNITS for n in LENGTHS for s in SEEDS]:
+        verdict = "competent" if unit == "gru" else "below bag-of-words"
+        assert re.search(rf"\| {unit} \| {length} \| {seed} \| {GRADED[unit]} \| 0.5 \| 0.95 \| {verdict} \|", verdicts)
+    assert "No recommendation for srn: none of its models is competent." in verdicts
+    recommendations = text[text.index("## Recommended training length"): text.index("## Figures")]
+    assert "gru:" in recommendations and "srn" not in recommendations
+    table = pd.read_csv(graded_report["comparison_csv"]).set_index(["unit", "max_len", "metric"])
+    assert table.loc[("srn", 16, "accuracy"), "n"] == len(SEEDS)  # accuracy counts every cell
+    assert table.loc[("srn", 16, "occlusion.retention_capacity"), "n"] == 0  # memory only the competent ones
+    assert table.loc[("gru", 16, "occlusion.retention_capacity"), "n"] == len(SEEDS)
+    comparison = graded_report["comparison_md"].read_text()
+    assert comparison.count("| unit | L = 8 | L = 16 |") == 11  # one table per metric: 7, and 4 untrained floors
+    assert "Untrained floor of ML(0.1)" in comparison
+    assert re.search(r"^\| srn \| — \| — \|$", comparison, re.M)  # srn's memory rows are empty
+
+
+def test_cells_of_this_store_are_not_competent_after_one_epoch(report):
+    """The unedited store: one epoch of a tiny model does not learn the cue (bag-of-words does): no recommendation."""
+    text = report["report_md"].read_text()
+    assert "| competent |" not in text and text.count("No recommendation for") == len(UNITS)
 
 
 def test_report_markdown_links_the_figures_relatively(report):
@@ -182,7 +233,8 @@ CHROMIUM = shutil.which("chromium")
 
 @pytest.mark.skipif(CHROMIUM is None, reason="headless rendering check needs Debian's chromium (/usr/bin/chromium); "
                                               "install it with `apt-get install chromium`")
-def test_headless_chromium_renders_the_images(report, tmp_path):
+def test_headless_chromium_renders_the_images(graded_report, tmp_path):
+    report = graded_report  # with competent models, so that the memory figures draw curves
     page = report["report_html"].resolve().as_uri()
     flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -210,3 +262,10 @@ def test_headless_chromium_renders_the_images(report, tmp_path):
 def test_a_store_from_before_the_rename_still_gives_its_retention_capacity():
     old = {"result": {"metrics": {"occlusion.capacity": 4.5}, "report": {"retention": {}}}}
     assert metric_values([old], "occlusion.retention_capacity", "occlusion")[0] == [4.5]
+
+
+def test_a_cell_stored_without_its_held_out_count_is_not_judged_competent():
+    stored = {"accuracy": 0.9, "majority_baseline": 0.5, "bag_of_words_baseline": 0.9}
+    assert cell_verdict({"metrics": stored}) == "unknown"  # a store written before the count was kept
+    assert cell_verdict({"metrics": {**stored, "test_size": 200}}) == "competent"
+    assert cell_verdict({"metrics": {**stored, "accuracy": 0.51, "test_size": 200}}) == "not above the majority baseline"

@@ -10,7 +10,8 @@ import torch
 from typer.testing import CliRunner
 
 import rnnmem
-from rnnmem.baselines import Baselines, baselines, competence_verdict
+from rnnmem.baselines import (BELOW_BAG_OF_WORDS, COMPETENT, NOT_ABOVE_MAJORITY, UNKNOWN, Baselines,
+                              above_majority_p_value, baselines, competence_verdict)
 from rnnmem.cli import app
 from rnnmem.data import Corpus
 from rnnmem.train import curriculum_pieces, evaluate, length_batches, out_of_patience, validation_split
@@ -152,12 +153,55 @@ def test_baselines_on_a_corpus_with_a_known_answer():
     assert found.bag_of_words == 1.0
 
 
-def test_competence_verdict_flags_models_far_below_bag_of_words():
-    reference = Baselines(majority=0.5, bag_of_words=0.71)
-    assert competence_verdict(0.60, reference) == "not yet competent"
-    assert competence_verdict(0.62, reference) == "competent"
-    assert competence_verdict(0.75, reference) == "competent"
-    assert competence_verdict(math.nan, reference) == "unknown"
+def test_competence_needs_accuracy_clearly_above_majority_and_near_bag_of_words():
+    reference = Baselines(majority=0.5, bag_of_words=0.71, test_size=1000)
+    assert competence_verdict(0.65, reference) == BELOW_BAG_OF_WORDS  # 6 points below: outside the 3-point margin
+    assert competence_verdict(0.68, reference) == COMPETENT  # within it
+    assert competence_verdict(0.75, reference) == COMPETENT
+    assert competence_verdict(math.nan, reference) == UNKNOWN
+    # a chance model passes no test when bag-of-words is at chance too (issue 16's case)
+    assert competence_verdict(0.482, Baselines(0.503, 0.491, test_size=1000)) == NOT_ABOVE_MAJORITY
+    # 0.53 against 0.50 is 15 right answers more than chance on 500 sequences (p = 0.1), 60 on 2000 (p = 0.004)
+    assert competence_verdict(0.53, Baselines(0.50, 0.52, test_size=500)) == NOT_ABOVE_MAJORITY
+    assert competence_verdict(0.53, Baselines(0.50, 0.52, test_size=2000)) == COMPETENT
+    # without the held-out count only a refusal can be said
+    assert competence_verdict(0.70, Baselines(0.50, 0.72)) == UNKNOWN
+    assert competence_verdict(0.49, Baselines(0.50, 0.72)) == NOT_ABOVE_MAJORITY
+
+
+def test_the_binomial_test_against_majority_matches_its_closed_form():
+    # P(X >= 6) for X ~ Binomial(6, 0.5) is 0.5^6; P(X >= 5) adds 6 * 0.5^6
+    assert above_majority_p_value(1.0, 0.5, 6) == pytest.approx(0.5 ** 6, rel=1e-12)
+    assert above_majority_p_value(5 / 6, 0.5, 6) == pytest.approx(7 * 0.5 ** 6, rel=1e-12)
+
+
+def test_the_library_route_keeps_its_training_record_for_the_verdict():
+    corpus = cue_corpus(n_train=200, n_test=60)
+    model = rnnmem.build_model("gru", len(corpus.vocabulary), 2, hidden_size=32, embedding_dim=8, seed=0)
+    history = rnnmem.train(model, corpus, max_len=12, epochs=10, lr=0.02, schedule="constant", validation_fraction=0,
+                           progress=False)
+    report = rnnmem.assess(model, corpus, max_distance=5, estimators=("occlusion",), n_resamples=20, probes=False,
+                           floor=False, progress=False)
+    record = report.training_record()
+    assert record["test_accuracy"] == history.final_accuracy and record["test_size"] == 60
+    assert record["competence"] == history.verdict == COMPETENT  # the cue word decides the label
+    verdict = report.verdict()
+    assert verdict.interpretable and "on 60 sequences" in verdict.statements[0]
+    assert "semantic validity was not measured" in verdict.statements[1] and "neg, pos" in verdict.statements[1]
+
+
+def test_a_model_trained_on_random_labels_is_not_called_competent():
+    """Labels drawn independently of the texts: nothing to learn, so the verdict must say no."""
+    rng = random.Random(5)
+    labels = [rng.randint(0, 1) for _ in range(160)]
+    texts = [" ".join(rng.choice(FILLER + ["good", "bad"]) for _ in range(rng.randint(4, 8))) for _ in labels]
+    corpus = Corpus("random", ["a", "b"], texts[:100], labels[:100], texts[100:], labels[100:])
+    model = rnnmem.build_model("gru", len(corpus.vocabulary), 2, hidden_size=8, embedding_dim=4, seed=0)
+    history = rnnmem.train(model, corpus, max_len=10, epochs=3, progress=False)
+    assert history.test_size == 60 and history.verdict in (NOT_ABOVE_MAJORITY, BELOW_BAG_OF_WORDS)
+    verdict = rnnmem.assess(model, corpus, max_distance=5, estimators=("occlusion",), n_resamples=20, probes=False,
+                            floor=False, progress=False).verdict()
+    assert not verdict.interpretable and "not known" not in verdict.statements[0]
 
 
 def test_dropout_is_recorded_and_survives_a_checkpoint(tmp_path):

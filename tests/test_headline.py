@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 import rnnmem
 from known_systems import DelayLine, LinearRecurrence
 from rnnmem.cli import app
-from rnnmem.guidance import INTERPRETABLE, NOT_LEARNED, VALIDITY_AT_FLOOR, interpretability_verdict
+from rnnmem.guidance import (BELOW_BASELINE, INTERPRETABLE, NOT_LEARNED, VALIDITY_AT_FLOOR, VALIDITY_NOT_MEASURED,
+                             interpretability_verdict)
 from rnnmem.indicators.validity import Validity
 from rnnmem.report.console import run_summary
 from rnnmem.sweep.cell import CellConfig, corpus_for, corpus_options, data_fingerprint
@@ -37,6 +38,7 @@ def with_record(report, accuracy, majority=0.5, bag_of_words=0.7, views=None):
     shown = copy.copy(report)
     shown.meta = {**report.meta, "model": {"unit": "toy", "hidden_size": 3, "corpus": "toy", "test_accuracy": accuracy,
                                            "majority_baseline": majority, "bag_of_words_baseline": bag_of_words,
+                                           "test_size": 1000,
                                            "competence": "competent", "best_epoch": 2, "epochs_run": 3}}
     shown.semantic_validity = views
     return shown
@@ -44,24 +46,44 @@ def with_record(report, accuracy, majority=0.5, bag_of_words=0.7, views=None):
 
 # -- the verdict -------------------------------------------------------------------------
 def test_verdict_names_a_model_near_chance_and_axes_at_their_floor():
-    near_chance = interpretability_verdict(0.52, 0.50, 0.70)
+    near_chance = interpretability_verdict(0.52, 0.50, 0.70, test_size=1000)
     assert not near_chance.interpretable and near_chance.statements[0].startswith(NOT_LEARNED)
     assert "0.520" in near_chance.statements[0] and "0.700" in near_chance.statements[0]
     # README case: validity 0.02 below its floor's 0.04, though the accuracy is competent
-    at_floor = interpretability_verdict(0.697, 0.497, 0.689, validity(0.02, -0.03, 0.07), validity(0.04, -0.01, 0.09))
+    at_floor = interpretability_verdict(0.697, 0.497, 0.689, validity(0.02, -0.03, 0.07), validity(0.04, -0.01, 0.09),
+                                       test_size=1000)
     assert not at_floor.interpretable and at_floor.statements == (at_floor.statements[0],)
     assert at_floor.statements[0].startswith(VALIDITY_AT_FLOOR) and "0.02 [-0.03, 0.07]" in at_floor.statements[0]
     # overlapping intervals are not "above the floor" even when the point value is higher
-    assert not interpretability_verdict(0.7, 0.5, 0.7, validity(0.10, 0.04, 0.16), validity(0.05, 0.0, 0.10)).interpretable
+    assert not interpretability_verdict(0.7, 0.5, 0.7, validity(0.10, 0.04, 0.16), validity(0.05, 0.0, 0.10),
+                                       test_size=1000).interpretable
 
 
 def test_verdict_calls_numbers_interpretable_only_when_both_checks_pass():
-    good = interpretability_verdict(0.70, 0.50, 0.72, validity(0.45, 0.40, 0.50), validity(0.03, -0.02, 0.08))
+    good = interpretability_verdict(0.70, 0.50, 0.72, validity(0.45, 0.40, 0.50), validity(0.03, -0.02, 0.08),
+                                  test_size=1000)
     assert good.interpretable and good.statements[0].startswith(INTERPRETABLE)
-    assert interpretability_verdict(0.70, 0.50, 0.72).interpretable  # no validity measured (not a sentiment corpus)
+    skipped = interpretability_verdict(0.70, 0.50, 0.72, test_size=1000, validity_skipped="the labels are fresh, rotten")
+    assert skipped.interpretable and skipped.statements[1] == f"{VALIDITY_NOT_MEASURED}: the labels are fresh, rotten"
+    assert not interpretability_verdict(0.70, 0.50, 0.72).interpretable  # the held-out count is not recorded
     unknown = interpretability_verdict(None, None, None)
     assert not unknown.interpretable and "not known" in unknown.statements[0]
     assert not interpretability_verdict(math.nan, 0.5, 0.7).interpretable
+
+
+def test_verdict_refuses_a_chance_model_beside_a_chance_bag_of_words():
+    """Issue 16: 0.482 against majority 0.503 and bag-of-words 0.491 was called interpretable."""
+    for size in (None, 100, 10_000):
+        chance = interpretability_verdict(0.482, 0.503, 0.491, test_size=size)
+        assert not chance.interpretable and chance.statements[0].startswith(NOT_LEARNED)
+        assert "0.482 is not clearly above the majority baseline's 0.503" in chance.statements[0]
+
+
+def test_verdict_calls_a_model_5_points_below_bag_of_words_that():
+    below = interpretability_verdict(0.611, 0.509, 0.661, test_size=1000)  # issue 16's GRU with --epochs 1
+    assert not below.interpretable and below.statements[0].startswith(BELOW_BASELINE)
+    assert "5.0 points below bag-of-words 0.661; competence allows 3 points" in below.statements[0]
+    assert interpretability_verdict(0.641, 0.509, 0.661, test_size=1000).interpretable  # 2 points: within the margin
 
 
 def test_report_md_html_and_cli_open_with_the_verdict_accuracy_and_validity(base_report, tmp_path):
@@ -80,7 +102,9 @@ def test_report_md_html_and_cli_open_with_the_verdict_accuracy_and_validity(base
     assert printed[2] == "toy: held-out accuracy 0.510 (majority 0.500, bag-of-words 0.700)"
     assert any(line.startswith("semantic validity: Spearman rho 0.02 [-0.03, 0.07] (untrained floor 0.04") for line in printed)
     competent = with_record(base_report, 0.69).to_markdown()
-    assert f"- {INTERPRETABLE} (held-out accuracy 0.690 against bag-of-words 0.700)" in competent
+    assert (f"- {INTERPRETABLE} (held-out accuracy 0.690 on 1000 sequences, above the majority baseline's 0.500 and "
+            "against bag-of-words 0.700)") in competent
+    assert f"- {VALIDITY_NOT_MEASURED}: the data carried no class labels" in competent
 
 
 # -- per-run tables ----------------------------------------------------------------------

@@ -61,9 +61,25 @@ def test_ratio_of_sums_ci_has_the_width_of_the_delta_method_and_skips_missing():
 
 def test_recommendation_is_capped_by_the_data():
     lengths = np.full(50, 20)
-    assert recommend_length(0.9 ** np.arange(20), lengths).length == 20  # ML(0.1) = 22 would be past the data
+    capped = recommend_length(0.5 ** np.arange(30), np.full(50, 3))  # ML(0.1) = 4 would be past the data's 3 tokens
+    assert (capped.length, capped.at_least) == (3, False)
     short = recommend_length(0.5 ** np.arange(20), lengths)
-    assert short.length == 4 and short.evidence["ML(0.1)"] == 4
+    assert short.length == 4 and short.evidence["ML(0.1)"] == 4 and not short.at_least
+
+
+def test_a_recommendation_past_the_measured_range_is_at_least_that_range():
+    """Issue 16: --max-distance 20 gave 128 tokens, the data's 95% length quantile, for a curve never below 0.1."""
+    wide = recommend_length(np.ones(21), np.full(50, 128))
+    assert (wide.length, wide.at_least) == (21, True)
+    assert "rerun with a larger --max-distance" in wide.rule and str(wide).startswith("at least 21 tokens")
+    # 0.9^d reaches 0.1 at d = 22: measured to d = 19 that is unseen, measured to d = 29 it is found
+    assert recommend_length(0.9 ** np.arange(20), np.full(50, 64)).length == 20
+    assert recommend_length(0.9 ** np.arange(30), np.full(50, 64)).length == 22
+    rng = np.random.default_rng(0)
+    for _ in range(200):  # never outside the measured range, whatever the curve and the data
+        curve = rng.uniform(0, 1.5, size=rng.integers(1, 40))
+        rec = recommend_length(curve, rng.integers(1, 300, size=30), tau=float(rng.uniform(0.05, 0.9)))
+        assert 1 <= rec.length <= len(curve)
 
 
 @pytest.mark.parametrize("lam", [0.5, 0.7, 0.9, 0.97])

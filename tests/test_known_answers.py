@@ -76,7 +76,7 @@ def test_never_forgetting_within_range_reports_none():
                            progress=False, n_resamples=50)
     assert report.memory_length(0.5) is None
     rec = report.recommend_length()
-    assert rec.length == 10 and "stays above" in rec.rule
+    assert rec.length == 10 and rec.at_least and "stays above" in rec.rule
 
 
 def test_variable_lengths_use_each_sequence_end():

@@ -154,13 +154,18 @@ def assess(
                      "python": platform.python_version()},
         "threads": torch.get_num_threads(),
     })
+    record = getattr(model, "training_record", None)  # attached by rnnmem.train and rnnmem.load_model
+    if isinstance(record, dict):
+        report.meta["model"] = {**({"unit": model.config.unit, "hidden_size": model.config.hidden_size}
+                                   if isinstance(model, SequenceModel) else {}), **record}
     return report
 
 
 def untrained_floor(model: nn.Module, floor: nn.Module | bool, notes: list[str]) -> nn.Module | None:
     """The model whose indicators are the floor of ``model``'s (see `assess`), in eval mode; None for no floor."""
     if isinstance(floor, nn.Module):
-        notes.append("untrained floor: the model passed as floor, assessed on the same sequences.")
+        notes.append("untrained floor: the model passed as floor, assessed on the same sequences (a reference, not a "
+                     "lower bound: training can leave an indicator below it).")
         return floor.eval()
     if not isinstance(floor, bool):
         raise ConfigError(f"floor must be True, False or a torch.nn.Module, got {type(floor).__name__}.")
@@ -171,7 +176,8 @@ def untrained_floor(model: nn.Module, floor: nn.Module | bool, notes: list[str])
                      "architecture at initialisation; pass one as assess(..., floor=untrained_model).")
         return None
     notes.append(f"untrained floor: the same configuration at initialisation (weights from seed {model.init_seed}), "
-                 "assessed on the same sequences.")
+                 "assessed on the same sequences (a reference, not a lower bound: training can leave an indicator "
+                 "below it).")
     return build_model(**asdict(model.config), seed=model.init_seed).to(ses.device_of(model)).eval()
 
 

@@ -116,6 +116,8 @@ def assess(
         help="Retention estimators, comma-separated or the option repeated (default: every estimator; names in docs/estimators.md)."),
     max_sequences: int = typer.Option(256, help="Test sequences to assess on (seeded subset)."),
     seed: int = typer.Option(0, help="Seed for the split, initialisation, training order and bootstrap."),
+    seeds: Optional[str] = typer.Option(None, help="Comma-separated seeds, e.g. 0,1,2: train and assess once per seed "
+                                        "(into seeds.sqlite) and report the headline's spread across them (seeds.md)."),
     quiet: bool = typer.Option(False, help="No progress bars."),
     # the API's remaining settings, and a file to hold them all
     n_resamples: int = typer.Option(1000, help="Bootstrap resamples behind every 95% interval."),
@@ -160,6 +162,14 @@ def assess(
                          keep=(checkpoint.parent if checkpoint.is_file() else checkpoint,) if checkpoint else ())
     # entered before any training: the staging folder (made exclusively, following no link) is the writability
     # probe, and the run's files replace the earlier run's as a set, or not at all
+    if seeds is not None:  # one configuration, several seeds: the headline's spread (rnnmem.sweep.seeds)
+        from rnnmem.sweep.seeds import write_seed_spread
+        if task == "lm" or checkpoint is not None:
+            raise ConfigError("--seeds trains a classifier per seed: leave out --checkpoint and --task lm, or --seeds.")
+        with outputs as stage, showing_progress(not quiet):
+            text = write_seed_spread(config, _list_option(seeds, int, "--seeds", "0,1,2"), stage, progress=not quiet)
+        typer.echo(f"{text}\nwrote {outputs.folder}/seeds.md and seeds.sqlite (`rnnmem report` reads each seed's numbers)")
+        return
     with outputs as stage, showing_progress(not quiet):
         if task == "lm":
             if not quiet:

@@ -8,33 +8,41 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnmem.baselines import Baselines, competence_verdict
-from rnnmem.indicators.curve import memory_length
+from rnnmem.baselines import (BELOW_BAG_OF_WORDS, COMPETENCE_ALPHA, COMPETENCE_MARGIN, NOT_ABOVE_MAJORITY, UNKNOWN,
+                               Baselines, above_majority_p_value, competence_verdict)
+from rnnmem.indicators.curve import measured_extent, memory_length
 from rnnmem.indicators.validity import Validity
 from rnnmem.validation import check_real, check_tau
 
 
 @dataclass(frozen=True)
 class Recommendation:
-    """The recommended training length, the rule that produced it and the numbers it used."""
+    """The recommended training length, the rule that produced it and the numbers it used.
+
+    ``at_least``: the unit still used the farthest measured token, so ``length`` (the measured range) is a lower
+    bound and a larger ``max_distance`` would find the recommendation.
+    """
 
     length: int
     rule: str
     evidence: dict = field(default_factory=dict)
+    at_least: bool = False
 
     def __str__(self) -> str:
-        return f"{self.length} tokens ({self.rule})"
+        return f"{'at least ' if self.at_least else ''}{self.length} tokens ({self.rule})"
 
 
 def recommend_length(retention: np.ndarray, lengths: np.ndarray, tau: float = 0.1,
                      data_quantile: float = 0.95, context: dict | None = None) -> Recommendation:
-    """Shortest training length that keeps every token the unit can still use.
+    """Shortest training length that keeps every token the unit can still use; never past the measured range.
 
     Rule: ML(tau) tokens (by default the horizon ML(0.1): tokens farther back than that
     contribute less than a tenth of their meaning to the final state), capped by the
     ``data_quantile`` quantile of the data's own sequence lengths, since longer
     training sequences would mostly be padding. When r(d) never falls to tau within the
-    measured range the unit uses everything it was shown, and the data cap decides.
+    measured distances 0..D the unit uses all of them, and how much more is not measured: the
+    recommendation is "at least D + 1 tokens" (``at_least``), with the advice to measure farther,
+    not a length read off the data.
 
     Parameters
     ----------
@@ -50,12 +58,13 @@ def recommend_length(retention: np.ndarray, lengths: np.ndarray, tau: float = 0.
     lengths = np.asarray(lengths)
     data_cap = int(np.ceil(np.quantile(lengths, data_quantile)))
     horizon = memory_length(retention, tau)
+    measured = measured_extent(retention)
     evidence = {f"ML({tau:g})": horizon, f"data length q{round(data_quantile * 100)}": data_cap,
-                "measured distances": int(np.isfinite(retention).sum()), **(context or {})}
+                "measured distances": measured, **(context or {})}
     if horizon is None:
-        rule = (f"r(d) stays above {tau:g} for every measured distance, so the unit uses all "
-                f"it is shown: the {data_quantile:.0%} quantile of the data's lengths")
-        return Recommendation(data_cap, rule, evidence)
+        rule = (f"r(d) stays above {tau:g} for every measured distance 0..{measured - 1}, so the unit uses at least "
+                f"{measured} tokens: rerun with a larger --max-distance (max_distance) to find how many")
+        return Recommendation(measured, rule, evidence, at_least=True)
     length = max(1, horizon)
     if length >= data_cap:
         rule = (f"ML({tau:g}) = {horizon} reaches past the {data_quantile:.0%} quantile of the "
@@ -66,7 +75,11 @@ def recommend_length(retention: np.ndarray, lengths: np.ndarray, tau: float = 0.
 
 
 NOT_LEARNED = "the model has not learned its task: memory numbers describe its untrained dynamics"
+BELOW_BASELINE = ("the model is below its bag-of-words baseline: memory numbers describe a model that has not learned "
+                  "what word counts alone give")
 VALIDITY_AT_FLOOR = "semantic validity is at its untrained floor: the SES axes do not yet carry the task's meaning"
+VALIDITY_NOT_MEASURED = ("semantic validity was not measured, so whether the SES axes carry the task's meaning is not "
+                         "checked")
 INTERPRETABLE = "the numbers are interpretable"
 
 
@@ -87,37 +100,59 @@ class Verdict:
 
 
 def interpretability_verdict(accuracy: float | None, majority: float | None, bag_of_words: float | None,
-                             validity: Validity | None = None, validity_floor: Validity | None = None) -> Verdict:
+                             validity: Validity | None = None, validity_floor: Validity | None = None, *,
+                             test_size: int | None = None, validity_skipped: str | None = None) -> Verdict:
     """Say whether the memory numbers of a model can be read as what it learned to keep.
 
     Two checks, each only when its numbers are known:
 
-    - task: `rnnmem.baselines.competence_verdict` — a held-out accuracy more than 10 points
-      below the bag-of-words baseline means the model has not learned its task;
+    - task: `rnnmem.baselines.competence_verdict` — the held-out accuracy must lie clearly above the
+      majority baseline (one-sided binomial test on the ``test_size`` held-out sequences at
+      ``COMPETENCE_ALPHA``) and at most ``COMPETENCE_MARGIN`` below the bag-of-words baseline;
     - axes: semantic validity (Spearman rho of an SES axis against human ratings) is at its
       floor when its 95% interval does not lie above the untrained model's, i.e. when
       low(trained) <= high(untrained) (the point values when an interval is missing).
 
-    An unknown accuracy (a model assessed without its training record) is said as such: the
-    numbers are then not called interpretable.
+    An unknown accuracy (a model assessed without its training record), or an unknown held-out
+    count where only the test against the majority could refuse, is said as such: the numbers
+    are then not called interpretable. ``validity_skipped`` (why validity was not measured) is
+    stated in the verdict without refusing it.
     """
-    known = [value for value in (accuracy, bag_of_words) if value is not None and not math.isnan(value)]
     statements = []
-    if len(known) < 2:
-        statements.append("the model's accuracy and baselines are not known (no training record): whether it has "
-                          "learned its task, and so whether these numbers describe learned memory, is not checked")
-    elif competence_verdict(accuracy, Baselines(math.nan, bag_of_words)) == "not yet competent":  # reads bag-of-words only
-        statements.append(f"{NOT_LEARNED} (held-out accuracy {accuracy:.3f} against bag-of-words {bag_of_words:.3f}"
-                          + (f" and majority {majority:.3f})" if majority is not None and not math.isnan(majority) else ")"))
+    verdict = competence_verdict(_known(accuracy), Baselines(_known(majority), _known(bag_of_words), test_size))
+    if verdict == NOT_ABOVE_MAJORITY:
+        test = (f"one-sided binomial test p = {above_majority_p_value(accuracy, majority, test_size):.2g} on "
+                f"{test_size} held-out sequences, alpha {COMPETENCE_ALPHA:g}" if test_size and accuracy > majority
+                else "at or below it, whatever the number of held-out sequences")
+        statements.append(f"{NOT_LEARNED} (held-out accuracy {accuracy:.3f} is not clearly above the majority "
+                          f"baseline's {majority:.3f}: {test}; bag-of-words {bag_of_words:.3f})")
+    elif verdict == BELOW_BAG_OF_WORDS:
+        statements.append(f"{BELOW_BASELINE} (held-out accuracy {accuracy:.3f} is "
+                          f"{100 * (bag_of_words - accuracy):.1f} points below bag-of-words {bag_of_words:.3f}; "
+                          f"competence allows {100 * COMPETENCE_MARGIN:g} points)")
+    elif verdict == UNKNOWN:
+        known = all(not math.isnan(_known(v)) for v in (accuracy, majority, bag_of_words))
+        statements.append(
+            f"the number of held-out sequences behind accuracy {accuracy:.3f} is not recorded, so whether it lies "
+            f"clearly above the majority baseline's {majority:.3f} is not tested (a model trained by this version "
+            "records it)" if known else
+            "the model's accuracy and baselines are not known (no training record): whether it has "
+            "learned its task, and so whether these numbers describe learned memory, is not checked")
     if _at_floor(validity, validity_floor):
         statements.append(f"{VALIDITY_AT_FLOOR} (Spearman rho {_rho(validity)} against the untrained floor's "
                           f"{_rho(validity_floor)})")
+    skipped = [f"{VALIDITY_NOT_MEASURED}: {validity_skipped}"] if validity_skipped else []
     if statements:
-        return Verdict(False, tuple(statements))
-    checked = f"held-out accuracy {accuracy:.3f} against bag-of-words {bag_of_words:.3f}"
+        return Verdict(False, tuple(statements + skipped))
+    checked = (f"held-out accuracy {accuracy:.3f} on {test_size} sequences, above the majority baseline's "
+               f"{majority:.3f} and against bag-of-words {bag_of_words:.3f}")
     if validity is not None and validity_floor is not None and not math.isnan(validity.rho):
         checked += f"; semantic validity {_rho(validity)} above its untrained floor's {_rho(validity_floor)}"
-    return Verdict(True, (f"{INTERPRETABLE} ({checked})",))
+    return Verdict(True, (f"{INTERPRETABLE} ({checked})", *skipped))
+
+
+def _known(value: float | None) -> float:
+    return math.nan if value is None else float(value)
 
 
 def _at_floor(validity: Validity | None, floor: Validity | None) -> bool:
@@ -136,16 +171,19 @@ class UnitRecommendation:
     """A unit's recommended training length from the models of a study.
 
     ``by_length`` is the median recommendation over seeds at each training length; the
-    unit's ``length`` is ``median`` (the one at ``from_length``) rounded up.
+    unit's ``length`` is ``median`` (the one at ``from_length``) rounded up; ``at_least`` when a
+    model there recommended "at least" its measured range, which makes the median a lower bound too.
     """
 
     length: int
     median: float
     from_length: int
     by_length: dict[int, float]
+    at_least: bool = False
 
 
-def recommend_for_unit(recommended: dict[int, list[int]]) -> UnitRecommendation | None:
+def recommend_for_unit(recommended: dict[int, list[int]],
+                       at_least: dict[int, list[bool]] | None = None) -> UnitRecommendation | None:
     """One recommendation for a unit trained at several lengths with several seeds.
 
     Rule: each model recommends `recommend_length`; per training length take the median over
@@ -156,6 +194,8 @@ def recommend_for_unit(recommended: dict[int, list[int]]) -> UnitRecommendation 
     Parameters
     ----------
     recommended : dict of training length -> the recommended lengths of its models (one per seed)
+    at_least : dict of training length -> for each of those models, whether its recommendation is a lower
+        bound (`Recommendation.at_least`); default none is
 
     Returns
     -------
@@ -165,4 +205,5 @@ def recommend_for_unit(recommended: dict[int, list[int]]) -> UnitRecommendation 
     if not by_length:
         return None
     longest = max(by_length)
-    return UnitRecommendation(math.ceil(by_length[longest]), by_length[longest], longest, by_length)
+    bounded = any((at_least or {}).get(longest, ()))
+    return UnitRecommendation(math.ceil(by_length[longest]), by_length[longest], longest, by_length, bounded)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rnnmem.errors import ConfigError
 from rnnmem.fileio import json_safe, write_atomically
 from rnnmem.guidance import Recommendation, Verdict, interpretability_verdict, recommend_length
 from rnnmem.indicators.bootstrap import Estimate
@@ -22,6 +23,7 @@ from rnnmem.indicators.catalogue import IndicatorValue, curve_interval
 from rnnmem.indicators.curve import last_measured_distance, memory_length, recent_share, retention_capacity
 from rnnmem.indicators.estimators import headline_estimator
 from rnnmem.indicators.fidelity import fidelity_at, fidelity_knee
+from rnnmem.indicators.floor import FloorDifference, floor_difference
 from rnnmem.indicators.hull import HullView
 from rnnmem.report import interactive, single, tables
 from rnnmem.validation import check_choice, check_tau
@@ -153,6 +155,26 @@ class MemoryReport:
         curve, last = self.curve(estimator), self.last_measured_distance(estimator)
         return [entry.read(curve, self.resamples[estimator], last) for entry in catalogue.CURVE_INDICATORS]
 
+    def floor_difference(self, indicator: str, estimator: str = "occlusion", tau: float = 0.5) -> FloorDifference:
+        """Trained minus untrained floor for "retention_capacity", "memory_length" or "recent_share", with its paired
+        95% bootstrap interval (`indicators.floor.floor_difference`). The floor is a reference, not a lower bound."""
+        check_choice("estimators of this report", estimator, self.estimators, what="estimator")
+        if self.floor is None or estimator not in self.floor.resamples:
+            raise ConfigError(f"this report has no untrained floor for {estimator}; assess with floor=True (an rnnmem "
+                              "model) or floor=<the untrained model> to measure one.")
+        return floor_difference(self.curve(estimator), self.floor.curve(estimator), self.resamples[estimator],
+                                self.floor.resamples[estimator], indicator, check_tau(tau))
+
+    def floor_differences(self) -> dict | None:
+        """Per estimator, the headline indicators' trained-minus-floor differences (`floor_difference`), as dicts."""
+        if self.floor is None:
+            return None
+        return {name: {label: self.floor_difference(indicator, name, tau).to_dict()
+                       for label, indicator, tau in (("ML(0.5)", "memory_length", 0.5), ("ML(0.1)", "memory_length", 0.1),
+                                                     ("retention_capacity", "retention_capacity", 0.5),
+                                                     ("recent_share", "recent_share", 0.5))}
+                for name in self.estimators if name in self.floor.resamples}
+
     def fidelity_knee(self) -> float | None:
         """Sequence length at the knee of the fidelity curve (`indicators.fidelity.fidelity_knee`)."""
         return fidelity_knee(self.fidelity, len(self.lengths))
@@ -183,7 +205,19 @@ class MemoryReport:
         record = self.training_record()
         views = self.semantic_validity or {}
         return interpretability_verdict(record.get("test_accuracy"), record.get("majority_baseline"),
-                                        record.get("bag_of_words_baseline"), views.get("trained"), views.get("untrained"))
+                                        record.get("bag_of_words_baseline"), views.get("trained"), views.get("untrained"),
+                                        test_size=record.get("test_size"), validity_skipped=self._validity_skipped())
+
+    def _validity_skipped(self) -> str | None:
+        """Why semantic validity was not measured (None when it was)."""
+        if self.semantic_validity is not None:
+            return None
+        if {"positive", "negative"} <= set(self.label_names):  # measurable, but the lexicon could not be read
+            return "the VADER lexicon could not be read (see the notes)"
+        if self.sequence_labels is None:
+            return "the data carried no class labels"
+        return (f"it needs a sentiment task whose classes include positive and negative, and these are "
+                f"{', '.join(self.label_names)}")
 
     def default_estimator(self) -> str:
         """The estimator headline numbers use (`indicators.estimators.headline_estimator`)."""
@@ -215,8 +249,10 @@ class MemoryReport:
             "estimators": per_estimator,
             "fidelity_knee": self.fidelity_knee(),
             "fidelity_at_median_length": self.fidelity_at(self.median_length()),
-            "recommended_length": {"length": rec.length, "rule": rec.rule, "evidence": rec.evidence},
+            "recommended_length": {"length": rec.length, "at_least": rec.at_least, "rule": rec.rule,
+                                   "evidence": rec.evidence},
             "floor": None if self.floor is None else self.floor.summary(),
+            "trained_minus_floor": self.floor_differences(),
         }
 
     def words(self) -> list[str]:

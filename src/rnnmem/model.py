@@ -26,7 +26,7 @@ MAX_META_BYTES = 64 * 2**20  # model.json: the config, a vocabulary (20,000 word
 WEIGHTS_SLACK_BYTES = 4 * 2**20
 # model.json's optional "training" record: each field's JSON type (None = unknown is allowed for every field)
 TRAINING_RECORD_FIELDS = {
-    "train_max_len": int, "test_accuracy": float, "majority_baseline": float, "bag_of_words_baseline": float,
+    "train_max_len": int, "test_accuracy": float, "test_size": int, "majority_baseline": float, "bag_of_words_baseline": float,
     "competence": str, "best_epoch": int, "epochs_run": int, "epochs_on_pieces": int,
     "stopped": str, "settings": dict,
     "data_fingerprint": str, "versions": dict,
@@ -186,6 +186,8 @@ def load_model(directory: str | Path) -> tuple[SequenceModel, dict]:
             f"{weights_path} does not match the configuration in model.json "
             f"({str(exc).splitlines()[0]}); the checkpoint was made for another unit, vocabulary or hidden size."
         ) from None
+    if meta.get("training") is not None:  # as `train` attaches it: `assess` reads the verdict's numbers from it
+        model.training_record = meta["training"]
     return model.eval(), meta
 
 

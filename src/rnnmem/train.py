@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rnnmem._version import __version__
 from rnnmem.baselines import Baselines, baselines, competence_verdict
 from rnnmem.data import Corpus, Vocabulary
 from rnnmem.errors import ConfigError, TrainingError
@@ -52,6 +53,7 @@ class History:
     bptt_window: int | None = None
     majority_baseline: float = math.nan  # held-out accuracy of always answering the most common training class
     bag_of_words_baseline: float = math.nan  # held-out accuracy of a bag-of-words logistic regression
+    test_size: int | None = None  # held-out sequences the accuracies are scored on (the binomial test's count)
 
     @property
     def final_accuracy(self) -> float:
@@ -62,8 +64,20 @@ class History:
 
     @property
     def verdict(self) -> str:
-        """The `competence_verdict`: "not yet competent" when more than 10 points below bag-of-words."""
-        return competence_verdict(self.final_accuracy, Baselines(self.majority_baseline, self.bag_of_words_baseline))
+        """The `competence_verdict` of the returned model against both baselines."""
+        return competence_verdict(self.final_accuracy,
+                                  Baselines(self.majority_baseline, self.bag_of_words_baseline, self.test_size))
+
+    def record(self) -> dict:
+        """The training record a report reads its verdict from (`MemoryReport.training_record`): held-out accuracy and
+        count, both baselines, the verdict, the epochs kept and run, why training stopped, the settings, the versions."""
+        return {
+            "train_max_len": self.max_len, "test_accuracy": self.final_accuracy, "test_size": self.test_size,
+            "majority_baseline": self.majority_baseline, "bag_of_words_baseline": self.bag_of_words_baseline,
+            "competence": self.verdict, "best_epoch": self.best_epoch, "epochs_run": len(self.loss),
+            "epochs_on_pieces": self.stage.count("pieces"), "stopped": self.stopped, "settings": dict(self.settings),
+            "versions": {"rnnmem": __version__, "torch": torch.__version__, "numpy": np.__version__},
+        }
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -197,7 +211,8 @@ def train(
     with progress_stage("baselines (majority, bag-of-words)", shown=progress):
         reference = baselines(corpus, seed)
     history = History(settings=settings, max_len=max_len, bptt_window=bptt_window,
-                      majority_baseline=reference.majority, bag_of_words_baseline=reference.bag_of_words)
+                      majority_baseline=reference.majority, bag_of_words_baseline=reference.bag_of_words,
+                      test_size=reference.test_size)
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     document_steps = epochs * math.ceil(len(documents[0]) / batch_size)
@@ -242,6 +257,8 @@ def train(
         model.load_state_dict(best_state)
         history.stopped = history.stopped or f"the budget of {epochs} epochs was spent"
     model.eval()
+    # the library route (train, then assess) keeps what the checkpoint route keeps in model.json: assess reads it
+    model.training_record = history.record()
     return history
 
 

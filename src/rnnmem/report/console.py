@@ -29,7 +29,8 @@ def run_summary(report, unit: str) -> str:
         lines.append(f"semantic validity: Spearman rho {_rho(views['trained'])} (untrained floor "
                      f"{_rho(views.get('untrained'))})")
     rec = summary["recommended_length"]
-    lines.append(f"recommended training length: {rec['length']} tokens ({rec['rule']})")
+    lines.append(f"recommended training length: {'at least ' if rec.get('at_least') else ''}{rec['length']} tokens "
+                 f"({rec['rule']})")
     if record:
         pieces = record.get("epochs_on_pieces")
         source = " (from the checkpoint's record)" if report.meta.get("model", {}).get("checkpoint") else ""

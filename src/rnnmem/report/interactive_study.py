@@ -70,7 +70,7 @@ def _retention_traces(fig, study, length: int) -> list[int]:
     first = len(fig.data)
     dash = DASHES[study.lengths.index(length) % len(DASHES)]
     for unit in study.units:
-        group = study.group(unit, length)
+        group = study.competent(study.group(unit, length))
         if not group:
             continue
         distance, mean, low, high = study.retention_band(group)

@@ -129,7 +129,8 @@ def _headline_items(report, summary: dict) -> list[tuple[str, str]]:
     rec = summary["recommended_length"]
     last = report.last_measured_distance(default) if default else 0
     evidence = "; ".join(f"{key} = {_evidence_value(key, value, last)}" for key, value in rec["evidence"].items())
-    items.append(("Recommended training length", f"{rec['length']} tokens — {rec['rule']}. Evidence: {evidence}."))
+    items.append(("Recommended training length", f"{'at least ' if rec.get('at_least') else ''}{rec['length']} tokens — "
+                                                 f"{rec['rule']}. Evidence: {evidence}."))
     return items
 
 
@@ -226,7 +227,9 @@ def _verdict_section(report, summary: dict) -> list:
                      f"untrained floor {with_ci(untrained.rho, (untrained.low, untrained.high))}"])
     return [Heading("Verdict"), Bullets(list(summary["verdict"]["statements"]), emphasis=True),
             Table(["", "this model", "reference"], rows, align=["l", "r", "l"]),
-            Paragraph("Each memory indicator stands beside its untrained floor in the headline table below.", note=True)]
+            Paragraph("Each memory indicator stands beside its untrained floor in the headline table below. The floor "
+                      "is a reference, not a lower bound (a trained model may keep less than its initialisation); "
+                      "report.json keeps trained − floor with its paired-bootstrap interval.", note=True)]
 
 
 def _training_section(report, record: dict) -> list:

@@ -39,7 +39,7 @@ def retention_figure(study) -> Figure:
         ax = fig.add_subplot()
         longest = 0
         for unit in study.units:
-            group = study.group(unit, length) if length is not None else study.longest_group(unit)
+            group = study.competent(study.group(unit, length) if length is not None else study.longest_group(unit))
             if not group:
                 continue
             distance, mean, lo, hi = study.retention_band(group)
@@ -157,7 +157,8 @@ def memory_length_figure(study, table: pd.DataFrame) -> Figure:
                 ax.annotate(f"measured up to d = {int(limits.min())}", (0.98, 0.02), xycoords="axes fraction",
                             ha="right", fontsize=8, color="0.4")
             ax.set_ylim(0, top * 1.12 + 0.5)
-        panels[0].legend(loc="upper left", framealpha=0.9)
+        if panels[0].get_legend_handles_labels()[1]:  # no unit has a competent model: nothing drawn to name
+            panels[0].legend(loc="upper left", framealpha=0.9)
         fig.suptitle(f"How far back each unit remembers, by training length ({e} estimator; "
                      "mean over seeds, 95% t-interval)", fontsize=10)
     return fig

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from rnnmem.baselines import COMPETENCE_ALPHA, COMPETENCE_MARGIN
 from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, to_markdown
 from rnnmem.report.format import duration, memory_length, number
 
@@ -90,10 +91,31 @@ def recommendation_lines(recs: dict[str, dict]) -> list[str]:
     for unit, rec in recs.items():
         per_length = "; ".join(f"L = {n}: {number(v)}" for n, v in rec["by_length"].items())
         rounded = f": {number(rec['median'])}, rounded up" if rec["median"] != rec["length"] else ""
-        lines.append(f"{unit}: {rec['length']} tokens (median over seeds of the models trained at "
+        lines.append(f"{unit}: {_tokens(rec)} (median over seeds of the models trained at "
                      f"L = {rec['from_length']}{rounded}). Median recommendation by training length: {per_length}.")
     return lines
 
+
+
+def verdict_blocks(verdicts: list[dict], recs: dict[str, dict]) -> list:
+    """Every cell's verdict (`rnnmem.sweep.study.verdicts`), the rule, and the units left without a recommendation."""
+    if not verdicts:
+        return []
+    rule = (f"A model is competent when its held-out accuracy is clearly above the majority baseline (one-sided "
+            f"binomial test on the held-out count, alpha {COMPETENCE_ALPHA:g}) and at most "
+            f"{100 * COMPETENCE_MARGIN:g} points below bag-of-words. Memory tables and recommendations use "
+            "competent models only (n in a table cell counts them), and so do the retention and memory-length "
+            "figures; accuracy is shown for every finished model.")
+    rows = [[v["unit"], v["max_len"], v["seed"], number(v["accuracy"]), number(v["majority"]), number(v["bag_of_words"]),
+             v["verdict"]] for v in verdicts]
+    out = [Heading("Verdicts"), Paragraph(rule, note=True),
+           Table(["unit", "L", "seed", "accuracy", "majority", "bag-of-words", "verdict"], rows,
+                 ["l", "r", "r", "r", "r", "r", "l"])]
+    if any(v["verdict"] == "unknown" for v in verdicts):
+        out.append(Paragraph("\"unknown\": the cell was stored without its accuracy, baselines or held-out count (a "
+                             "sweep of an earlier version): re-run the sweep into a new --store to judge it."))
+    return out + [Paragraph(f"No recommendation for {unit}: none of its models is competent.")
+                  for unit in dict.fromkeys(v["unit"] for v in verdicts) if unit not in recs]
 
 
 def summary_lines(info: dict) -> list[str]:
@@ -133,15 +155,16 @@ def comparison_markdown(tables: list[dict], fails: list[dict]) -> str:
 
 
 def report_blocks(info: dict, recs: dict[str, dict], tables: list[dict], fails: list[dict],
-                  figures: dict[str, Path]) -> list:
-    """report.md / report.html: summary, recommendations, figures with their reading, the comparison tables."""
-    out = [Heading("Study"), Bullets(summary_lines(info)), Heading("Recommended training length"),
-           Bullets(recommendation_lines(recs), emphasis=True)]
+                  figures: dict[str, Path], verdicts: list[dict] = ()) -> list:
+    """report.md / report.html: summary, each cell's verdict, recommendations, figures with their reading, the
+    comparison tables."""
+    out = [Heading("Study"), Bullets(summary_lines(info)), *verdict_blocks(verdicts, recs),
+           Heading("Recommended training length"), Bullets(recommendation_lines(recs), emphasis=True)]
     rows = []
     for unit, rec in recs.items():
         evidence = "; ".join(f"L = {n}: {number(v)}" + _accuracy(rec["accuracy"].get(n))
                              for n, v in rec["by_length"].items())
-        rows.append([unit, f"{rec['length']} tokens", rec["from_length"], evidence, " / ".join(rec["rules"])])
+        rows.append([unit, _tokens(rec), rec["from_length"], evidence, " / ".join(rec["rules"])])
     out += [Table(["unit", "recommended length", "from models trained at L", "median recommendation by training "
                    "length (test accuracy)", "rule applied"], rows, ["l", "r", "r", "l", "l"]),
             Paragraph(RULE_NOTE, note=True), Heading("Figures")]
@@ -149,6 +172,10 @@ def report_blocks(info: dict, recs: dict[str, dict], tables: list[dict], fails: 
         title, reading = FIGURE_TEXT[name]
         out += [Heading(title, 3), Paragraph(reading), Image(Path(path).name, title)]
     return out + [Heading("Comparison tables")] + comparison_blocks(tables, fails, level=3)
+
+
+def _tokens(rec: dict) -> str:
+    return f"{'at least ' if rec.get('at_least') else ''}{rec['length']} tokens"
 
 
 def _accuracy(interval) -> str:

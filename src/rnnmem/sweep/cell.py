@@ -11,10 +11,6 @@ import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from rnnmem._version import __version__
 from rnnmem.assessment import assess, check_estimators
 from rnnmem.data import Vocabulary, load_corpus, tokenize
 from rnnmem.errors import ConfigError, ModelProtocolError
@@ -118,13 +114,10 @@ def data_fingerprint(corpus, options: dict) -> str:
 
 
 def training_record(config: CellConfig, corpus, history) -> dict:
-    """The training record a checkpoint keeps (model.json) and a report shows: settings, held-out accuracy,
-    the majority and bag-of-words baselines, the data fingerprint and the library versions."""
+    """The training record a checkpoint keeps (model.json) and a report shows: `History.record` (held-out accuracy,
+    baselines, verdict, settings, versions) with the corpus options and the data fingerprint."""
     return json_safe({
-        "train_max_len": config.max_len, "test_accuracy": history.final_accuracy,
-        "majority_baseline": history.majority_baseline, "bag_of_words_baseline": history.bag_of_words_baseline,
-        "competence": history.verdict, "best_epoch": history.best_epoch, "epochs_run": len(history.loss),
-        "epochs_on_pieces": history.stage.count("pieces"), "stopped": history.stopped,
+        **history.record(),
         **provenance(config, corpus, history.settings),
     })
 
@@ -241,10 +234,12 @@ def assess_with_config(model, data, config: CellConfig, progress: bool, vocabula
 def cell_metrics(report, history) -> dict:
     """The headline numbers of a cell, flat, for comparison tables."""
     summary = report.summary()
-    metrics = {"accuracy": history.final_accuracy, "majority_baseline": history.majority_baseline,
+    metrics = {"accuracy": history.final_accuracy, "test_size": history.test_size,
+               "majority_baseline": history.majority_baseline,
                "bag_of_words_baseline": history.bag_of_words_baseline, "best_epoch": history.best_epoch,
                "fidelity_knee": summary["fidelity_knee"], "fidelity_at_median_length": summary["fidelity_at_median_length"],
-               "recommended_length": summary["recommended_length"]["length"]}
+               "recommended_length": summary["recommended_length"]["length"],
+               "recommended_at_least": summary["recommended_length"]["at_least"]}
     for prefix, measured in (("", report), ("floor.", report.floor)):
         for name in measured.estimators if measured is not None else ():
             for reading in measured.indicator_values(name):  # every catalogue indicator, as <estimator>.<key>

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from rnnmem.baselines import COMPETENT, Baselines, competence_verdict
 from rnnmem.errors import DataError
 from rnnmem.fileio import check_regular_file, write_atomically
 from rnnmem.guidance import recommend_for_unit
@@ -51,6 +52,14 @@ class Study:
     def group(self, unit: str, length: int) -> list[dict]:
         """Finished cells of one unit at one training length (one per seed)."""
         return [r for r in self.results if r["config"]["unit"] == unit and int(r["config"]["max_len"]) == length]
+
+    def competent(self, group: list[dict]) -> list[dict]:
+        """The cells of ``group`` whose model learned its task (`cell_verdict`): the only ones memory findings use."""
+        return [r for r in group if cell_verdict(r["result"]) == COMPETENT]
+
+    def counted(self, group: list[dict], metric: str) -> list[dict]:
+        """The cells of ``group`` a metric is read over: every one for accuracy, the competent ones for the rest."""
+        return group if metric == "accuracy" else self.competent(group)
 
     def metrics(self) -> list[tuple[str, str]]:
         """(metric key in result.metrics, human name), in table order."""
@@ -144,6 +153,26 @@ def measured_distance(result: dict, estimator: str) -> int:
     return last_measured_distance(retention.get("distance", []), retention.get(estimator, []))
 
 
+def cell_verdict(result: dict) -> str:
+    """`rnnmem.baselines.competence_verdict` of a stored cell, from its accuracy, baselines and held-out count."""
+    stored = result["metrics"]
+
+    def value(name: str) -> float:
+        return math.nan if stored.get(name) is None else float(stored[name])
+
+    return competence_verdict(value("accuracy"), Baselines(value("majority_baseline"), value("bag_of_words_baseline"),
+                                                           stored.get("test_size")))
+
+
+def verdicts(study: Study) -> list[dict]:
+    """Every finished cell's verdict: unit, max_len, seed, accuracy, majority, bag_of_words, verdict."""
+    return [{"unit": r["config"]["unit"], "max_len": int(r["config"]["max_len"]), "seed": int(r["config"]["seed"]),
+             "accuracy": r["result"]["metrics"].get("accuracy"),
+             "majority": r["result"]["metrics"].get("majority_baseline"),
+             "bag_of_words": r["result"]["metrics"].get("bag_of_words_baseline"), "verdict": cell_verdict(r["result"])}
+            for r in study.results]
+
+
 # -- statistics --------------------------------------------------------------------------
 def t_interval(values) -> tuple[float, float, float]:
     """Mean and 95% Student-t interval of the mean; (mean, nan, nan) for a single value."""
@@ -184,7 +213,11 @@ def metric_values(group: list[dict], metric: str, estimator: str) -> tuple[list[
 
 
 def comparison_table(study: Study) -> pd.DataFrame:
-    """Tidy table: unit, max_len, metric, mean, lo, hi, n, n_beyond (seeds past the range), max_distance."""
+    """Tidy table: unit, max_len, metric, mean, lo, hi, n, n_beyond (seeds past the range), max_distance.
+
+    Accuracy is over every finished cell; every other metric only over the competent ones (`Study.competent`): the
+    memory of a model that has not learned its task is not a finding about its unit. n says how many seeds count.
+    """
     rows = []
     for unit in study.units:
         for length in study.lengths:
@@ -192,7 +225,7 @@ def comparison_table(study: Study) -> pd.DataFrame:
             if not group:
                 continue
             for metric, _ in study.metrics():
-                values, beyond, limit = metric_values(group, metric, study.estimator)
+                values, beyond, limit = metric_values(study.counted(group, metric), metric, study.estimator)
                 mean, lo, hi = t_interval(values)
                 rows.append({"unit": unit, "max_len": length, "metric": metric, "mean": mean, "lo": lo, "hi": hi,
                              "n": len(values), "n_beyond": beyond, "max_distance": limit})
@@ -202,23 +235,25 @@ def comparison_table(study: Study) -> pd.DataFrame:
 
 # -- guidance and context ----------------------------------------------------------------
 def recommendations(study: Study) -> dict[str, dict]:
-    """Per unit: its recommendation by `rnnmem.guidance.recommend_for_unit`, with the accuracy by training length
-    (mean, lo, hi over seeds) and the rules its models applied."""
+    """Per unit: its recommendation by `rnnmem.guidance.recommend_for_unit` from its competent models only, with
+    their accuracy by training length (mean, lo, hi over seeds) and the rules they applied. A unit with no competent
+    model has none."""
     out = {}
     for unit in study.units:
-        recommended, accuracy = {}, {}
+        recommended, lower_bounds, accuracy = {}, {}, {}
         for length in study.lengths:
-            group = study.group(unit, length)
-            recommended[length] = [v for v in (r["result"]["metrics"].get("recommended_length") for r in group)
-                                   if v is not None]
+            group = [r for r in study.competent(study.group(unit, length))
+                     if r["result"]["metrics"].get("recommended_length") is not None]
+            recommended[length] = [r["result"]["metrics"]["recommended_length"] for r in group]
+            lower_bounds[length] = [bool(r["result"]["metrics"].get("recommended_at_least")) for r in group]
             if recommended[length]:
                 accuracy[length] = t_interval(metric_values(group, "accuracy", study.estimator)[0])
-        rec = recommend_for_unit(recommended)
+        rec = recommend_for_unit(recommended, lower_bounds)
         if rec is None:
             continue
         rules = [r["result"]["report"]["summary"]["recommended_length"].get("rule", "")
-                 for r in study.group(unit, rec.from_length)]
-        out[unit] = {"length": rec.length, "median": rec.median, "from_length": rec.from_length,
+                 for r in study.competent(study.group(unit, rec.from_length))]
+        out[unit] = {"length": rec.length, "at_least": rec.at_least, "median": rec.median, "from_length": rec.from_length,
                      "by_length": rec.by_length, "accuracy": accuracy, "rules": list(dict.fromkeys(x for x in rules if x))}
     return out
 
@@ -290,7 +325,8 @@ def write_study_report(store_path: str | Path, out_dir: str | Path) -> dict[str,
     with stage("figures"):
         figures = study_figures.write_figures(study, table, out)
     paths.update(figures)
-    blocks = study_text.report_blocks(study_summary(study), recommendations(study), tables, fails, figures)
+    blocks = study_text.report_blocks(study_summary(study), recommendations(study), tables, fails, figures,
+                                      verdicts(study))
     paths["report_md"] = write_atomically(out / "report.md", to_markdown(blocks, study_text.TITLE))
     paths["report_html"] = write_atomically(out / "report.html", to_html(blocks, study_text.TITLE, out))
     paths["interactive_html"] = write_atomically(out / "interactive.html", interactive_study.render_study_page(study, table))
