@@ -60,7 +60,7 @@ def test_an_indicator_added_to_the_catalogue_alone_reaches_every_view(report, wi
                    if line.split()[:3] == ["occlusion", "toy", "r(2)"]).split()
     assert printed[3:] == ["0.25", "0.64", "-0.39"]  # trained, floor, difference
 
-    history = SimpleNamespace(final_accuracy=0.9, majority_baseline=0.5, bag_of_words_baseline=0.6, best_epoch=1)
+    history = SimpleNamespace(final_accuracy=0.9, test_size=200, majority_baseline=0.5, bag_of_words_baseline=0.6, best_epoch=1)
     metrics = cell_metrics(report, history)
     assert metrics["occlusion.r2"] == pytest.approx(0.25, abs=1e-6)
     assert metrics["floor.gradient.r2"] == pytest.approx(0.64, abs=1e-6)
@@ -73,7 +73,7 @@ def test_an_indicator_added_to_the_catalogue_alone_reaches_every_view(report, wi
 def test_without_the_entry_no_view_has_it(report, tmp_path):
     assert "r2" not in report.summary()["estimators"]["occlusion"]
     assert "toy r(2)" not in report.to_markdown() and "toy r(2)" not in run_summary(report, "toy")
-    history = SimpleNamespace(final_accuracy=0.9, majority_baseline=0.5, bag_of_words_baseline=0.6, best_epoch=1)
+    history = SimpleNamespace(final_accuracy=0.9, test_size=200, majority_baseline=0.5, bag_of_words_baseline=0.6, best_epoch=1)
     assert not any(key.endswith(".r2") for key in cell_metrics(report, history))
 
 

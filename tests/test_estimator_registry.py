@@ -65,7 +65,7 @@ def test_an_estimator_added_to_the_registry_alone_reaches_every_view(with_toys, 
     printed = next(line for line in run_summary(report, "toy").splitlines() if line.split()[:2] == ["halving", "ML(0.1)"])
     assert printed.split()[2:] == ["4", "4", "0"]  # trained, floor, difference
 
-    history = SimpleNamespace(final_accuracy=0.9, majority_baseline=0.5, bag_of_words_baseline=0.6, best_epoch=1)
+    history = SimpleNamespace(final_accuracy=0.9, test_size=200, majority_baseline=0.5, bag_of_words_baseline=0.6, best_epoch=1)
     assert cell_metrics(report, history)["halving.ML(0.1)"] == 4
 
     assert estimator_color("halving") == "#CC79A7"

@@ -169,10 +169,8 @@ class MemoryReport:
         """Per estimator, the headline indicators' trained-minus-floor differences (`floor_difference`), as dicts."""
         if self.floor is None:
             return None
-        return {name: {label: self.floor_difference(indicator, name, tau).to_dict()
-                       for label, indicator, tau in (("ML(0.5)", "memory_length", 0.5), ("ML(0.1)", "memory_length", 0.1),
-                                                     ("retention_capacity", "retention_capacity", 0.5),
-                                                     ("recent_share", "recent_share", 0.5))}
+        return {name: {entry.key: self.floor_difference(entry.function.__name__, name, entry.tau or 0.5).to_dict()
+                       for entry in catalogue.CURVE_INDICATORS}
                 for name in self.estimators if name in self.floor.resamples}
 
     def fidelity_knee(self) -> float | None:

@@ -129,6 +129,11 @@ def curve_interval(resamples: np.ndarray, indicator: str, tau: float = 0.5) -> t
         Threshold of an indicator that takes one (``memory_length``); a resample where r never
         falls to tau counts as one past its measured range, D + 1.
     """
+    return indicator_by_function(indicator, tau).interval(resamples)
+
+
+def indicator_by_function(indicator: str, tau: float = 0.5) -> Indicator:
+    """The catalogue entry whose function is named ``indicator``, at threshold ``tau`` when it takes one."""
     by_function = {entry.function.__name__: entry for entry in CURVE_INDICATORS}
     entry = by_function[check_choice("indicator", indicator, by_function)]
-    return (entry if entry.tau is None else replace(entry, tau=check_tau(tau))).interval(resamples)
+    return entry if entry.tau is None else replace(entry, tau=check_tau(tau))

@@ -19,9 +19,7 @@ import numpy as np
 
 from rnnmem.errors import ConfigError
 from rnnmem.indicators.bootstrap import rank_interval
-from rnnmem.indicators.curve import (CURVE_INDICATORS, measured_extent, memory_length, recent_share,
-                                     retention_capacity)
-from rnnmem.validation import check_choice, check_tau
+from rnnmem.indicators.catalogue import indicator_by_function
 
 
 @dataclass(frozen=True)
@@ -53,14 +51,6 @@ class FloorDifference:
         return asdict(self)
 
 
-def curve_indicator(curve: np.ndarray, indicator: str, tau: float = 0.5) -> float:
-    """One indicator of a retention curve; an ML that never falls to tau counts as one past the range, D + 1."""
-    if indicator == "memory_length":
-        length = memory_length(curve, tau)
-        return float(measured_extent(curve) if length is None else length)
-    return retention_capacity(curve) if indicator == "retention_capacity" else recent_share(curve)
-
-
 def floor_difference(trained: np.ndarray, floor: np.ndarray, trained_resamples: np.ndarray,
                      floor_resamples: np.ndarray, indicator: str, tau: float = 0.5) -> FloorDifference:
     """Trained minus floor for one indicator of their retention curves, with its paired 95% bootstrap interval.
@@ -76,15 +66,13 @@ def floor_difference(trained: np.ndarray, floor: np.ndarray, trained_resamples: 
     tau : float
         Threshold of ``memory_length``.
     """
-    check_choice("indicator", indicator, CURVE_INDICATORS)
-    tau = check_tau(tau)
+    entry = indicator_by_function(indicator, tau)
     trained_resamples, floor_resamples = np.asarray(trained_resamples, float), np.asarray(floor_resamples, float)
     if trained_resamples.shape != floor_resamples.shape:
         raise ConfigError(f"the trained model's resamples {trained_resamples.shape} and its floor's "
                           f"{floor_resamples.shape} differ in shape: the difference needs both assessed on the same "
                           "sequences with the same n_resamples and seed (assess(..., floor=...) does this).")
-    censored = indicator == "memory_length" and any(memory_length(curve, tau) is None for curve in (trained, floor))
-    difference = curve_indicator(trained, indicator, tau) - curve_indicator(floor, indicator, tau)
-    paired = [curve_indicator(a, indicator, tau) - curve_indicator(b, indicator, tau)
-              for a, b in zip(trained_resamples.T, floor_resamples.T)]
+    censored = entry.censored and any(entry.of(curve) is None for curve in (trained, floor))
+    difference = entry.counted(trained) - entry.counted(floor)
+    paired = [entry.counted(a) - entry.counted(b) for a, b in zip(trained_resamples.T, floor_resamples.T)]
     return FloorDifference(difference, *rank_interval(paired), censored)

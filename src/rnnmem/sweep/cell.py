@@ -11,6 +11,10 @@ import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+import numpy as np
+import torch
+
+from rnnmem._version import __version__
 from rnnmem.assessment import assess, check_estimators
 from rnnmem.data import Vocabulary, load_corpus, tokenize
 from rnnmem.errors import ConfigError, ModelProtocolError
