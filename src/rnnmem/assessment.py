@@ -197,9 +197,10 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
     examples = slice(0, EXAMPLE_SEQUENCES)
     token_effects = {}
     if "occlusion" in estimators:
-        effects, in_context = occlusion_effects(model, tokens, lengths, neutral, max_distance, progress=progress)
-        both = {name: occlusion_retention(effects, in_context, swap_norms, name, n_resamples, seed)
-                for name in OCCLUSION_NORMALISATIONS}
+        with stage("occlusion"):
+            effects, in_context = occlusion_effects(model, tokens, lengths, neutral, max_distance, progress=progress)
+            both = {name: occlusion_retention(effects, in_context, swap_norms, name, n_resamples, seed)
+                    for name in OCCLUSION_NORMALISATIONS}
         curves["occlusion"] = both[occlusion_normalisation]
         notes.append(normalisation_note({name: est.value for name, est in both.items()}, occlusion_normalisation))
         yardsticks = occlusion_yardsticks(in_context, swap_norms)
@@ -210,8 +211,9 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
             curves["regression"] = regression_retention(words, points, max_distance, n_resamples, seed)
     if "gradient" in estimators:
         if hasattr(model, "embed") and hasattr(model, "forward_embedded"):
-            numerator, denominator = gradient_effects(model, tokens, lengths, max_distance, progress=progress)
-            curves["gradient"] = ratio_of_sums(numerator, denominator, n_resamples, seed)
+            with stage("gradient"):
+                numerator, denominator = gradient_effects(model, tokens, lengths, max_distance, progress=progress)
+                curves["gradient"] = ratio_of_sums(numerator, denominator, n_resamples, seed)
             token_effects["gradient"] = TokenEffects(numerator[examples], denominator[examples])
         else:
             notes.append("gradient estimator skipped: the model has no embed(tokens) and "
@@ -239,8 +241,9 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
     if effects is None:
         notes.append("hull indicators skipped: they judge retention by occlusion, which was not run.")
     else:
-        report.hull = hull_view(words[:, : max_distance + 1], effects, swap_norms, tokens, lengths, points,
-                                 n_resamples, seed, notes)
+        with stage("hull"):
+            report.hull = hull_view(words[:, : max_distance + 1], effects, swap_norms, tokens, lengths, points,
+                                     n_resamples, seed, notes)
     return report
 
 
