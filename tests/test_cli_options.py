@@ -157,3 +157,57 @@ def test_a_grid_with_an_unknown_estimator_or_setting_is_refused_before_any_cell_
         expand_grid({"epoch": 2}, {"units": ["srn"]})
     with pytest.raises(ConfigError, match=r"tau must be in \(0.0, 1.0\)"):
         expand_grid({"tau": 1.0}, {"units": ["srn"]})
+
+
+@pytest.mark.parametrize("option, message", [(["--unit", "lstmm"], "unknown unit 'lstmm'. Did you mean 'lstm'?"),
+                                             (["--corpus", "tweet-docs"], "unknown corpus 'tweet-docs';")])
+def test_assess_checks_the_unit_and_corpus_names_before_loading_anything(option, message, monkeypatch, tmp_path):
+    from rnnmem.sweep import cell
+
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("loaded a corpus before checking the names")
+
+    monkeypatch.setattr(cell, "load_corpus", must_not_load)
+    result = runner.invoke(app, ["assess", *option, "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and message in result.stderr, result.output
+    assert "training" not in result.stderr and not (tmp_path / "run").exists()
+
+
+def test_version_prints_the_package_version():
+    from rnnmem._version import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"rnnmem {__version__}"
+
+
+def test_counts_take_the_number_of_their_noun():
+    from rnnmem.guidance import Recommendation
+    from rnnmem.report.console import sweep_summary
+    from rnnmem.validation import counted
+
+    assert [counted(n, "token") for n in (0, 1, 2, 1500)] == ["0 tokens", "1 token", "2 tokens", "1,500 tokens"]
+    assert str(Recommendation(1, "ML(0.1)")) == "1 token (ML(0.1))"
+    one = {"done": 1, "total": 1, "failed": 0, "running": 0, "failures": []}
+    assert sweep_summary(one, "s.sqlite").startswith("1 of 1 cell done, 0 failed")
+
+
+def test_help_and_version_load_no_heavy_library():
+    # their speed is measured in benchmarks/cli_startup.py; here, what would make them slow
+    import subprocess
+    import sys
+
+    probe = ("import sys; from typer.testing import CliRunner; from rnnmem.cli import app; "
+             "assert CliRunner().invoke(app, ['--help']).exit_code == 0; "
+             "assert CliRunner().invoke(app, ['--version']).exit_code == 0; "
+             "print(sorted({'torch', 'scipy', 'matplotlib', 'pandas', 'transformers', 'plotly'} & set(sys.modules)))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]", loaded
+
+
+def test_the_package_names_load_on_first_use():
+    import rnnmem
+
+    assert rnnmem.assess.__module__ == "rnnmem.assessment" and "assess" in dir(rnnmem)
+    assert set(rnnmem.__all__) <= set(dir(rnnmem))
+    with pytest.raises(AttributeError, match="no attribute 'asess'"):
+        rnnmem.asess

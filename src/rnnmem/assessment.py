@@ -17,7 +17,7 @@ from torch import nn
 from rnnmem._version import __version__
 from rnnmem.data import Corpus, Vocabulary, encode_batch
 from rnnmem.errors import ConfigError, DataError, ModelProtocolError
-from rnnmem.validation import check_assess_arguments, check_choice
+from rnnmem.validation import check_assess_arguments, check_choice, counted
 from rnnmem.indicators.bootstrap import ratio_of_sums
 from rnnmem.indicators.fidelity import fidelity_by_length
 from rnnmem.indicators.token_effects import TokenEffects
@@ -114,7 +114,7 @@ def assess(
     neutral = (vocabulary.pad_id if vocabulary is not None else 0) if neutral_token is None else neutral_token
     longest = int(lengths.max())
     if max_distance > longest - 1:
-        notes.append(f"max_distance {max_distance} exceeds the longest sequence ({longest} tokens); "
+        notes.append(f"max_distance {max_distance} exceeds the longest sequence ({counted(longest, 'token')}); "
                      f"distances are reported up to {longest - 1}.")
         max_distance = longest - 1
 

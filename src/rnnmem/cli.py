@@ -24,8 +24,18 @@ app = typer.Typer(
 _state = {"debug": False}
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from rnnmem._version import __version__
+
+        typer.echo(f"rnnmem {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main(debug: bool = typer.Option(False, "--debug", help="Show the full traceback when something fails.")):
+def main(debug: bool = typer.Option(False, "--debug", help="Show the full traceback when something fails."),
+         version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                      help="Print rnnmem's version and exit.")):
     _state["debug"] = debug
     exit_on_sigterm()  # a terminated run cleans up like an interrupted one: no temporary or staging file is left
     _show_data_warnings_in_one_line()

@@ -11,7 +11,7 @@ import numpy as np
 from rnnmem.baselines import Baselines, competence_verdict
 from rnnmem.indicators.curve import memory_length
 from rnnmem.indicators.validity import Validity
-from rnnmem.validation import check_real, check_tau
+from rnnmem.validation import check_real, check_tau, counted
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Recommendation:
     evidence: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return f"{self.length} tokens ({self.rule})"
+        return f"{counted(self.length, 'token')} ({self.rule})"
 
 
 def recommend_length(retention: np.ndarray, lengths: np.ndarray, tau: float = 0.1,

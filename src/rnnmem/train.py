@@ -22,7 +22,7 @@ from rnnmem.data import Corpus, Vocabulary
 from rnnmem.errors import ConfigError, TrainingError
 from rnnmem.progress import progress_bar, stage as progress_stage  # "stage" names the curriculum stages here
 from rnnmem.ses import device_of
-from rnnmem.validation import check_seed
+from rnnmem.validation import check_seed, counted
 
 SCHEDULES = ("plateau", "cosine", "constant")
 
@@ -233,14 +233,14 @@ def train(
             if stage == "documents" and schedule == "plateau":
                 scheduler.step(val_acc)
             if out_of_patience(history.stage, history.best_epoch, patience):
-                history.stopped = f"validation accuracy did not improve for {patience} epochs"
+                history.stopped = f"validation accuracy did not improve for {counted(patience, 'epoch')}"
                 break
     if best_state is None:
         history.best_epoch = len(history.loss)
         history.stopped = "no validation split: trained the whole budget"
     else:
         model.load_state_dict(best_state)
-        history.stopped = history.stopped or f"the budget of {epochs} epochs was spent"
+        history.stopped = history.stopped or f"the budget of {counted(epochs, 'epoch')} was spent"
     model.eval()
     return history
 

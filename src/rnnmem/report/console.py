@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from rnnmem.report.format import memory_length, missing
+from rnnmem.validation import counted
 
 
 def run_summary(report, unit: str) -> str:
@@ -34,7 +35,7 @@ def run_summary(report, unit: str) -> str:
         lines.append(f"semantic validity: Spearman rho {_rho(views['trained'])} (untrained floor "
                      f"{_rho(views.get('untrained'))})")
     rec = summary["recommended_length"]
-    lines.append(f"recommended training length: {rec['length']} tokens ({rec['rule']})")
+    lines.append(f"recommended training length: {counted(rec['length'], 'token')} ({rec['rule']})")
     if record:
         pieces = record.get("epochs_on_pieces")
         source = " (from the checkpoint's record)" if report.meta.get("model", {}).get("checkpoint") else ""
@@ -60,7 +61,7 @@ def _rho(view) -> str:
 
 def sweep_summary(summary: dict, store) -> str:
     """What `rnnmem sweep` prints when it ends: cells done and failed, and how to retry."""
-    lines = [f"{summary['done']} of {summary['total']} cells done, {summary['failed']} failed (store {store})"]
+    lines = [f"{summary['done']} of {counted(summary['total'], 'cell')} done, {summary['failed']} failed (store {store})"]
     if summary["running"]:
         lines.append(f"{summary['running']} cells are being run by another sweep on this store")
     for cell in summary["failures"]:

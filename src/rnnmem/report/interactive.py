@@ -20,6 +20,7 @@ from rnnmem.report.format import number
 from rnnmem.report.html import page
 from rnnmem.report.style import ESTIMATOR_COLORS, THRESHOLDS
 from rnnmem.ses import project_2d
+from rnnmem.validation import counted
 
 TOKENS_PER_ROW = 16
 SHOWN_WORD_POINTS = 300
@@ -244,7 +245,7 @@ def _slider(words: list[str], window: int, traces: list[int]) -> dict:
 
 def _layout(sequences, sequence_traces, sliders, effects, rows) -> dict:
     every = [t for traces in sequence_traces for t in traces]
-    choose_sequence = [{"method": "update", "label": f"sequence {i + 1} ({len(words)} tokens)",
+    choose_sequence = [{"method": "update", "label": f"sequence {i + 1} ({counted(len(words), 'token')})",
                         "args": [{"visible": [t in sequence_traces[i] for t in every]}, {"sliders": [sliders[i]]},
                                  every]} for i, words in enumerate(sequences)]
     heatmaps = [traces[0] for traces in sequence_traces]

@@ -16,6 +16,7 @@ from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, to_h
 from rnnmem.report.format import memory_length, memory_length_with_ci, number, powers_of_two, with_ci
 from rnnmem.report.language_model import language_model_blocks
 from rnnmem.report.style import save_figure
+from rnnmem.validation import counted
 
 IMAGES = (("retention", "Retention curves r(d)"), ("fidelity", "Semantic fidelity F(L)"), ("ses", "Semantic Euclidean Space"),
           ("hull", "Semantic hull of one sequence"), ("validity", "Semantic validity: SES axis against human valence"))
@@ -134,7 +135,7 @@ def _headline_items(report, summary: dict) -> list[tuple[str, str]]:
     rec = summary["recommended_length"]
     last = report.last_measured_distance(default) if default else 0
     evidence = "; ".join(f"{key} = {_evidence_value(key, value, last)}" for key, value in rec["evidence"].items())
-    items.append(("Recommended training length", f"{rec['length']} tokens — {rec['rule']}. Evidence: {evidence}."))
+    items.append(("Recommended training length", f"{counted(rec['length'], 'token')} — {rec['rule']}. Evidence: {evidence}."))
     return items
 
 

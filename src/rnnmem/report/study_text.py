@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, to_markdown
 from rnnmem.report.format import duration, memory_length, number
+from rnnmem.validation import counted
 
 TITLE = "rnnmem study report"
 CI_NOTE = ("mean over seeds ± half-width of the 95% t-interval across seeds; a cell with one seed "
@@ -90,7 +91,7 @@ def recommendation_lines(recs: dict[str, dict]) -> list[str]:
     for unit, rec in recs.items():
         per_length = "; ".join(f"L = {n}: {number(v)}" for n, v in rec["by_length"].items())
         rounded = f": {number(rec['median'])}, rounded up" if rec["median"] != rec["length"] else ""
-        lines.append(f"{unit}: {rec['length']} tokens (median over seeds of the models trained at "
+        lines.append(f"{unit}: {counted(rec['length'], 'token')} (median over seeds of the models trained at "
                      f"L = {rec['from_length']}{rounded}). Median recommendation by training length: {per_length}.")
     return lines
 
@@ -141,7 +142,7 @@ def report_blocks(info: dict, recs: dict[str, dict], tables: list[dict], fails: 
     for unit, rec in recs.items():
         evidence = "; ".join(f"L = {n}: {number(v)}" + _accuracy(rec["accuracy"].get(n))
                              for n, v in rec["by_length"].items())
-        rows.append([unit, f"{rec['length']} tokens", rec["from_length"], evidence, " / ".join(rec["rules"])])
+        rows.append([unit, counted(rec['length'], 'token'), rec["from_length"], evidence, " / ".join(rec["rules"])])
     out += [Table(["unit", "recommended length", "from models trained at L", "median recommendation by training "
                    "length (test accuracy)", "rule applied"], rows, ["l", "r", "r", "l", "l"]),
             Paragraph(RULE_NOTE, note=True), Heading("Figures")]
