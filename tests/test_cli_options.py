@@ -211,3 +211,12 @@ def test_the_package_names_load_on_first_use():
     assert set(rnnmem.__all__) <= set(dir(rnnmem))
     with pytest.raises(AttributeError, match="no attribute 'asess'"):
         rnnmem.asess
+
+
+def test_a_public_name_stays_itself_after_its_namesake_module_is_imported():
+    import importlib
+
+    import rnnmem
+
+    importlib.import_module("rnnmem.train")  # binds the submodule rnnmem.train, which shares the name
+    assert callable(rnnmem.train) and rnnmem.train.__name__ == "train"

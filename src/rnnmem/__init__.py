@@ -5,6 +5,8 @@ wait for torch, SciPy and matplotlib to load.
 """
 
 import importlib
+import sys
+import types
 import warnings
 
 from rnnmem._version import __version__
@@ -41,3 +43,16 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted({*globals(), *_HOMES})
+
+
+class _Facade(types.ModuleType):
+    """The package, whose public names are never replaced by a submodule of the same name: importing
+    rnnmem.train binds the module to rnnmem.train, which must stay the function `train`."""
+
+    def __setattr__(self, name, value):
+        if name in _HOMES and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Facade

@@ -146,6 +146,8 @@ def assess(
     report.vocabulary = vocabulary
     if isinstance(data, Corpus):
         report.sequence_labels = np.asarray(data.test_labels)[kept]
+    else:  # the readout is a classifier's logits only for a corpus's model
+        report.predicted_labels = None
     report.label_names = list(label_names) if label_names else [f"dim {k}" for k in range(report.num_dimensions)]
     report.meta.update({
         "seed": seed, "n_resamples": n_resamples, "neutral_token": neutral,
@@ -235,6 +237,7 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
               "sequence_length": {"min": int(lens.min()), "median": float(np.median(lens)), "max": int(lens.max())}},
     )
     report.sequence_points = points
+    report.predicted_labels = np.argmax(points + o0.point.double().reshape(-1).numpy(), axis=-1)
     report.token_effects = token_effects
     if not hull:
         return report

@@ -12,7 +12,7 @@ import numpy as np
 
 from rnnmem.progress import progress_bar
 from rnnmem.report import hull_plots, plots, ses_plots
-from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, to_html, to_markdown
+from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, html_body, to_html, to_markdown
 from rnnmem.report.format import memory_length, memory_length_with_ci, number, powers_of_two, with_ci
 from rnnmem.report.language_model import language_model_blocks
 from rnnmem.report.style import save_figure
@@ -56,10 +56,20 @@ def render_markdown(report, title: str = "Memory assessment") -> str:
     return to_markdown(report_blocks(report), title)
 
 
-def render_html(report, title: str, figures: dict[str, Path]) -> str:
-    """The report as one self-contained HTML page, with the ``figures`` (from `write_figures`) inlined."""
+def render_html(report, title: str, figures: dict[str, Path], links: dict[str, str] | None = None) -> str:
+    """The report as one self-contained HTML page, with the ``figures`` (from `write_figures`) inlined and
+    ``links`` (text -> address) to the pages written beside it."""
     image_dir = next(iter(figures.values())).parent if figures else Path(".")
-    return to_html(report_blocks(report), title, image_dir)
+    return to_html(report_blocks(report), title, image_dir, links)
+
+
+def render_notebook_html(report) -> str:
+    """The report's text and tables as an HTML fragment for a notebook cell; its images section says where the
+    figures are (``report.plot(folder)``, ``report.to_html(path)``) instead of inlining them."""
+    blocks = [block for block in report_blocks(report) if not isinstance(block, Image)]
+    blocks.append(Paragraph("report.plot(folder) writes the figures; report.to_html(path) writes this report "
+                            "with them, and report.to_interactive_html(path) the interactive page.", note=True))
+    return f"<div class='rnnmem-report'>{html_body(blocks, None)}</div>"
 
 
 def write_figures(report, directory: str | Path) -> dict[str, Path]:
