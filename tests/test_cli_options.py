@@ -48,6 +48,8 @@ def test_progress_names_each_stage_and_quiet_silences_all_of_it(tiny_csv, tmp_pa
     assert shown.exit_code == 0, shown.output
     missing = [stage for stage in STAGES if stage not in shown.stderr]
     assert not missing, shown.stderr
+    # the run's files include the per-token export and the training curves drawn from its history
+    assert (tmp_path / "a" / "token_effects.csv").stat().st_size > 0 and (tmp_path / "a" / "training.png").is_file()
     quiet = assess(tiny_csv, tmp_path / "b", "--quiet")
     assert quiet.exit_code == 0, quiet.output
     assert not any(stage in quiet.stderr for stage in STAGES) and "it/s" not in quiet.stderr, quiet.stderr

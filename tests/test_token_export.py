@@ -55,3 +55,26 @@ def test_a_notebook_renders_the_report_as_its_tables_and_verdict(report):
     assert "<table>" in fragment and "Headline" in fragment
     # the same numbers as the page written to a file
     assert escape(report.verdict().statements[0]) in fragment and "report.plot(folder) writes the figures" in fragment
+
+
+def test_the_training_figure_draws_the_records_curves_the_kept_epoch_and_the_baselines():
+    from types import SimpleNamespace
+
+    from rnnmem.report.plots import training_figure
+
+    record = {"best_epoch": 3, "majority_baseline": 0.5, "bag_of_words_baseline": 0.6, "stopped": "budget spent",
+              "curves": {"loss": [1.0, 0.7, 0.5, 0.45], "validation_loss": [0.9, 0.8, 0.6, 0.65],
+                         "train_accuracy": [0.5, 0.6, 0.7, 0.75], "validation_accuracy": [0.55, 0.6, 0.72, 0.7],
+                         "stage": ["pieces", "documents", "documents", "documents"]}}
+    fig = training_figure(SimpleNamespace(training_record=lambda: record))
+    loss_ax, accuracy_ax = fig.axes[:2]
+    drawn = {line.get_label(): list(line.get_ydata()) for line in accuracy_ax.lines}
+    assert drawn["validation"] == record["curves"]["validation_accuracy"]
+    assert drawn["bag-of-words baseline"] == [0.6, 0.6] and drawn["majority baseline"] == [0.5, 0.5]
+    assert list(loss_ax.lines[0].get_ydata()) == record["curves"]["loss"]
+    kept = [line for line in loss_ax.lines if line.get_label() == "epoch kept (3)"]
+    assert kept and list(kept[0].get_xdata()) == [3, 3]
+
+
+def test_a_report_without_a_training_record_writes_no_training_figure(report, tmp_path):
+    assert "training" not in report.plot(tmp_path)

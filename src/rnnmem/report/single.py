@@ -19,7 +19,8 @@ from rnnmem.report.style import save_figure
 from rnnmem.validation import counted
 
 IMAGES = (("retention", "Retention curves r(d)"), ("fidelity", "Semantic fidelity F(L)"), ("ses", "Semantic Euclidean Space"),
-          ("hull", "Semantic hull of one sequence"), ("validity", "Semantic validity: SES axis against human valence"))
+          ("hull", "Semantic hull of one sequence"), ("validity", "Semantic validity: SES axis against human valence"),
+          ("training", "Training curves per epoch"))
 
 EXPLANATIONS = (
     ("ML(0.5) — half-life", "the first distance from the end d at which a token keeps at most half of its "
@@ -73,7 +74,8 @@ def render_notebook_html(report) -> str:
 
 
 def write_figures(report, directory: str | Path) -> dict[str, Path]:
-    """retention.png, fidelity.png, ses.png (and hull.png, validity.png when measured) in ``directory``, by name."""
+    """retention.png, fidelity.png, ses.png (and hull.png, validity.png when measured, training.png when the run's
+    training record has its curves) in ``directory``, by name."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     figures = {"retention": plots.retention_figure, "fidelity": plots.fidelity_figure, "ses": ses_plots.ses_figure}
@@ -81,6 +83,8 @@ def write_figures(report, directory: str | Path) -> dict[str, Path]:
         figures["hull"] = hull_plots.hull_figure
     if _validity_views(report):
         figures["validity"] = plots.validity_figure
+    if "curves" in report.training_record():
+        figures["training"] = plots.training_figure
     return {name: save_figure(draw(report), directory / f"{name}.png")
             for name, draw in progress_bar(figures.items(), "figures", total=len(figures))}
 
@@ -121,7 +125,8 @@ def report_blocks(report) -> list:
     out += _probe_section(report) + _hull_section(report) + _validity_section(report)
     out += [Heading("What the indicators mean"), Bullets(list(EXPLANATIONS)),
             Heading("Notes"), Bullets(list(report.notes) or ["none"]), Heading("Images")]
-    shown = {"hull": report.hull is not None and bool(report.hull.example), "validity": bool(_validity_views(report))}
+    shown = {"hull": report.hull is not None and bool(report.hull.example), "validity": bool(_validity_views(report)),
+             "training": "curves" in report.training_record()}
     out += [Image(f"{name}.png", alt) for name, alt in IMAGES if shown.get(name, True)]
     return out
 

@@ -21,7 +21,7 @@ from rnnmem.data.registry import corpus_loader
 from rnnmem.errors import ConfigError, ModelProtocolError
 from rnnmem.fileio import json_safe
 from rnnmem.indicators.retention import OCCLUSION_NORMALISATIONS
-from rnnmem.model import build_model, load_model
+from rnnmem.model import TRAINING_CURVES, build_model, load_model
 from rnnmem.progress import showing_progress, stage
 from rnnmem.train import train
 from rnnmem.units import check_unit_name
@@ -128,6 +128,7 @@ def training_record(config: CellConfig, corpus, history) -> dict:
         "majority_baseline": history.majority_baseline, "bag_of_words_baseline": history.bag_of_words_baseline,
         "competence": history.verdict, "best_epoch": history.best_epoch, "epochs_run": len(history.loss),
         "epochs_on_pieces": history.stage.count("pieces"), "stopped": history.stopped,
+        "curves": {name: getattr(history, name) for name in (*TRAINING_CURVES, "stage")},
         "settings": {**history.settings, "corpus": config.corpus, **corpus_options(config)},
         "data_fingerprint": data_fingerprint(corpus, corpus_options(config)),
         "versions": {"rnnmem": __version__, "torch": torch.__version__, "numpy": np.__version__},
