@@ -266,7 +266,7 @@ def _slider(index: int, words: list[str]) -> dict:
     steps = [{"method": "animate", "label": f"{t}: " + ("start" if t == 0 else words[t - 1][:24]),
               "args": [[_frame_name(index, t)], _animate(0)]} for t in range(len(words) + 1)]
     return {"active": len(words), "steps": steps, "currentvalue": {"prefix": "step ", "font": {"size": 13, "color": "#222"}},
-            "font": {"color": "rgba(0,0,0,0)"}, "pad": {"t": 40}, "len": 0.84, "x": 0.16, "y": 0.0,
+            "font": {"color": "rgba(0,0,0,0)"}, "pad": {"t": 40}, "len": 0.8, "x": 0.2, "y": 0.0,
             "yanchor": "top"}
 
 
