@@ -146,8 +146,8 @@ def assess(
     report.vocabulary = vocabulary
     if isinstance(data, Corpus):
         report.sequence_labels = np.asarray(data.test_labels)[kept]
-    else:  # the readout is a classifier's logits only for a corpus's model
-        report.predicted_labels = None
+    if not (isinstance(data, Corpus) and report.num_dimensions == len(label_names)):
+        report.predicted_labels = None  # the readout is not one logit per class (a user's model, a language model)
     report.label_names = list(label_names) if label_names else [f"dim {k}" for k in range(report.num_dimensions)]
     report.meta.update({
         "seed": seed, "n_resamples": n_resamples, "neutral_token": neutral,
