@@ -52,3 +52,14 @@ def test_lm_context_quick_writes_the_table_and_the_numbers(tmp_path):
     section = module.lm_section(numbers)
     assert section[0].startswith("| unit |") and any(line.startswith("Spearman rank correlation") for line in section)
     assert "\n".join(section) in doc.read_text()
+
+
+def test_cli_startup_benchmark_writes_its_figures_and_conditions(tmp_path):
+    out = tmp_path / "cli_startup.json"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "cli_startup.py"), "--repeats", "1", "--out", str(out)],
+                   check=True, capture_output=True)
+    figures = json.loads(out.read_text())
+    for command in ("--help", "--version"):
+        run = figures["commands"][command]
+        assert 0 < run["median_s"] <= run["slowest_s"] and run["under_target"] == (run["slowest_s"] < figures["target_s"])
+    assert figures["conditions"]["cpu_count"] >= 1

@@ -17,8 +17,8 @@ from rnnmem.sweep.cell import CellConfig
 runner = CliRunner()
 TINY = ["--max-len", "16", "--epochs", "2", "--hidden", "8", "--embedding-dim", "4", "--max-sequences", "20",
         "--seed", "3", "--n-resamples", "50"]
-# the stages a run shows while it works (the bars' names)
-STAGES = ("training", "SES points", "occlusion", "regression", "bootstrap", "fidelity", "hull", "probes",
+# the stages a run shows while it works (the bars' names; the CLI's stderr here is captured, so one line each)
+STAGES = ("training", "SES points", "occlusion", "regression", "gradient", "fidelity", "hull", "probes",
           "untrained floor", "figures")
 
 
@@ -48,6 +48,8 @@ def test_progress_names_each_stage_and_quiet_silences_all_of_it(tiny_csv, tmp_pa
     assert shown.exit_code == 0, shown.output
     missing = [stage for stage in STAGES if stage not in shown.stderr]
     assert not missing, shown.stderr
+    # the run's files include the per-token export and the training curves drawn from its history
+    assert (tmp_path / "a" / "token_effects.csv").stat().st_size > 0 and (tmp_path / "a" / "training.png").is_file()
     quiet = assess(tiny_csv, tmp_path / "b", "--quiet")
     assert quiet.exit_code == 0, quiet.output
     assert not any(stage in quiet.stderr for stage in STAGES) and "it/s" not in quiet.stderr, quiet.stderr
@@ -67,8 +69,13 @@ def test_a_silenced_block_silences_every_bar_inside_it_even_one_that_asks_to_sho
     assert not progress_bar(range(3), "after").disable and progress_bar(range(3), "own", shown=False).disable
 
 
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
 def test_a_ticking_bar_redraws_its_clock_between_steps():
-    out = io.StringIO()
+    out = Terminal()
     with progress_bar(total=2, desc="cells", file=out) as bar, ticking(bar, every=0.05):
         drawn = out.getvalue().count("cells")
         time.sleep(0.5)
@@ -79,8 +86,8 @@ def test_a_sweeps_bar_advances_as_each_cell_finishes(tiny_csv, tmp_path, capsys)
     cells = expand_grid({"corpus": str(tiny_csv), "hidden_size": 8, "embedding_dim": 8, "epochs": 1, "max_distance": 6,
                          "max_sequences": 20, "n_resamples": 20}, {"units": ["srn", "gru"], "lengths": [8], "seeds": [0]})
     run_sweep(ResultsStore(tmp_path / "s.sqlite"), cells, workers=1)
-    err = capsys.readouterr().err
-    assert "cells:" in err and 0 <= err.index("1/2") < err.index("2/2"), err
+    err = capsys.readouterr().err  # captured, not a terminal: a line per finished cell
+    assert 0 <= err.index("rnnmem: cells: 1 of 2") < err.index("rnnmem: cells: 2 of 2"), err
     run_sweep(ResultsStore(tmp_path / "q.sqlite"), cells, workers=1, progress=False)
     assert "cells" not in capsys.readouterr().err
 
@@ -152,3 +159,66 @@ def test_a_grid_with_an_unknown_estimator_or_setting_is_refused_before_any_cell_
         expand_grid({"epoch": 2}, {"units": ["srn"]})
     with pytest.raises(ConfigError, match=r"tau must be in \(0.0, 1.0\)"):
         expand_grid({"tau": 1.0}, {"units": ["srn"]})
+
+
+@pytest.mark.parametrize("option, message", [(["--unit", "lstmm"], "unknown unit 'lstmm'. Did you mean 'lstm'?"),
+                                             (["--corpus", "tweet-docs"], "unknown corpus 'tweet-docs';")])
+def test_assess_checks_the_unit_and_corpus_names_before_loading_anything(option, message, monkeypatch, tmp_path):
+    from rnnmem.sweep import cell
+
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("loaded a corpus before checking the names")
+
+    monkeypatch.setattr(cell, "load_corpus", must_not_load)
+    result = runner.invoke(app, ["assess", *option, "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and message in result.stderr, result.output
+    assert "training" not in result.stderr and not (tmp_path / "run").exists()
+
+
+def test_version_prints_the_package_version():
+    from rnnmem._version import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"rnnmem {__version__}"
+
+
+def test_counts_take_the_number_of_their_noun():
+    from rnnmem.guidance import Recommendation
+    from rnnmem.report.console import sweep_summary
+    from rnnmem.validation import counted
+
+    assert [counted(n, "token") for n in (0, 1, 2, 1500)] == ["0 tokens", "1 token", "2 tokens", "1,500 tokens"]
+    assert str(Recommendation(1, "ML(0.1)")) == "1 token (ML(0.1))"
+    one = {"done": 1, "total": 1, "failed": 0, "running": 0, "failures": []}
+    assert sweep_summary(one, "s.sqlite").startswith("1 of 1 cell done, 0 failed")
+
+
+def test_help_and_version_load_no_heavy_library():
+    # their speed is measured in benchmarks/cli_startup.py; here, what would make them slow
+    import subprocess
+    import sys
+
+    probe = ("import sys; from typer.testing import CliRunner; from rnnmem.cli import app; "
+             "assert CliRunner().invoke(app, ['--help']).exit_code == 0; "
+             "assert CliRunner().invoke(app, ['--version']).exit_code == 0; "
+             "print(sorted({'torch', 'scipy', 'matplotlib', 'pandas', 'transformers', 'plotly'} & set(sys.modules)))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]", loaded
+
+
+def test_the_package_names_load_on_first_use():
+    import rnnmem
+
+    assert rnnmem.assess.__module__ == "rnnmem.assessment" and "assess" in dir(rnnmem)
+    assert set(rnnmem.__all__) <= set(dir(rnnmem))
+    with pytest.raises(AttributeError, match="no attribute 'asess'"):
+        rnnmem.asess
+
+
+def test_a_public_name_stays_itself_after_its_namesake_module_is_imported():
+    import importlib
+
+    import rnnmem
+
+    importlib.import_module("rnnmem.train")  # binds the submodule rnnmem.train, which shares the name
+    assert callable(rnnmem.train) and rnnmem.train.__name__ == "train"

@@ -177,6 +177,10 @@ def test_a_checkpoint_keeps_its_training_record_and_an_old_one_still_loads(tmp_p
     ({"best_epoch": 2.5}, "training.best_epoch must be a whole number or null"),
     ({"settings": {"lr": [1]}}, "training.settings must map names to plain values"),
     ({"versions": {"torch": 2}}, "training.versions must map library names to version strings"),
+    ({"curves": {"loss": [1.0], "validation_loss": [1.0], "train_accuracy": [0.5], "validation_accuracy": ["x"],
+                 "stage": ["documents"]}}, "training.curves must hold loss"),
+    ({"curves": {"loss": [1.0, 0.9], "validation_loss": [1.0], "train_accuracy": [0.5], "validation_accuracy": [0.5],
+                 "stage": ["documents"]}}, "one entry per epoch each"),
 ])
 def test_a_malformed_training_record_is_refused_by_name(tmp_path, record, message):
     rnnmem.save_model(rnnmem.build_model("gru", 10, 2, hidden_size=4, embedding_dim=3), tmp_path / "m")

@@ -14,6 +14,7 @@ import torch
 import rnnmem
 from known_systems import LinearRecurrence
 from rnnmem.indicators.token_effects import TokenEffects
+from rnnmem.report.interactive import run_figure
 from rnnmem.sweep import CellConfig, ResultsStore, run_cell
 from rnnmem.sweep.study import write_study_report
 
@@ -70,7 +71,10 @@ def run_page(tiny_csv, tmp_path_factory):
     rnnmem.train(model, corpus, max_len=16, epochs=1, progress=False)
     # max_distance 6 < most lengths: some tokens are not measured, and the page must say so, not fail
     report = rnnmem.assess(model, corpus, max_distance=6, progress=False, n_resamples=20, probes=False)
-    return report, report.to_interactive_html(tmp_path_factory.mktemp("run") / "interactive.html", title="tiny gru")
+    folder = tmp_path_factory.mktemp("run")
+    report.write_files(folder, title="tiny gru")
+    report.model = model  # for the checks of its predictions
+    return report, folder / "interactive.html"
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +92,35 @@ def study_page(tiny_csv, tmp_path_factory):
             store.claim()
             store.finish(config.key, result)
     return write_study_report(store.path, root / "out")["interactive_html"]
+
+
+def test_each_sequence_is_named_with_its_true_label_and_the_models_prediction(run_page):
+    report, path = run_page
+    text = path.read_text()
+    names = report.label_names
+    # the prediction is the class the readout after the last token ranks first: the model run again here
+    for i, ids in enumerate(report.trajectory_tokens[:3]):
+        with torch.no_grad():
+            predicted = int(report.model(torch.tensor([ids]))[0, -1].argmax())
+        true = names[int(report.sequence_labels[i])]
+        assert f"sequence {i + 1} ({len(ids)} tokens; true {true}, predicted {names[predicted]})" in text
+
+
+def test_the_run_page_and_the_report_link_each_other_and_the_slider_plays(run_page):
+    _, path = run_page
+    page_text, report_text = path.read_text(), (path.parent / "report.html").read_text()
+    assert '<a href="report.html">' in page_text and '<a href="interactive.html">' in report_text
+    report = run_page[0]
+    figure = run_figure(report).to_plotly_json()
+    plays = [menu for menu in figure["layout"]["updatemenus"] if menu.get("type") == "buttons"]
+    assert len(plays) == len(report.trajectory_tokens)  # a play/pause pair per sequence
+    assert [menu.get("visible") for menu in plays].count(True) == 1
+    first = plays[0]["buttons"][0]
+    steps = figure["layout"]["sliders"][0]["steps"]
+    # play runs through the shown sequence's frames, the very ones the slider's steps show
+    assert first["label"].endswith("play") and first["args"][0] == [step["args"][0][0] for step in steps]
+    assert {frame["name"] for frame in figure["frames"]} >= set(first["args"][0])
+    assert figure["layout"]["sliders"][0]["len"] >= 0.8  # of the page's width, beside the play buttons: ~800 px
 
 
 def test_the_run_page_is_one_offline_file_of_bounded_size(run_page):
@@ -136,7 +169,7 @@ def test_choosing_another_sequence_shows_its_tokens(browser, run_page):
     page, errors = _open(browser, path)
     words = [report.vocabulary.decode(ids) for ids in report.trajectory_tokens[:2]]
     assert _shown_tokens(page) == [w[:10] for w in words[0]]
-    _choose(page, 0, f"sequence 2 ({len(words[1])} tokens)")
+    _choose(page, 0, f"sequence 2 ({len(words[1])} tokens;")
     assert _shown_tokens(page) == [w[:10] for w in words[1]]
     assert errors == []
 
@@ -175,3 +208,43 @@ def test_the_study_page_shows_the_chosen_training_length(browser, study_page):
     _choose(page, 1, "ML(0.1)")
     assert "ML(0.1)" in page.text_content("g.g-y2title")
     assert errors == []
+
+
+@needs_browser
+def test_the_pages_link_each_other_and_play_moves_the_step_until_paused(browser, run_page):
+    _, path = run_page
+    page, errors = _open(browser, path)
+    page.click("nav a[href='report.html']")
+    page.wait_for_selector("nav a[href='interactive.html']")  # report.html, which links back
+    page.click("nav a[href='interactive.html']")
+    page.wait_for_selector("g.heatmaplayer")
+
+    def step() -> str:
+        return page.text_content("g.slider-container text.slider-label")
+
+    before = step()
+    page.locator("g.updatemenu-button", has_text="play").click()
+    page.wait_for_function("start => document.querySelector('g.slider-container text.slider-label').textContent "
+                           "!== start", arg=before, timeout=10_000)
+    page.locator("g.updatemenu-button", has_text="pause").click()
+    paused = step()
+    page.wait_for_timeout(1000)  # several play steps long
+    assert step() == paused
+    # pausing interrupts the play animation, whose promise plotly.js rejects without a reason ("undefined")
+    assert [error for error in errors if error != "undefined"] == []
+
+
+def test_the_study_page_marks_a_mean_past_the_measured_range_as_a_lower_bound():
+    from types import SimpleNamespace
+
+    import pandas as pd
+    from plotly.subplots import make_subplots
+
+    from rnnmem.report.interactive_study import _metric_traces
+
+    table = pd.DataFrame({"unit": "gru", "max_len": [8, 16], "metric": "ML(0.1)", "mean": [3.0, 7.0], "lo": [2.0, 7.0],
+                          "hi": [4.0, 7.0], "n": 3, "n_beyond": [0, 2], "max_distance": 6})
+    fig = make_subplots(rows=1, cols=2)
+    _metric_traces(fig, SimpleNamespace(units=["gru"]), table, "ML(0.1)", visible=True)
+    (line,) = fig.data
+    assert list(line.marker.symbol) == ["circle", "triangle-up"] and list(line.y) == [3.0, 7.0]

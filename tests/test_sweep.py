@@ -179,12 +179,24 @@ def test_cli_sweep_runs_a_grid_file_with_flag_overrides(tiny_csv, tmp_path):
     assert list(cells["max_len"]) == [8, 16] and "2 of 2 cells done, 0 failed" in result.output
 
 
+def test_cli_sweep_refuses_an_unknown_unit_or_corpus_before_any_cell_runs(tiny_csv, tmp_path):
+    args = ["sweep", "--lengths", "8", "--seeds", "0", "--workers", "1", "--quiet", "--store", str(tmp_path / "s.sqlite")]
+    result = runner.invoke(app, [*args, "--units", "srn,nope", "--corpus", str(tiny_csv)])
+    assert result.exit_code == 2 and "unknown unit 'nope'" in result.output
+    result = runner.invoke(app, [*args, "--units", "srn", "--corpus", "tweets-doc"])
+    assert result.exit_code == 2 and "unknown corpus 'tweets-doc'" in result.output and "tweets-docs" in result.output
+    assert not (tmp_path / "s.sqlite").exists()
+
+
 def test_cli_sweep_reports_failed_cells_and_bad_stores(tiny_csv, tmp_path):
-    args = ["sweep", "--units", "srn,nope", "--lengths", "8", "--seeds", "0", "--corpus", str(tiny_csv),
-            "--hidden", "8", "--epochs", "1", "--max-sequences", "20", "--max-distance", "8", "--workers", "1", "--quiet"]
+    # the delay line's register needs --hidden to be a multiple of --embedding-dim: a cell that fails while building
+    args = ["sweep", "--units", "srn,delay", "--lengths", "8", "--seeds", "0", "--corpus", str(tiny_csv),
+            "--hidden", "8", "--embedding-dim", "3", "--epochs", "1", "--max-sequences", "20", "--max-distance", "8",
+            "--workers", "1", "--quiet"]
     result = runner.invoke(app, [*args, "--store", str(tmp_path / "s.sqlite")])
     assert result.exit_code == 1
-    assert "failed: unit=nope max_len=8 seed=0: ConfigError: unknown unit 'nope'" in result.output
+    assert "failed: unit=delay max_len=8 seed=0: ConfigError: delay: hidden_size (8) must be a positive multiple" \
+        in result.output
     assert "re-run the same command" in result.output
 
     not_sqlite = tmp_path / "notes.txt"

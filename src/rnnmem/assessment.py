@@ -17,7 +17,7 @@ from torch import nn
 from rnnmem._version import __version__
 from rnnmem.data import Corpus, Vocabulary, encode_batch
 from rnnmem.errors import ConfigError, DataError, ModelProtocolError
-from rnnmem.validation import check_assess_arguments, check_choice, check_resample_memory
+from rnnmem.validation import check_assess_arguments, check_choice, check_resample_memory, counted
 from rnnmem.indicators import estimators as registry
 from rnnmem.indicators.estimators import EstimatorInputs
 from rnnmem.indicators.fidelity import fidelity_by_length
@@ -113,7 +113,7 @@ def assess(
     neutral = (vocabulary.pad_id if vocabulary is not None else 0) if neutral_token is None else neutral_token
     longest = int(lengths.max())
     if max_distance > longest - 1:
-        notes.append(f"max_distance {max_distance} exceeds the longest sequence ({longest} tokens); "
+        notes.append(f"max_distance {max_distance} exceeds the longest sequence ({counted(longest, 'token')}); "
                      f"distances are reported up to {longest - 1}.")
         max_distance = longest - 1
     check_resample_memory(n_resamples, longest)
@@ -146,6 +146,8 @@ def assess(
     report.vocabulary = vocabulary
     if isinstance(data, Corpus):
         report.sequence_labels = np.asarray(data.test_labels)[kept]
+    if not (isinstance(data, Corpus) and report.num_dimensions == len(label_names)):
+        report.predicted_labels = None  # the readout is not one logit per class (a user's model, a language model)
     report.label_names = list(label_names) if label_names else [f"dim {k}" for k in range(report.num_dimensions)]
     report.meta.update({
         "seed": seed, "n_resamples": n_resamples, "neutral_token": neutral,
@@ -207,7 +209,8 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
         if not estimator.offered_by(model):
             notes.append(f"{estimator.name} estimator skipped: the model has no {estimator.requires_text}.")
             continue
-        results[estimator.name] = result = estimator.measure(inputs)
+        with stage(estimator.name):
+            results[estimator.name] = result = estimator.measure(inputs)
         if result.yardstick_curves:
             notes.append(normalisation_note(result.yardstick_curves, occlusion_normalisation))
 
@@ -228,14 +231,16 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
               "sequence_length": {"min": int(lens.min()), "median": float(np.median(lens)), "max": int(lens.max())}},
     )
     report.sequence_points = points
+    report.predicted_labels = np.argmax(points + o0.point.double().reshape(-1).numpy(), axis=-1)
     report.token_effects = {key: effects for result in results.values() for key, effects in result.token_effects.items()}
     if not hull:
         return report
     if "occlusion" not in results:
         notes.append("hull indicators skipped: they judge retention by occlusion, which was not run.")
     else:
-        report.hull = hull_view(words_by_distance[:, : max_distance + 1], results["occlusion"].effects, swap_norms,
-                                tokens, lengths, points, n_resamples, seed, notes)
+        with stage("hull"):
+            report.hull = hull_view(words_by_distance[:, : max_distance + 1], results["occlusion"].effects, swap_norms,
+                                    tokens, lengths, points, n_resamples, seed, notes)
     return report
 
 

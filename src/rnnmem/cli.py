@@ -24,8 +24,16 @@ app = typer.Typer(
 _state = {"debug": False}
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from rnnmem._version import __version__
+        typer.echo(f"rnnmem {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main(debug: bool = typer.Option(False, "--debug", help="Show the full traceback when something fails.")):
+def main(debug: bool = typer.Option(False, "--debug", help="Show the full traceback when something fails."),
+         version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True, help="Print the version.")):
     _state["debug"] = debug
     exit_on_sigterm()  # a terminated (or hung-up) run cleans up like an interrupted one: no temporary or staging file is left
     _show_data_warnings_in_one_line()
@@ -186,17 +194,12 @@ def assess(
                 {**vars(history), "final_accuracy": history.final_accuracy, "competence": history.verdict}), indent=2))
         else:
             report = assess_checkpoint(checkpoint, config, progress=not quiet, device=device)
-        report.to_json(stage / "report.json")
-        title = f"Memory of {report.meta['model']['unit']} on {report.meta['model']['corpus']}"
-        report.to_markdown(stage / "report.md", title=title)
-        report.to_html(stage / "report.html", title=title)
-        report.to_tables(stage)
-        report.to_interactive_html(stage / "interactive.html", title=title)
+        report.write_files(stage, title=f"Memory of {report.meta['model']['unit']} on {report.meta['model']['corpus']}")
     typer.echo(run_summary(report, report.meta["model"]["unit"]))
     if task == "lm":
         typer.echo(language_model_summary(report))
-    typer.echo(f"\nwrote {outputs.folder}/report.md, report.html, interactive.html, report.json, indicators.csv/.tex and plots in "
-               f"{time.perf_counter() - started:.0f} s")
+    typer.echo(f"\nwrote {outputs.folder}/report.md, report.html, interactive.html, report.json, indicators.csv/.tex, "
+               f"token_effects.csv and plots in {time.perf_counter() - started:.0f} s")
 
 
 @app.command()
@@ -312,8 +315,7 @@ def capacity(
     mc = task_free_capacity(states, inputs, max_delay, washout=washout)
     first = "  ".join(f"{v:.3f}" for v in mc.per_delay[:5])
     typer.echo(f"task-free memory capacity of {unit} (Jaeger; untrained, seed {seed}): MC = {mc.total:.3f} of "
-               f"{hidden_size} units "
-               f"(delays 1..{max_delay}; fitted on {mc.n_train} steps, scored on {mc.n_test})")
+               f"{hidden_size} units (delays 1..{max_delay}; fitted on {mc.n_train} steps, scored on {mc.n_test})")
     typer.echo(f"MC_k for k = 1..{min(5, max_delay)}: {first}")
     if per_delay:
         typer.echo(f"{'k':>5s} {'MC_k':>7s} {'sum':>8s}")
@@ -337,7 +339,6 @@ def units(hidden: int = typer.Option(64, help="Hidden size at which to count par
     from rnnmem.validation import check_int, check_model_size
 
     check_model_size(check_int("hidden_size", hidden, low=1), check_int("embedding_dim", embedding_dim, low=1))
-
     for name, spec in UNITS.items():
         try:
             count = f"{sum(p.numel() for p in build_unit(name, embedding_dim, hidden).parameters()):>9,d} params"

@@ -12,7 +12,7 @@ from rnnmem.baselines import (BELOW_BAG_OF_WORDS, COMPETENCE_ALPHA, COMPETENCE_M
                                Baselines, above_majority_p_value, competence_verdict)
 from rnnmem.indicators.curve import measured_extent, memory_length
 from rnnmem.indicators.validity import Validity
-from rnnmem.validation import check_real, check_tau
+from rnnmem.validation import check_real, check_tau, counted
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Recommendation:
     at_least: bool = False
 
     def __str__(self) -> str:
-        return f"{'at least ' if self.at_least else ''}{self.length} tokens ({self.rule})"
+        return f"{'at least ' if self.at_least else ''}{counted(self.length, 'token')} ({self.rule})"
 
 
 def recommend_length(retention: np.ndarray, lengths: np.ndarray, tau: float = 0.1,

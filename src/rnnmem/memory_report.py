@@ -25,7 +25,7 @@ from rnnmem.indicators.estimators import headline_estimator
 from rnnmem.indicators.fidelity import fidelity_at, fidelity_knee
 from rnnmem.indicators.floor import FloorDifference, floor_difference
 from rnnmem.indicators.hull import HullView
-from rnnmem.report import interactive, single, tables
+from rnnmem.report import interactive, single, tables, token_table
 from rnnmem.validation import check_choice, check_tau
 
 # Word-point coordinates are stored as columns s0, s1, ..., s{K-1} of ``word_points``.
@@ -63,6 +63,8 @@ class MemoryReport:
         S(x) of every measured sequence, for drawing where sequences end in the SES.
     sequence_labels : array [N] or None
         Class id of each measured sequence when the data carried labels (a Corpus), else None.
+    predicted_labels : array [N] or None
+        With ``sequence_labels``: the class the model's readout o_T = S(x) + o_0 ranks first (its prediction).
     floor : MemoryReport or None
         The untrained floor: the same architecture at initialisation, assessed on the same sequences
         with the same settings (retention, fidelity; no probes, hull or validity of its own). What
@@ -92,6 +94,7 @@ class MemoryReport:
     floor: MemoryReport | None = None
     sequence_points: np.ndarray | None = field(default=None, repr=False)
     sequence_labels: np.ndarray | None = field(default=None, repr=False)
+    predicted_labels: np.ndarray | None = field(default=None, repr=False)
     token_effects: dict = field(default_factory=dict)
     recommendation_tau: float = 0.1  # tau of the recommended training length's ML(tau) (`rnnmem assess --tau`)
 
@@ -287,10 +290,26 @@ class MemoryReport:
             write_atomically(path, text)
         return text
 
-    def to_html(self, path: str | Path, title: str = "Memory assessment") -> Path:
-        """A self-contained page (plots inlined, no external links); the PNGs are also written beside it."""
+    def to_html(self, path: str | Path, title: str = "Memory assessment", links: dict[str, str] | None = None) -> Path:
+        """A self-contained page (plots inlined); the PNGs are also written beside it. ``links`` (text -> relative
+        address) lead to pages written beside it, e.g. ``{"interactive page": "interactive.html"}``."""
         path = Path(path)
-        return write_atomically(path, single.render_html(self, title, self.plot(path.parent)))
+        return write_atomically(path, single.render_html(self, title, self.plot(path.parent), links))
+
+    def write_files(self, folder: str | Path, title: str = "Memory assessment") -> None:
+        """Every file of a run into ``folder``: report.json, report.md, report.html and interactive.html (each page
+        linking the other), indicators.csv/.tex, token_effects.csv and the figures."""
+        folder = Path(folder)
+        self.to_json(folder / "report.json")
+        self.to_markdown(folder / "report.md", title=title)
+        self.to_html(folder / "report.html", title=title, links={"interactive page": "interactive.html"})
+        self.to_tables(folder)
+        self.to_token_effects(folder / "token_effects.csv")
+        self.to_interactive_html(folder / "interactive.html", title=title, links={"report": "report.html"})
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the report's verdict, tables and notes (`rnnmem.report.single.render_notebook_html`)."""
+        return single.render_notebook_html(self)
 
     def to_frame(self) -> pd.DataFrame:
         """Each indicator of each estimator beside its untrained floor, one row each (`report.tables.indicator_table`:
@@ -301,9 +320,19 @@ class MemoryReport:
         """Write indicators.csv and indicators.tex (each indicator beside its untrained floor) into ``directory``."""
         return tables.write_tables(self, directory)
 
-    def to_interactive_html(self, path: str | Path, title: str = "Memory assessment") -> Path:
-        """One self-contained page (Plotly inlined, works offline) to explore the example sequences token by token."""
-        return write_atomically(path, interactive.render_run_page(self, title))
+    def to_token_effects(self, path: str | Path | None = None) -> pd.DataFrame:
+        """Per-token effects of the example sequences, one row per token (`rnnmem.report.token_table`); written
+        as CSV to ``path`` when given."""
+        table = token_table.token_effects_table(self)
+        if path is not None:
+            write_atomically(path, table.to_csv(index=False))
+        return table
+
+    def to_interactive_html(self, path: str | Path, title: str = "Memory assessment",
+                            links: dict[str, str] | None = None) -> Path:
+        """One self-contained page (Plotly inlined, works offline) to explore the example sequences token by token;
+        ``links`` as in `to_html`."""
+        return write_atomically(path, interactive.render_run_page(self, title, links))
 
     def plot(self, directory: str | Path) -> dict[str, Path]:
         """Write retention.png, fidelity.png, ses.png (and hull.png, validity.png when measured) into ``directory``.

@@ -29,8 +29,10 @@ TRAINING_RECORD_FIELDS = {
     "train_max_len": int, "test_accuracy": float, "test_size": int, "majority_baseline": float, "bag_of_words_baseline": float,
     "competence": str, "best_epoch": int, "epochs_run": int, "epochs_on_pieces": int,
     "stopped": str, "settings": dict,
-    "data_fingerprint": str, "versions": dict,
+    "data_fingerprint": str, "versions": dict, "curves": dict,
 }
+# the per-epoch curves a training record keeps (numbers, or null for a NaN), and the stage of each epoch
+TRAINING_CURVES = ("loss", "validation_loss", "train_accuracy", "validation_accuracy")
 
 
 @dataclass(frozen=True)
@@ -264,6 +266,15 @@ def _check_training_record(record, refuse) -> None:
         raise refuse("training.settings must map names to plain values (text, numbers, true/false or null)")
     if not all(isinstance(value, str) for value in (record.get("versions") or {}).values()):
         raise refuse("training.versions must map library names to version strings")
+    curves = record.get("curves") or {}
+    columns = [curves.get(name) for name in TRAINING_CURVES]
+    if curves and not (set(curves) == {*TRAINING_CURVES, "stage"} and all(isinstance(c, list) for c in columns)
+                       and all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+                               for c in columns for v in c)
+                       and isinstance(curves["stage"], list) and all(isinstance(s, str) for s in curves["stage"])
+                       and len({len(c) for c in [*columns, curves["stage"]]}) == 1):
+        raise refuse(f"training.curves must hold {', '.join(TRAINING_CURVES)} (lists of numbers) and stage (a list "
+                     "of text), one entry per epoch each")
 
 
 def _read_weights(weights_path: Path, limit: int) -> dict:

@@ -21,9 +21,10 @@ from rnnmem._version import __version__
 from rnnmem.baselines import Baselines, baselines, competence_verdict
 from rnnmem.data import Corpus, Vocabulary
 from rnnmem.errors import ConfigError, TrainingError
+from rnnmem.model import TRAINING_CURVES
 from rnnmem.progress import progress_bar, stage as progress_stage  # "stage" names the curriculum stages here
 from rnnmem.ses import device_of
-from rnnmem.validation import check_seed
+from rnnmem.validation import check_seed, counted
 
 SCHEDULES = ("plateau", "cosine", "constant")
 
@@ -76,6 +77,7 @@ class History:
             "majority_baseline": self.majority_baseline, "bag_of_words_baseline": self.bag_of_words_baseline,
             "competence": self.verdict, "best_epoch": self.best_epoch, "epochs_run": len(self.loss),
             "epochs_on_pieces": self.stage.count("pieces"), "stopped": self.stopped, "settings": dict(self.settings),
+            "curves": {name: getattr(self, name) for name in (*TRAINING_CURVES, "stage")},
             "versions": {"rnnmem": __version__, "torch": torch.__version__, "numpy": np.__version__},
         }
 
@@ -248,14 +250,14 @@ def train(
             if stage == "documents" and schedule == "plateau":
                 scheduler.step(val_acc)
             if out_of_patience(history.stage, history.best_epoch, patience):
-                history.stopped = f"validation accuracy did not improve for {patience} epochs"
+                history.stopped = f"validation accuracy did not improve for {counted(patience, 'epoch')}"
                 break
     if best_state is None:
         history.best_epoch = len(history.loss)
         history.stopped = "no validation split: trained the whole budget"
     else:
         model.load_state_dict(best_state)
-        history.stopped = history.stopped or f"the budget of {epochs} epochs was spent"
+        history.stopped = history.stopped or f"the budget of {counted(epochs, 'epoch')} was spent"
     model.eval()
     # the library route (train, then assess) keeps what the checkpoint route keeps in model.json: assess reads it
     model.training_record = history.record()

@@ -15,6 +15,11 @@ from numbers import Integral, Real
 from rnnmem.errors import ConfigError, DataError
 
 
+def counted(n: int, noun: str) -> str:
+    """"1 token", "2 tokens": a count with its noun in the number it takes (the plural adds an s)."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def did_you_mean(value: object, choices: Iterable[str]) -> str:
     """' Did you mean 'x'?' for the closest choice, or '' when none is close."""
     close = difflib.get_close_matches(str(value), list(choices), n=1)

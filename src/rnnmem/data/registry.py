@@ -34,6 +34,19 @@ _CORPORA: dict[str, tuple[Callable[..., Corpus], str]] = {
 }
 
 
+def corpus_loader(name: str) -> Callable[..., Corpus]:
+    """The function that loads corpus ``name`` (a built-in name, or a file read by `read_corpus`), found
+    without loading anything; an unknown name gets the error, with the closest name."""
+    if name in _CORPORA:
+        return _CORPORA[name][0]
+    if Path(name).suffix.lower() in SUPPORTED_SUFFIXES or Path(name).is_file():
+        return read_corpus
+    raise DataError(
+        f"unknown corpus {name!r};{did_you_mean(name, _CORPORA)} Choose one of: {', '.join(_CORPORA)}, "
+        f"or give the path of a {'/'.join(SUPPORTED_SUFFIXES)} file."
+    )
+
+
 def list_corpora() -> dict[str, str]:
     """Return each built-in corpus name with a one-line description."""
     return {name: description for name, (_, description) in _CORPORA.items()}
@@ -55,16 +68,9 @@ def load_corpus(name: str, **options) -> Corpus:
     -------
     Corpus
     """
-    if name in _CORPORA:
-        loader = _CORPORA[name][0]
-    elif Path(name).suffix.lower() in SUPPORTED_SUFFIXES or Path(name).is_file():
-        loader = read_corpus
+    loader = corpus_loader(name)
+    if loader is read_corpus:
         options = {"path": name, **options}
-    else:
-        raise DataError(
-            f"unknown corpus {name!r};{did_you_mean(name, _CORPORA)} Choose one of: {', '.join(_CORPORA)}, "
-            f"or give the path of a {'/'.join(SUPPORTED_SUFFIXES)} file."
-        )
     _check_options(loader, options, name)
     if "seed" in options:
         check_seed(options["seed"])

@@ -22,7 +22,6 @@ from rnnmem.indicators.bootstrap import Estimate, ratio_of_sums
 from rnnmem.indicators.retention import (OCCLUSION_NORMALISATIONS, gradient_effects, occlusion_effects,
                                          occlusion_retention, occlusion_yardsticks, regression_retention)
 from rnnmem.indicators.token_effects import TokenEffects
-from rnnmem.progress import stage
 
 # Model-agnostic and the paper's estimator: the headline numbers use it whenever it was computed.
 HEADLINE_ESTIMATOR = "occlusion"
@@ -109,9 +108,8 @@ def measure_occlusion(inputs: EstimatorInputs) -> EstimatorResult:
 
 
 def measure_regression(inputs: EstimatorInputs) -> EstimatorResult:
-    with stage("regression"):
-        return EstimatorResult(regression_retention(inputs.word_points_by_distance, inputs.sequence_points,
-                                                    inputs.max_distance, inputs.n_resamples, inputs.seed))
+    return EstimatorResult(regression_retention(inputs.word_points_by_distance, inputs.sequence_points,
+                                                inputs.max_distance, inputs.n_resamples, inputs.seed))
 
 
 def measure_gradient(inputs: EstimatorInputs) -> EstimatorResult:

@@ -248,7 +248,7 @@ def hull_indicators(words: np.ndarray, effects: np.ndarray, yardstick: np.ndarra
     is_pillar = np.zeros((n, width), bool)
     share = np.full(n, np.nan)
     hulls, routes = [], dict.fromkeys(ROUTES, 0)
-    for i in progress_bar(range(n), "hull", unit="sequence"):
+    for i in progress_bar(range(n), "word hulls", unit="sequence"):
         at = np.flatnonzero(present[i])
         hull = word_hull(words[i, at])
         hulls.append(hull)

@@ -70,7 +70,7 @@ def occlusion_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Ten
     seq, pos = _positions_within(lengths, max_distance)
     at_end = torch.empty(len(seq), dtype=torch.float64)
     in_context = torch.empty(len(seq), dtype=torch.float64)
-    with progress_bar(total=len(seq), desc="occlusion", unit="variant", shown=progress) as bar:
+    with progress_bar(total=len(seq), desc="occlusion variants", unit="variant", shown=progress) as bar:
         for chunk in _chunks(n, 256):
             readouts = checked_readouts(model, tokens[chunk])
             mine = torch.nonzero((seq >= chunk.start) & (seq < chunk.stop))[:, 0]
@@ -169,7 +169,7 @@ def gradient_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tens
     """
     n, _ = tokens.shape
     final_norms = torch.empty(n, tokens.shape[1], dtype=torch.float64)
-    for s in progress_bar(list(_chunks(n, batch_size)), "gradient", shown=progress):
+    for s in progress_bar(list(_chunks(n, batch_size)), "gradient (final states)", shown=progress):
         final_norms[s, : int(lengths[s].max())] = _jacobian_norms(model, tokens[s], lengths[s] - 1, trim=True,
                                                                         sketch=sketch_dimensions)
     seq, pos = _positions_within(lengths, max_distance)

@@ -80,8 +80,14 @@ def _pipe_row(cells) -> str:
 
 
 # -- HTML --------------------------------------------------------------------------------
-def to_html(blocks: list, title: str, image_dir: str | Path) -> str:
-    """A self-contained page: images are read from ``image_dir`` and inlined (an absent one is left out)."""
+def to_html(blocks: list, title: str, image_dir: str | Path, links: dict[str, str] | None = None) -> str:
+    """A self-contained page: images are read from ``image_dir`` and inlined (an absent one is left out);
+    ``links`` (text -> address) lead to the pages written beside it."""
+    return html.page(title, html_body(blocks, image_dir), links)
+
+
+def html_body(blocks: list, image_dir: str | Path | None) -> str:
+    """The blocks as HTML, images inlined from ``image_dir`` (left out when it is None, or an image is absent)."""
     parts = []
     for block in blocks:
         if isinstance(block, Heading):
@@ -95,7 +101,7 @@ def to_html(blocks: list, title: str, image_dir: str | Path) -> str:
         elif isinstance(block, Table):
             prose = tuple(j for j, a in enumerate(block.align or []) if a == "l")
             parts.append(html.table(block.header, block.rows, text_columns=prose))
-        elif isinstance(block, Image) and (Path(image_dir) / block.name).is_file():
+        elif isinstance(block, Image) and image_dir is not None and (Path(image_dir) / block.name).is_file():
             parts.append(f'<figure><img src="{html.data_uri(Path(image_dir) / block.name)}" '
                          f'alt="{escape(block.alt, quote=True)}"><figcaption>{escape(block.name)}</figcaption></figure>')
-    return html.page(title, "\n".join(parts))
+    return "\n".join(parts)

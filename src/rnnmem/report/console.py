@@ -6,6 +6,7 @@ import pandas as pd
 
 from rnnmem.report.format import indicator_value, missing, number
 from rnnmem.report.tables import indicator_readings
+from rnnmem.validation import counted
 
 
 def run_summary(report, unit: str) -> str:
@@ -29,7 +30,7 @@ def run_summary(report, unit: str) -> str:
         lines.append(f"semantic validity: Spearman rho {_rho(views['trained'])} (untrained floor "
                      f"{_rho(views.get('untrained'))})")
     rec = summary["recommended_length"]
-    lines.append(f"recommended training length: {'at least ' if rec.get('at_least') else ''}{rec['length']} tokens "
+    lines.append(f"recommended training length: {'at least ' if rec.get('at_least') else ''}{counted(rec['length'], 'token')} "
                  f"({rec['rule']})")
     if record:
         pieces = record.get("epochs_on_pieces")
@@ -75,7 +76,7 @@ def _rho(view) -> str:
 
 def sweep_summary(summary: dict, store) -> str:
     """What `rnnmem sweep` prints when it ends: cells done and failed, and how to retry."""
-    lines = [f"{summary['done']} of {summary['total']} cells done, {summary['failed']} failed (store {store})"]
+    lines = [f"{summary['done']} of {counted(summary['total'], 'cell')} done, {summary['failed']} failed (store {store})"]
     if summary.get("reclaimed"):
         lines.append(f"{summary['reclaimed']} cell(s) left 'running' by a sweep or worker that no longer exists "
                      "(killed?) went back to pending; this sweep runs those of its grid")

@@ -46,9 +46,13 @@ def table(header: list[str], rows: list[list], text_columns: tuple[int, ...] = (
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def page(title: str, body: str) -> str:
-    """A complete HTML document around ``body`` (already-escaped HTML)."""
+def page(title: str, body: str, links: dict[str, str] | None = None) -> str:
+    """A complete HTML document around ``body`` (already-escaped HTML); ``links`` (text -> relative address) are
+    the pages written beside this one, listed under the title."""
+    nav = " · ".join(f'<a href="{escape(address, quote=True)}">{escape(text)}</a>' for text, address in
+                     (links or {}).items())
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{escape(title)}</title><style>{CSS}</style></head>\n"
-            f"<body><h1>{escape(title)}</h1>\n{body}\n</body></html>\n")
+            f"<body><h1>{escape(title)}</h1>\n" + (f'<nav class="note">See also: {nav}</nav>\n' if nav else "") +
+            f"{body}\n</body></html>\n")

@@ -21,6 +21,7 @@ from rnnmem.report.format import number
 from rnnmem.report.html import page
 from rnnmem.report.style import THRESHOLDS, estimator_color
 from rnnmem.ses import project_2d
+from rnnmem.validation import counted
 
 TOKENS_PER_ROW = 16
 SHOWN_WORD_POINTS = 300
@@ -30,14 +31,17 @@ SHARE_SCALE = "Blues"
 TOKEN_CHARACTERS = 10
 # the figure is laid out at a fixed width that fits the page (report.html.CSS: max-width 1100px)
 PAGE_WIDTH = 1060
+PLAY_STEP_MS = 150
 
 
-def standalone_page(title: str, introduction: list[str], figure: go.Figure, notes: list[str]) -> str:
-    """A complete HTML document: the ``introduction`` paragraphs, the figure with plotly.js inlined, the notes."""
+def standalone_page(title: str, introduction: list[str], figure: go.Figure, notes: list[str],
+                    links: dict[str, str] | None = None) -> str:
+    """A complete HTML document: the ``introduction`` paragraphs, the figure with plotly.js inlined, the notes;
+    ``links`` (text -> address) lead to the pages written beside it."""
     intro = "".join(f"<p>{escape(text)}</p>" for text in introduction)
-    plot = figure.to_html(full_html=False, include_plotlyjs=True, config={"displaylogo": False})
+    plot = figure.to_html(full_html=False, include_plotlyjs=True, config={"displaylogo": False}, auto_play=False)
     listed = "".join(f"<li>{escape(text)}</li>" for text in notes)
-    return page(title, f"{intro}\n{plot}\n" + (f"<h2>Notes</h2><ul>{listed}</ul>" if notes else ""))
+    return page(title, f"{intro}\n{plot}\n" + (f"<h2>Notes</h2><ul>{listed}</ul>" if notes else ""), links)
 
 
 def band(x: np.ndarray, low: np.ndarray, high: np.ndarray, color: str, **options) -> go.Scatter:
@@ -46,8 +50,14 @@ def band(x: np.ndarray, low: np.ndarray, high: np.ndarray, color: str, **options
                       opacity=0.15, line=dict(width=0), hoverinfo="skip", showlegend=False, **options)
 
 
-def render_run_page(report, title: str) -> str:
-    """The interactive page of one `MemoryReport` as HTML text."""
+def render_run_page(report, title: str, links: dict[str, str] | None = None) -> str:
+    """The interactive page of one `MemoryReport` as HTML text (``links``: see `standalone_page`)."""
+    return standalone_page(title, _introduction(report, len(report.trajectory_tokens)), run_figure(report),
+                           _notes(report, dict(report.token_effects)), links)
+
+
+def run_figure(report) -> go.Figure:
+    """The run page's figure: the token grid, the state's path with its slider and play buttons, r(d)."""
     sequences = [_decode(report, ids) for ids in report.trajectory_tokens]
     effects = dict(report.token_effects)
     rows = max(1, math.ceil(max(map(len, sequences), default=1) / TOKENS_PER_ROW))
@@ -67,7 +77,7 @@ def render_run_page(report, title: str) -> str:
                       annotation_text=f"{name} τ = {tau}", annotation_position="top right")
 
     window = max(map(len, sequences), default=1) + 1
-    sequence_traces, sliders = [], []
+    sequence_traces, sliders, frames = [], [], []
     for i, words in enumerate(sequences):
         first = len(fig.data)
         fig.add_trace(_token_heatmap(i, words, effects, next(iter(effects), None), rows, visible=i == 0), row=1, col=1)
@@ -78,8 +88,10 @@ def render_run_page(report, title: str) -> str:
             path = np.column_stack([path[:, 0], np.arange(len(path))])
         fig.add_trace(_path(path, words, window, visible=i == 0), row=2, col=1)
         sequence_traces.append(list(range(first, len(fig.data))))
-        sliders.append(_slider(words, window, [first + 1, first + 2]))
-    fig.update_layout(**_layout(sequences, sequence_traces, sliders, effects, rows))
+        frames += _frames(i, words, window, [first + 1, first + 2])
+        sliders.append(_slider(i, words))
+    fig.frames = frames
+    fig.update_layout(**_layout(report, sequences, sequence_traces, sliders, effects, rows))
     # grey behind the tokens: a cell without a share (not measured, undefined) shows it, unlike a share of 0
     fig.add_shape(type="rect", x0=-0.5, x1=TOKENS_PER_ROW - 0.5, y0=-0.5, y1=rows - 0.5, fillcolor="#d9d9d9",
                   line_width=0, layer="below", row=1, col=1)
@@ -92,7 +104,7 @@ def render_run_page(report, title: str) -> str:
     # fitted to the curves, not their bands: a noisy regression band would squeeze them (double-click: autoscale)
     fig.update_yaxes(title_text="r(d)", row=2, col=2,
                      range=[min(-0.05, np.nanmin(curves) - 0.05), max(1.1, np.nanmax(curves) + 0.05)])
-    return standalone_page(title, _introduction(report, len(sequences)), fig, _notes(report, effects))
+    return fig
 
 
 def _decode(report, ids: list[int]) -> list[str]:
@@ -209,7 +221,8 @@ def _step_colours(window: int, done: str, current: str, future: str) -> list:
 
 
 def _at_step(step: int, window: int) -> dict:
-    return {"marker.cmin": step - window, "marker.cmax": step + window}
+    """The marker colour range that paints step ``step`` as the current one (see `_step_colours`)."""
+    return {"cmin": step - window, "cmax": step + window}
 
 
 def _token_cursor(words: list[str], window: int, visible: bool) -> go.Scatter:
@@ -219,7 +232,7 @@ def _token_cursor(words: list[str], window: int, visible: bool) -> go.Scatter:
                       showlegend=False, visible=visible, marker=dict(
                           symbol="square-open", size=26, line=dict(width=3), color=positions + 1,
                           colorscale=_step_colours(window, "rgba(0,0,0,0)", CURRENT, "rgba(0,0,0,0)"),
-                          **{key.split(".")[1]: value for key, value in _at_step(len(words), window).items()}))
+                          **_at_step(len(words), window)))
 
 
 def _path(path: np.ndarray, words: list[str], window: int, visible: bool) -> go.Scatter:
@@ -230,23 +243,62 @@ def _path(path: np.ndarray, words: list[str], window: int, visible: bool) -> go.
                       hovertemplate="%{text}<br>(%{x:.3g}, %{y:.3g})<extra></extra>",
                       marker=dict(size=8, color=np.arange(len(path)), colorscale=_step_colours(window, DONE, CURRENT,
                                                                                               FUTURE),
-                                  **{key.split(".")[1]: value for key, value in
-                                     _at_step(len(words), window).items()}))
+                                  **_at_step(len(words), window)))
 
 
-def _slider(words: list[str], window: int, traces: list[int]) -> dict:
-    """Steps 0..T of one sequence; each restyles its token outline and path (``traces``)."""
-    steps = [{"method": "restyle", "label": f"{t}: " + ("start" if t == 0 else words[t - 1][:24]),
-              "args": [_at_step(t, window), traces]} for t in range(len(words) + 1)]
+def _frame_name(index: int, step: int) -> str:
+    return f"{index}:{step}"
+
+
+def _frames(index: int, words: list[str], window: int, traces: list[int]) -> list[go.Frame]:
+    """Steps 0..T of sequence ``index`` as animation frames: each restyles its token outline and path (``traces``),
+    so that both the slider and the play button move through them."""
+    return [go.Frame(name=_frame_name(index, step), data=[{"marker": _at_step(step, window)}] * 2, traces=traces)
+            for step in range(len(words) + 1)]
+
+
+def _animate(step_ms: int) -> dict:
+    return {"mode": "immediate", "fromcurrent": True, "frame": {"duration": step_ms, "redraw": True},
+            "transition": {"duration": 0}}
+
+
+def _slider(index: int, words: list[str]) -> dict:
+    """The slider over steps 0..T of sequence ``index``, as wide as the page (one step per token)."""
+    steps = [{"method": "animate", "label": f"{t}: " + ("start" if t == 0 else words[t - 1][:24]),
+              "args": [[_frame_name(index, t)], _animate(0)]} for t in range(len(words) + 1)]
     return {"active": len(words), "steps": steps, "currentvalue": {"prefix": "step ", "font": {"size": 13, "color": "#222"}},
-            "font": {"color": "rgba(0,0,0,0)"}, "pad": {"t": 40}, "len": 0.5, "x": 0.0, "y": 0.0,
+            "font": {"color": "rgba(0,0,0,0)"}, "pad": {"t": 40}, "len": 0.8, "x": 0.2, "y": 0.0,
             "yanchor": "top"}
 
 
-def _layout(sequences, sequence_traces, sliders, effects, rows) -> dict:
+def _play_buttons(index: int, words: list[str], visible: bool) -> dict:
+    """Play (from the slider's step to the end, a step every PLAY_STEP_MS) and pause, for sequence ``index``: one
+    pair per sequence, shown while it is chosen."""
+    frames = [_frame_name(index, t) for t in range(len(words) + 1)]
+    return dict(type="buttons", direction="left", x=0.0, y=0.0, xanchor="left", yanchor="top", pad={"t": 48},
+                showactive=False, visible=visible, name=f"play {index + 1}", buttons=[
+                    {"label": "▶ play", "method": "animate", "args": [frames, _animate(PLAY_STEP_MS)]},
+                    {"label": "❚❚ pause", "method": "animate",
+                     "args": [[None], {"mode": "immediate", "frame": {"duration": 0, "redraw": False}}]}])
+
+
+def _sequence_label(report, index: int, words: list[str]) -> str:
+    """'sequence 3 (134 tokens; true positive, predicted negative)': the menu entry of an example sequence."""
+    label = f"sequence {index + 1} ({counted(len(words), 'token')}"
+    if report.sequence_labels is not None:
+        label += f"; true {report.label_names[int(report.sequence_labels[index])]}"
+        if report.predicted_labels is not None:
+            label += f", predicted {report.label_names[int(report.predicted_labels[index])]}"
+    return label + ")"
+
+
+def _layout(report, sequences, sequence_traces, sliders, effects, rows) -> dict:
     every = [t for traces in sequence_traces for t in traces]
-    choose_sequence = [{"method": "update", "label": f"sequence {i + 1} ({len(words)} tokens)",
-                        "args": [{"visible": [t in sequence_traces[i] for t in every]}, {"sliders": [sliders[i]]},
+    fixed_menus = 2 if effects else 1
+    choose_sequence = [{"method": "update", "label": _sequence_label(report, i, words),
+                        "args": [{"visible": [t in sequence_traces[i] for t in every]},
+                                 {"sliders": [sliders[i]], **{f"updatemenus[{fixed_menus + j}].visible": j == i
+                                                              for j in range(len(sequences))}},
                                  every]} for i, words in enumerate(sequences)]
     heatmaps = [traces[0] for traces in sequence_traces]
     choose_estimator = []
@@ -260,9 +312,11 @@ def _layout(sequences, sequence_traces, sliders, effects, rows) -> dict:
     if effects:
         menus.append(dict(buttons=choose_estimator, x=0.5, y=1.09, xanchor="left", yanchor="bottom",
                           direction="down", showactive=True, name="estimator"))
-    return dict(width=PAGE_WIDTH, height=560 + 34 * rows, margin=dict(t=90, l=60, r=30, b=120), updatemenus=menus,
+    menus += [_play_buttons(i, words, visible=i == 0) for i, words in enumerate(sequences)]
+    # the slider spans the page below both panels, so the legend goes below the slider
+    return dict(width=PAGE_WIDTH, height=620 + 34 * rows, margin=dict(t=90, l=60, r=30, b=190), updatemenus=menus,
                 sliders=sliders[:1], plot_bgcolor="white", hoverlabel=dict(align="left"),
-                legend=dict(orientation="h", x=0.55, y=-0.12, xanchor="left", yanchor="top"))
+                legend=dict(orientation="h", x=0.0, y=-0.3, xanchor="left", yanchor="top"))
 
 
 def _introduction(report, examples: int) -> list[str]:

@@ -23,7 +23,7 @@ TITLE = "Study: memory by unit and training length (interactive)"
 BASELINES = (("majority_baseline", "majority class"), ("bag_of_words_baseline", "bag-of-words"))
 
 
-def render_study_page(study, table: pd.DataFrame) -> str:
+def render_study_page(study, table: pd.DataFrame, links: dict[str, str] | None = None) -> str:
     """The interactive page of a study as HTML text."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
         f"Retention r(d) ({study.estimator}), mean over seeds", "By training length (mean, 95% t-interval)"))
@@ -46,14 +46,15 @@ def render_study_page(study, table: pd.DataFrame) -> str:
     fig.update_layout(
         width=PAGE_WIDTH, height=620, margin=dict(t=110, l=60, r=30, b=60), plot_bgcolor="white",
         legend=dict(title="unit (click to hide or show)", groupclick="togglegroup"), hoverlabel=dict(align="left"),
-        updatemenus=[dict(buttons=lengths_menu, x=0.0, y=1.16, xanchor="left", yanchor="bottom", direction="down"),
-                     dict(buttons=metric_menu, x=0.55, y=1.16, xanchor="left", yanchor="bottom", direction="down")])
+        # the menus sit below the height of Plotly's toolbar (top right), which would cover the right-hand one
+        updatemenus=[dict(buttons=lengths_menu, x=0.0, y=1.08, xanchor="left", yanchor="bottom", direction="down"),
+                     dict(buttons=metric_menu, x=0.55, y=1.08, xanchor="left", yanchor="bottom", direction="down")])
     fig.update_xaxes(title_text="distance from the end d", row=1, col=1)
     fig.update_yaxes(title_text="r(d)", row=1, col=1)
     fig.update_xaxes(title_text="training length L (tokens, log₂ scale)", type="log", tickvals=study.lengths,
                      ticktext=[str(n) for n in study.lengths], row=1, col=2)
     fig.update_yaxes(title_text=metrics[0][1] if metrics else "", row=1, col=2)
-    return standalone_page(TITLE, _introduction(study), fig, _notes(study))
+    return standalone_page(TITLE, _introduction(study), fig, _notes(study), links)
 
 
 def _color(study, unit: str) -> str:
@@ -98,8 +99,12 @@ def _metric_traces(fig, study, table: pd.DataFrame, metric: str, visible: bool) 
             hover = [f"{unit}, {what}L = {int(r.max_len)}: {number(r.mean)} [{number(r.lo)}, {number(r.hi)}], "
                      f"{int(r.n)} seeds" + (f", {int(r.n_beyond)} past the measured range (a lower bound)"
                                             if r.n_beyond else "") for r in rows.itertuples()]
+            # a mean with seeds past the measured range is a lower bound: drawn as an upward triangle, as in the PNG
+            beyond = rows["n_beyond"].to_numpy(float) > 0
             fig.add_trace(go.Scatter(x=rows["max_len"].to_numpy(float), y=mean, error_y=error, text=hover,
                                      mode="lines+markers", line=dict(color=_color(study, unit), dash=dash),
+                                     marker=dict(symbol=np.where(beyond, "triangle-up", "circle"),
+                                                 size=np.where(beyond, 11, 6)),
                                      legendgroup=unit, showlegend=False, visible=visible,
                                      hovertemplate="%{text}<extra></extra>"), row=1, col=2)
     if metric == "accuracy":
@@ -131,4 +136,5 @@ def _introduction(study) -> list[str]:
 
 def _notes(study) -> list[str]:
     return [f"Memory lengths that never fell below τ within the measured distances count as D + 1, so a mean that "
-            f"includes such seeds is a lower bound (the hover says how many). Estimator: {study.estimator}."]
+            f"includes such seeds is a lower bound, drawn as an upward triangle ▲ (the hover says how many seeds). "
+            f"Estimator: {study.estimator}."]

@@ -175,3 +175,36 @@ def validity_figure(report) -> Figure:
         for ax, labels in names:  # once the whole figure is laid out
             place_labels(ax, labels)
     return fig
+
+
+# -- training --------------------------------------------------------------------------
+def training_figure(report) -> Figure:
+    """The training run's per-epoch curves from its record (as TensorBoard shows a run's scalars): loss on the
+    left, accuracy on the right with the majority and bag-of-words baselines; the epoch kept is marked, and the
+    curriculum epochs on single pieces are shaded."""
+    record = report.training_record()
+    curves = {name: np.asarray(values, dtype=float) if name != "stage" else values  # null (NaN in JSON) -> nan
+              for name, values in record["curves"].items()}
+    epochs = np.arange(1, len(curves["loss"]) + 1)
+    with matplotlib.rc_context(STYLE):
+        fig = new_figure(9.0, 4.2)
+        loss_ax, accuracy_ax = fig.subplots(1, 2)
+        loss_ax.plot(epochs, curves["loss"], marker="o", ms=3.5, label="training (running mean)")
+        loss_ax.plot(epochs, curves["validation_loss"], marker="o", ms=3.5, label="validation")
+        accuracy_ax.plot(epochs, curves["train_accuracy"], marker="o", ms=3.5, label="training (running)")
+        accuracy_ax.plot(epochs, curves["validation_accuracy"], marker="o", ms=3.5, label="validation")
+        for key, name, style in (("majority_baseline", "majority", "--"), ("bag_of_words_baseline", "bag-of-words", ":")):
+            if np.isfinite(record.get(key, np.nan)):
+                accuracy_ax.axhline(record[key], color="grey", ls=style, lw=1, label=f"{name} baseline")
+        pieces = curves["stage"].count("pieces")
+        for ax, what in ((loss_ax, "loss"), (accuracy_ax, "accuracy")):
+            if pieces:
+                ax.axvspan(0.5, pieces + 0.5, color="0.92", zorder=0, label="epochs on single pieces")
+            if record.get("best_epoch"):
+                ax.axvline(record["best_epoch"], color="black", lw=1, ls="-.", label=f"epoch kept ({record['best_epoch']})")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(what)
+            ax.grid(True, alpha=0.2)
+            legend_below(ax)
+        fig.suptitle(f"Training: {record.get('stopped') or 'curves per epoch'}", fontsize=11)
+    return fig

@@ -12,9 +12,10 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from rnnmem.report.style import (HALO, N_TRAJECTORIES, OKABE_ITO, STYLE, TRAJECTORY_COLORS, legend_below,
+from rnnmem.report.style import (HALO, N_TRAJECTORIES, OKABE_ITO, STYLE, TRAJECTORY_COLORS, drawable, legend_below,
                                   new_figure, place_labels)
 from rnnmem.ses import project_2d
+from rnnmem.validation import counted
 
 N_FREQUENT_WORDS = 8  # words named for being frequent ...
 N_EXTREME_WORDS = 10  # ... and, among the more frequent quarter, for lying furthest from the origin
@@ -280,4 +281,4 @@ def words_caption(words: list[str], n_words: int = 8) -> str:
 def _format_caption(shown: str, n_tokens: int, n_words: int) -> str:
     if n_tokens > n_words or len(shown) > 60:
         shown = (shown[:58] if len(shown) > 60 else shown) + " …"
-    return f"“{shown}” ({n_tokens} tokens)"
+    return f"“{drawable(shown)}” ({counted(n_tokens, 'token')})"

@@ -13,15 +13,17 @@ import numpy as np
 from rnnmem.indicators import catalogue, estimators
 from rnnmem.progress import progress_bar
 from rnnmem.report import hull_plots, plots, ses_plots
-from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, to_html, to_markdown
+from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, html_body, to_html, to_markdown
 from rnnmem.report.console import against_baseline
 from rnnmem.report.format import indicator_value, memory_length, number, powers_of_two, with_ci
 from rnnmem.report.language_model import language_model_blocks
 from rnnmem.report.style import save_figure
+from rnnmem.validation import counted
 
 NAMED_AXES = 10  # the SES axes the context line names; a language model's readout has one per vocabulary word
 IMAGES = (("retention", "Retention curves r(d)"), ("fidelity", "Semantic fidelity F(L)"), ("ses", "Semantic Euclidean Space"),
-          ("hull", "Semantic hull of one sequence"), ("validity", "Semantic validity: SES axis against human valence"))
+          ("hull", "Semantic hull of one sequence"), ("validity", "Semantic validity: SES axis against human valence"),
+          ("training", "Training curves per epoch"))
 
 # What the indicators mean, beside r(d) (its estimators from `indicators.estimators`) and the catalogue's indicators
 # (`indicators.catalogue`), which come first.
@@ -48,14 +50,25 @@ def render_markdown(report, title: str = "Memory assessment") -> str:
     return to_markdown(report_blocks(report), title)
 
 
-def render_html(report, title: str, figures: dict[str, Path]) -> str:
-    """The report as one self-contained HTML page, with the ``figures`` (from `write_figures`) inlined."""
+def render_html(report, title: str, figures: dict[str, Path], links: dict[str, str] | None = None) -> str:
+    """The report as one self-contained HTML page, with the ``figures`` (from `write_figures`) inlined and
+    ``links`` (text -> address) to the pages written beside it."""
     image_dir = next(iter(figures.values())).parent if figures else Path(".")
-    return to_html(report_blocks(report), title, image_dir)
+    return to_html(report_blocks(report), title, image_dir, links)
+
+
+def render_notebook_html(report) -> str:
+    """The report's text and tables as an HTML fragment for a notebook cell; its images section says where the
+    figures are (``report.plot(folder)``, ``report.to_html(path)``) instead of inlining them."""
+    blocks = [block for block in report_blocks(report) if not isinstance(block, Image)]
+    blocks.append(Paragraph("report.plot(folder) writes the figures; report.to_html(path) writes this report "
+                            "with them, and report.to_interactive_html(path) the interactive page.", note=True))
+    return f"<div class='rnnmem-report'>{html_body(blocks, None)}</div>"
 
 
 def write_figures(report, directory: str | Path) -> dict[str, Path]:
-    """retention.png, fidelity.png, ses.png (and hull.png, validity.png when measured) in ``directory``, by name."""
+    """retention.png, fidelity.png, ses.png (and hull.png, validity.png when measured, training.png when the run's
+    training record has its curves) in ``directory``, by name."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     figures = {"retention": plots.retention_figure, "fidelity": plots.fidelity_figure, "ses": ses_plots.ses_figure}
@@ -63,6 +76,8 @@ def write_figures(report, directory: str | Path) -> dict[str, Path]:
         figures["hull"] = hull_plots.hull_figure
     if _validity_views(report):
         figures["validity"] = plots.validity_figure
+    if "curves" in report.training_record():
+        figures["training"] = plots.training_figure
     return {name: save_figure(draw(report), directory / f"{name}.png")
             for name, draw in progress_bar(figures.items(), "figures", total=len(figures))}
 
@@ -97,7 +112,8 @@ def report_blocks(report) -> list:
     out += _probe_section(report) + _hull_section(report) + _validity_section(report)
     out += [Heading("What the indicators mean"), Bullets(_explanations()),
             Heading("Notes"), Bullets(list(report.notes) or ["none"]), Heading("Images")]
-    shown = {"hull": report.hull is not None and bool(report.hull.example), "validity": bool(_validity_views(report))}
+    shown = {"hull": report.hull is not None and bool(report.hull.example), "validity": bool(_validity_views(report)),
+             "training": "curves" in report.training_record()}
     out += [Image(f"{name}.png", alt) for name, alt in IMAGES if shown.get(name, True)]
     return out
 
@@ -129,7 +145,7 @@ def _headline_items(report, summary: dict) -> list[tuple[str, str]]:
     rec = summary["recommended_length"]
     last = report.last_measured_distance(default) if default else 0
     evidence = "; ".join(f"{key} = {_evidence_value(key, value, last)}" for key, value in rec["evidence"].items())
-    items.append(("Recommended training length", f"{'at least ' if rec.get('at_least') else ''}{rec['length']} tokens — "
+    items.append(("Recommended training length", f"{'at least ' if rec.get('at_least') else ''}{counted(rec['length'], 'token')} — "
                                                  f"{rec['rule']}. Evidence: {evidence}."))
     return items
 

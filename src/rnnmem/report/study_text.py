@@ -8,6 +8,7 @@ from pathlib import Path
 from rnnmem.baselines import COMPETENCE_ALPHA, COMPETENCE_MARGIN
 from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, to_markdown
 from rnnmem.report.format import duration, memory_length, number
+from rnnmem.validation import counted
 
 TITLE = "rnnmem study report"
 CI_NOTE = ("mean over seeds ± half-width of the 95% t-interval across seeds; a cell with one seed "
@@ -175,7 +176,7 @@ def report_blocks(info: dict, recs: dict[str, dict], tables: list[dict], fails: 
 
 
 def _tokens(rec: dict) -> str:
-    return f"{'at least ' if rec.get('at_least') else ''}{rec['length']} tokens"
+    return f"{'at least ' if rec.get('at_least') else ''}{counted(rec['length'], 'token')}"
 
 
 def _accuracy(interval) -> str:

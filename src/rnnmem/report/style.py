@@ -6,6 +6,7 @@ global state, no GUI backend and nothing left open. Draw inside ``matplotlib.rc_
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import matplotlib.ticker
@@ -37,6 +38,25 @@ DISTANCE_TICKS = (0, 5, 10, 15, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 LABEL_OFFSETS = tuple((dx * r, dy * r) for r in (1, 2, 3.5, 5.5)
                       for dx, dy in ((5, 4), (5, -4), (-5, 4), (-5, -4), (0, 6), (0, -6)))
 STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 8.5}
+
+
+MISSING_GLYPH = "□"
+
+
+@functools.lru_cache(maxsize=1)
+def _drawable_code_points() -> frozenset[int]:
+    """The code points the plots' font (matplotlib's default sans-serif, DejaVu Sans) has glyphs for."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(font_manager.findfont(font_manager.FontProperties())).get_charmap())
+
+
+def drawable(text: str) -> str:
+    """``text`` with every character the plots' font has no glyph for (emoji, scripts it lacks) shown as □: the
+    figure marks where a character was, where matplotlib would warn "Glyph missing" and leave a gap."""
+    known = _drawable_code_points()
+    return "".join(c if ord(c) in known or c.isspace() else MISSING_GLYPH for c in text)
 
 
 def new_figure(width: float = 7.5, height: float = 4.8) -> Figure:
@@ -117,7 +137,7 @@ def place_labels(ax, labels, markers=(), required: bool = True) -> list:
     taken += [_marker_box(ax, xy, size) for xy, size in markers]
     drawn = []
     for text, xy, text_style in labels:
-        chosen = None
+        text, chosen = drawable(text), None
         for dx, dy in LABEL_OFFSETS:
             far = abs(dx) + abs(dy) > sum(map(abs, LABEL_OFFSETS[0]))  # a thin leader line ties it to its point
             note = ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", ha=_align(dx, "left", "right"),

@@ -17,6 +17,7 @@ import torch
 from rnnmem._version import __version__
 from rnnmem.assessment import assess, check_estimators
 from rnnmem.data import Vocabulary, load_corpus, tokenize
+from rnnmem.data.registry import corpus_loader
 from rnnmem.errors import ConfigError, ModelProtocolError
 from rnnmem.fileio import json_safe
 from rnnmem.indicators.estimators import default_estimators
@@ -24,6 +25,7 @@ from rnnmem.indicators.retention import OCCLUSION_NORMALISATIONS
 from rnnmem.model import build_model, load_model
 from rnnmem.progress import showing_progress, stage
 from rnnmem.train import train
+from rnnmem.units import check_unit_name
 from rnnmem.validation import MAX_RESAMPLES, check_choice, check_int, check_resample_memory, check_tau
 
 
@@ -73,7 +75,9 @@ class CellConfig:
         return json.dumps(values, sort_keys=True)
 
     def check(self) -> CellConfig:
-        """Refuse, before any training, the choices that only the assessment would otherwise reject."""
+        """Refuse, before any loading or training, the choices that would otherwise fail only after them."""
+        check_unit_name(self.unit)
+        corpus_loader(self.corpus)
         check_estimators(self.estimators)
         check_choice("occlusion_normalisation", self.occlusion_normalisation, OCCLUSION_NORMALISATIONS)
         check_tau(self.tau)

@@ -81,9 +81,9 @@ def run_sweep(store: ResultsStore, configs: list[CellConfig], executor: str = "l
     status = _statuses(store)
     todo = [k for k in keys if status[k] != "done"]
     outcomes = _run_ray(store, todo, address) if executor == "ray" else _run_local(store, todo, workers)
-    # redrawn at every finished cell (mininterval 0): cells are minutes apart, a skipped redraw would hide one
+    # redrawn (or logged) at every finished cell (mininterval 0): cells are minutes apart, a skipped one would hide
     bar = progress_bar(total=len(keys), initial=len(keys) - len(todo), desc="cells", unit="cell", shown=progress,
-                       mininterval=0)
+                       each_step=True, mininterval=0)
     failed = 0
     try:
         with ticking(bar):

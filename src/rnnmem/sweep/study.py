@@ -328,6 +328,8 @@ def write_study_report(store_path: str | Path, out_dir: str | Path) -> dict[str,
     blocks = study_text.report_blocks(study_summary(study), recommendations(study), tables, fails, figures,
                                       verdicts(study))
     paths["report_md"] = write_atomically(out / "report.md", to_markdown(blocks, study_text.TITLE))
-    paths["report_html"] = write_atomically(out / "report.html", to_html(blocks, study_text.TITLE, out))
-    paths["interactive_html"] = write_atomically(out / "interactive.html", interactive_study.render_study_page(study, table))
+    paths["report_html"] = write_atomically(out / "report.html", to_html(blocks, study_text.TITLE, out,
+                                                                          {"interactive page": "interactive.html"}))
+    paths["interactive_html"] = write_atomically(out / "interactive.html", interactive_study.render_study_page(
+        study, table, {"report": "report.html"}))
     return paths

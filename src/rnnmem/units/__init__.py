@@ -52,12 +52,18 @@ UNITS: dict[str, UnitSpec] = {
 }
 
 
-def build_unit(name: str, input_size: int, hidden_size: int) -> nn.Module:
-    """Instantiate the unit registered under ``name``."""
+def check_unit_name(name: str) -> str:
+    """``name`` if a unit is registered under it; otherwise the error, with the closest name."""
     if name not in UNITS:
         raise ConfigError(
             f"unknown unit '{name}'.{did_you_mean(name, UNITS)} Valid units: {', '.join(UNITS)} (see `rnnmem units`)."
         )
+    return name
+
+
+def build_unit(name: str, input_size: int, hidden_size: int) -> nn.Module:
+    """Instantiate the unit registered under ``name``."""
+    check_unit_name(name)
     if hidden_size < 1 or input_size < 1:
         raise ConfigError(
             f"hidden size and embedding size must be at least 1 (got {hidden_size} and {input_size})."
@@ -65,5 +71,5 @@ def build_unit(name: str, input_size: int, hidden_size: int) -> nn.Module:
     return UNITS[name].factory(input_size, hidden_size)
 
 
-__all__ = ["UNITS", "UnitSpec", "build_unit", "SRNUnit", "LSTMUnit", "GRUUnit", "MGUUnit",
+__all__ = ["UNITS", "UnitSpec", "build_unit", "check_unit_name", "SRNUnit", "LSTMUnit", "GRUUnit", "MGUUnit",
            "IndRNNUnit", "MinGRUUnit", "LRUUnit", "ESNUnit", "DelayUnit"]
