@@ -8,6 +8,8 @@ import torch
 from scipy import optimize
 
 import rnnmem
+from rnnmem import baselines as baselines_module
+from rnnmem.data import Corpus
 from known_systems import LinearRecurrence
 from rnnmem.errors import ModelProtocolError
 from rnnmem.indicators.batching import CALL_COST, STEP_COST, kernels_differentiable, passes_cost, plan_batches
@@ -122,3 +124,20 @@ def test_the_tail_fit_by_projection_finds_the_decay_of_the_least_squares_fit(sys
     words, points = words_and_points(model, ragged_sequences(seed=1))
     assert fitted_tail_decay(words, points, MAX_DISTANCE) == pytest.approx(
         lstsq_tail_decay(words, points, MAX_DISTANCE), abs=1e-9)
+
+
+def test_the_baselines_are_fitted_once_per_corpus_content_and_seed(monkeypatch):
+    fits = []
+    real_fit = baselines_module._fit_baselines
+    monkeypatch.setattr(baselines_module, "_fit_baselines", lambda corpus, seed: fits.append(seed) or real_fit(corpus, seed))
+    texts = ["good fine", "bad awful", "fine good good", "awful bad"] * 5
+
+    def corpus(labels):
+        return Corpus("cache-test", ("neg", "pos"), texts, labels, texts[:8], [1, 0, 1, 0] * 2)
+
+    labels = [1, 0, 1, 0] * 5
+    first = baselines_module.baselines(corpus(labels), seed=0)
+    assert baselines_module.baselines(corpus(list(labels)), seed=0) == first and fits == [0]
+    baselines_module.baselines(corpus(labels), seed=1)
+    baselines_module.baselines(corpus([0] + labels[1:]), seed=0)  # one label changed: another corpus
+    assert fits == [0, 1, 0]
