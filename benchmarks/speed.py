@@ -300,6 +300,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--skip-end-to-end", action="store_true")
+    parser.add_argument("--only", default="", help="comma-separated benches to run: peer, training, occlusion, units, "
+                                                   "memory_capacity, end_to_end (default: all)")
     parser.add_argument("--memory-check", action="store_true", help="only the 10,000 x 512 memory check")
     parser.add_argument("--doc", type=Path, default=Path(__file__).parent.parent / "docs" / "performance.md",
                         help="the document whose section for this device gets the summary (not with --quick)")
@@ -315,24 +317,30 @@ def main() -> None:
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     torch.manual_seed(0)
     quick = args.quick
+    benches = {
+        "peer": lambda: bench_peer(device, n=8 if quick else 16, length=32 if quick else 128, hidden=64,
+                                   distances=(31, 7) if quick else (127, 31),
+                                   configs=(8, 32) if quick else (1, 8, 32, 128), repeats=args.repeats, sync=sync),
+        "training": lambda: bench_training(device, quick, repeats=1 if quick else min(args.repeats, 3), sync=sync),
+        "occlusion": lambda: bench_occlusion(device, n=8 if quick else 64, length=32 if quick else 128, hidden=64,
+                                             max_distance=31 if quick else 100,
+                                             budget=200_000 if quick else 1_000_000, repeats=args.repeats, sync=sync),
+        "units": lambda: bench_units(device, batch=16 if quick else 64, length=32 if quick else 128, hidden=64,
+                                     repeats=args.repeats, sync=sync),
+        "memory_capacity": lambda: bench_memory_capacity(args.repeats),
+        "end_to_end": lambda: bench_end_to_end(device),
+    }
+    chosen = args.only.split(",") if args.only else [name for name in benches if not (
+        name == "end_to_end" and (quick or args.skip_end_to_end))]
     results = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": {"device": str(device), "cpu_threads": torch.get_num_threads(), "python": platform.python_version(),
                     "torch": torch.__version__, "rnnmem": rnnmem.__version__, "platform": platform.platform(),
                     "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None},
-        "peer": bench_peer(device, n=8 if quick else 16, length=32 if quick else 128, hidden=64,
-                           distances=(31, 7) if quick else (127, 31), configs=(8, 32) if quick else (1, 8, 32, 128),
-                           repeats=args.repeats, sync=sync),
-        "training": bench_training(device, quick, repeats=1 if quick else min(args.repeats, 3), sync=sync),
-        "occlusion": bench_occlusion(device, n=8 if quick else 64, length=32 if quick else 128, hidden=64,
-                                     max_distance=31 if quick else 100, budget=200_000 if quick else 1_000_000,
-                                     repeats=args.repeats, sync=sync),
-        "units": bench_units(device, batch=16 if quick else 64, length=32 if quick else 128, hidden=64,
-                             repeats=args.repeats, sync=sync),
-        "memory_capacity": bench_memory_capacity(args.repeats),
     }
-    if not (quick or args.skip_end_to_end):
-        results["end_to_end"] = bench_end_to_end(device)
+    for name in chosen:
+        results[name] = benches[name]()
+        print(f"{name}: done", flush=True)
     out = args.out or Path(__file__).parent / "results" / f"speed-{device.type}{'-quick' if quick else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
@@ -349,14 +357,15 @@ def summarise(results: dict) -> str:
     where = machine["gpu"] or f"CPU, {machine['cpu_threads']} threads"
     lines = [f"Run of {results['date']} on {where} (torch {machine['torch']}): "
              "ratios of times measured in this one run (above 1: rnnmem is faster).", ""]
-    peer = results["peer"]
+    peer = results.get("peer", {"skipped": "not run (--only)"})
     if "skipped" in peer:
         lines.append(f"captum: {peer['skipped']}")
     else:
         shape = peer["shape"]
         lines += [f"**Against captum** ({shape['sequences']} sequences x {shape['length']} tokens, "
                   f"LSTM-{shape['hidden']}, {shape['outputs']} outputs, zero-embedding replacement):", "",
-                  "| work | captum's best configuration | captum / rnnmem | largest difference |", "|---|---|---:|---:|"]
+                  "| work | captum's best configuration | captum / rnnmem | largest difference |",
+                  "|---|---|---:|---:|"]
         for key, row in peer.items():
             if key.startswith("occlusion"):
                 best = row["captum"][row["captum_best"]]
@@ -367,17 +376,19 @@ def summarise(results: dict) -> str:
                   f"**{gradient['ratio_saliency_to_jacobian_norms']:.2f}** | {gradient['max_abs_difference']:.1e} |",
                   f"| gradient estimator with its second quantity | Saliency once per output | "
                   f"{gradient['ratio_saliency_to_full_estimator']:.2f} | |", ""]
-    training = results["training"]
-    lines += [f"**Training** (one epoch of {training['corpus']}, {training['documents']} documents, max_len "
+    training = results.get("training")
+    lines += [] if training is None else [
+              f"**Training** (one epoch of {training['corpus']}, {training['documents']} documents, max_len "
               f"{training['max_len']}, batch {training['batch_size']}, LSTM-64): rnnmem.train "
               f"{training['rnnmem_tokens_per_s']:,.0f} tokens/s, the bare loop {training['bare_tokens_per_s']:,.0f}, "
               f"ratio **{training['ratio_rnnmem_to_bare']:.2f}** (rnnmem.train also scores the test split after the "
               f"epoch; its bag-of-words fit, cached by content and seed, is paid in the warm-up run only); "
               f"padded share of the token-steps {training['padded_share']:.1%}.", ""]
-    occlusion = results["occlusion"]
-    lines.append(f"**Occlusion against the fused kernel** (logical token-steps/s over nn.LSTM's): "
-                 f"from the start {occlusion['from_start']['ratio_to_lstm_forward']:.2f}, "
-                 f"prefix cached {occlusion['prefix_cached']['ratio_to_lstm_forward']:.2f}.")
+    occlusion = results.get("occlusion")
+    lines += [] if occlusion is None else [
+                 "**Occlusion against the fused kernel** (logical token-steps/s over nn.LSTM's): from the start "
+                 f"{occlusion['from_start']['ratio_to_lstm_forward']:.2f}, "
+                 f"prefix cached {occlusion['prefix_cached']['ratio_to_lstm_forward']:.2f}."]
     if "end_to_end" in results:
         end = results["end_to_end"]
         lines += ["", f"**End to end**: `{end['command']}` took {end['wall_s']:.0f} s wall, "

@@ -129,7 +129,8 @@ def test_the_tail_fit_by_projection_finds_the_decay_of_the_least_squares_fit(sys
 def test_the_baselines_are_fitted_once_per_corpus_content_and_seed(monkeypatch):
     fits = []
     real_fit = baselines_module._fit_baselines
-    monkeypatch.setattr(baselines_module, "_fit_baselines", lambda corpus, seed: fits.append(seed) or real_fit(corpus, seed))
+    monkeypatch.setattr(baselines_module, "_fit_baselines",
+                        lambda corpus, seed: fits.append(seed) or real_fit(corpus, seed))
     texts = ["good fine", "bad awful", "fine good good", "awful bad"] * 5
 
     def corpus(labels):
