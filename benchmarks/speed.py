@@ -2,7 +2,7 @@
 
     python benchmarks/speed.py                  # CPU figures -> benchmarks/results/speed-cpu.json
     python benchmarks/speed.py --device cuda    # the same on a GPU, beside the CPU ones
-    python benchmarks/speed.py --quick          # small shapes, a smoke run
+    python benchmarks/speed.py --quick          # small shapes, a smoke run (under 4 minutes on a GPU)
 
 Every figure is the median of --repeats timed runs after one warm-up, with min and max.
 Figures:
@@ -11,7 +11,12 @@ Figures:
    forward on the batch shape occlusion uses; with and without prefix caching.
 2. units: one training step (forward + backward) of each unit over nn.GRU's, same shapes.
 3. task-free memory capacity (task_free_capacity): ours against ReservoirPy's, same reservoir and series (when reservoirpy is installed).
-4. end to end: `rnnmem assess` on the README default, wall time and peak memory (CPU only).
+4. end to end: `rnnmem assess` on the README default, wall time and peak memory (on --device).
+5. peer: occlusion and gradient effects against captum's FeatureAblation / Occlusion (its best
+   batching of those tried) and Saliency, on the same model, data and replacement, numbers asserted equal.
+6. training: rnnmem.train's token throughput against a bare PyTorch loop on the same batches.
+
+A full run writes its summary into its device's section of docs/performance.md (--doc).
 
     python benchmarks/speed.py --memory-check [--device cuda]
 
@@ -38,6 +43,7 @@ import torch
 from torch import nn
 
 import rnnmem
+from rnnmem.data import Corpus
 from rnnmem.indicators.retention import occlusion_effects
 from rnnmem.units import UNITS, build_unit
 
@@ -75,6 +81,132 @@ def bench_occlusion(device, n, length, hidden, max_distance, budget, repeats, sy
         out[name] = dict(run, logical_token_steps_per_s=logical / run["median_s"],
                          ratio_to_lstm_forward=logical / run["median_s"] / base_rate)
     return out
+
+
+def bench_peer(device, n, length, hidden, distances, configs, repeats, sync) -> dict:
+    """rnnmem's occlusion and gradient effects against captum's on the same model, data and replacement.
+
+    The replacement is the pad token, whose embedding is zero, so captum ablates the embeddings
+    to the zero baseline. captum's forward returns the readout after the last token, [B, K]:
+    its attribution per output is o_k(x) - o_k(x occluded), whose norm over k is rnnmem's
+    effect. For D < T only the last D + 1 positions are captum's input (the prefix is passed
+    as an extra argument), so it occludes the same positions; each variant still runs from
+    the start. Saliency runs once per output k (its target), and the norm of the K gradients
+    is rnnmem's ||dS(x)/de_t||.
+    """
+    try:
+        from captum.attr import FeatureAblation, Occlusion, Saliency
+    except ImportError as exc:
+        return {"skipped": f"needs captum ({exc}); pip install -e '.[bench]'"}
+    from rnnmem.indicators.batching import kernels_differentiable
+    from rnnmem.indicators.retention import _jacobian_norms, gradient_effects
+
+    gen = torch.Generator().manual_seed(0)
+    model = rnnmem.build_model("lstm", 5000, 3, hidden_size=hidden, embedding_dim=hidden).to(device).eval()
+    tokens = torch.randint(1, 5000, (n, length), generator=gen)
+    lengths = torch.full((n,), length)
+    emb = model.embed(tokens.to(device)).detach()
+    k = model.config.num_classes
+    out = {"shape": {"sequences": n, "length": length, "hidden": hidden, "outputs": k}}
+
+    def final(suffix, prefix):
+        return model.forward_embedded(torch.cat([prefix, suffix], dim=1))[:, -1]
+
+    for max_distance in distances:
+        first = length - 1 - max_distance
+        suffix, prefix = emb[:, first:], emb[:, :first]
+        mask = torch.arange(max_distance + 1, device=device)[None, :, None].expand(1, -1, hidden)
+        ours = timed(lambda: occlusion_effects(model, tokens, lengths, 0, max_distance, progress=False), repeats, sync)
+        effects = occlusion_effects(model, tokens, lengths, 0, max_distance, progress=False)[0]
+        row = {"rnnmem": ours, "captum": {}}
+        for name, method, extra in (("FeatureAblation", FeatureAblation, {"feature_mask": mask}),
+                                    ("Occlusion", Occlusion, {"sliding_window_shapes": (1, hidden),
+                                                              "strides": (1, hidden)})):
+            for per_eval in configs:
+                def attribute(method=method, extra=extra, per_eval=per_eval):
+                    with torch.no_grad():
+                        return method(final).attribute(suffix, baselines=0.0, additional_forward_args=(prefix,),
+                                                       perturbations_per_eval=per_eval, **extra)
+                run = timed(attribute, repeats, sync)
+                theirs = attribute()[:, :, 0].reshape(n, k, -1).double().norm(dim=1).flip(1).cpu().numpy()
+                difference = float(np.max(np.abs(theirs - effects)))
+                assert difference < 1e-4, f"captum {name} disagrees with rnnmem's occlusion by {difference}"
+                row["captum"][f"{name} x{per_eval}"] = dict(run, max_abs_difference=difference)
+        best = min(row["captum"], key=lambda c: row["captum"][c]["median_s"])
+        row["captum_best"] = best
+        row["ratio_captum_best_to_rnnmem"] = row["captum"][best]["median_s"] / ours["median_s"]
+        out[f"occlusion D={max_distance}"] = row
+
+    def saliency():
+        with kernels_differentiable(model):
+            grads = [Saliency(lambda e: model.forward_embedded(e)[:, -1]).attribute(emb, target=j, abs=False)
+                     for j in range(k)]
+        return torch.stack(grads).double().pow(2).sum(dim=(0, 3)).sqrt().cpu()
+
+    theirs_t = timed(saliency, repeats, sync)
+    norms_t = timed(lambda: _jacobian_norms(model, tokens, lengths - 1, trim=True), repeats, sync)
+    full_t = timed(lambda: gradient_effects(model, tokens, lengths, length - 1, progress=False), repeats, sync)
+    difference = float((saliency() - _jacobian_norms(model, tokens, lengths - 1, trim=True)).abs().max())
+    assert difference < 1e-4, f"captum Saliency disagrees with rnnmem's Jacobian norms by {difference}"
+    out["gradient"] = {"captum Saliency x K": theirs_t, "rnnmem Jacobian norms": norms_t,
+                       "rnnmem gradient estimator (with its second quantity)": full_t,
+                       "max_abs_difference": difference,
+                       "ratio_saliency_to_jacobian_norms": theirs_t["median_s"] / norms_t["median_s"],
+                       "ratio_saliency_to_full_estimator": theirs_t["median_s"] / full_t["median_s"]}
+    return out
+
+
+def bench_training(device, quick, repeats, sync) -> dict:
+    """rnnmem.train's token throughput against a bare PyTorch loop on the same unit, batches and lengths.
+
+    Both run one epoch over the same seeded length-sorted batches (`length_batches`) of the
+    tokenised training split: the bare loop is embedding + nn.LSTM + linear read at the last
+    token, AdamW and gradient clipping, nothing else; rnnmem.train also scores the test split
+    after the epoch, as every run does, and fits the baselines (in the warm-up run: then cached). Throughput counts real
+    tokens (not padding); the padded share is that of the batches both loops run.
+    """
+    from rnnmem.train import length_batches
+
+    if quick:
+        rng = np.random.default_rng(0)
+        words = [f"w{i}" for i in range(300)]
+        texts = [" ".join(rng.choice(words, rng.integers(5, 60))) for _ in range(240)]
+        corpus = Corpus("synthetic", ("a", "b"), texts[:200], [i % 2 for i in range(200)],
+                                    texts[200:], [i % 2 for i in range(40)])
+    else:
+        corpus = rnnmem.load_corpus("tweets-docs")
+    max_len, batch_size = 128, 64
+    tokens, lengths, labels = corpus.encode(corpus.vocabulary, "train", max_len=max_len)
+    batches = length_batches(lengths, batch_size, torch.Generator().manual_seed(0))
+    real = int(lengths.sum())
+    padded = sum(len(b) * int(lengths[b].max()) for b in batches)
+
+    def rnnmem_epoch():
+        model = rnnmem.build_model("lstm", len(corpus.vocabulary), corpus.num_classes).to(device)
+        rnnmem.train(model, corpus, max_len=max_len, epochs=1, batch_size=batch_size, piece_epochs=0,
+                     validation_fraction=0, progress=False)
+
+    def bare_epoch():
+        torch.manual_seed(0)
+        emb = nn.Embedding(len(corpus.vocabulary), 64, padding_idx=0).to(device)
+        lstm, head = nn.LSTM(64, 64, batch_first=True).to(device), nn.Linear(64, corpus.num_classes).to(device)
+        params = [*emb.parameters(), *lstm.parameters(), *head.parameters()]
+        optimizer = torch.optim.AdamW(params, lr=2e-3)
+        for idx in batches:
+            width = int(lengths[idx].max())
+            states = lstm(emb(tokens[idx, :width].to(device)))[0]
+            logits = head(states[torch.arange(len(idx), device=device), (lengths[idx] - 1).to(device)])
+            loss = nn.functional.cross_entropy(logits, labels[idx].to(device))
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+
+    ours, bare = timed(rnnmem_epoch, repeats, sync), timed(bare_epoch, repeats, sync)
+    return {"corpus": corpus.name, "documents": len(tokens), "max_len": max_len, "batch_size": batch_size,
+            "padded_share": 1 - real / padded, "rnnmem_train": ours, "bare_loop": bare,
+            "rnnmem_tokens_per_s": real / ours["median_s"], "bare_tokens_per_s": real / bare["median_s"],
+            "ratio_rnnmem_to_bare": bare["median_s"] / ours["median_s"]}
 
 
 def bench_units(device, batch, length, hidden, repeats, sync) -> dict:
@@ -135,16 +267,18 @@ def bench_memory_capacity(repeats) -> dict:
             "ratio_ours_to_theirs": ours_t["median_s"] / theirs_t["median_s"], "max_abs_difference_mc_k": agreement}
 
 
-def bench_end_to_end() -> dict:
+def bench_end_to_end(device) -> dict:
+    """The README's first command after setup, in a process of its own, on ``device``."""
+    arguments = ["assess", "--unit", "lstm", "--corpus", "tweets-docs", "--max-len", "128", "--device", device.type]
     with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", "rnnmem.cli", "assess", "--unit", "lstm", "--corpus", "tweets-docs",
-                   "--max-len", "128", "--out", out, "--quiet"]
         start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "rnnmem.cli", *arguments, "--out", out, "--quiet"], check=True,
+                       capture_output=True)
         wall = time.perf_counter() - start
+        report = (Path(out) / "report.json").read_text()
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"command": "rnnmem assess --unit lstm --corpus tweets-docs --max-len 128", "wall_s": wall,
-            "peak_rss_mib": peak_kib / 1024}
+    return {"command": "rnnmem " + " ".join(arguments), "wall_s": wall, "peak_rss_mib": peak_kib / 1024,
+            "test_accuracy": float(report.split('"test_accuracy": ')[1].split(",")[0])}
 
 
 def memory_check(device, n=10_000, length=512, hidden=256) -> dict:
@@ -166,7 +300,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--skip-end-to-end", action="store_true")
+    parser.add_argument("--only", default="", help="comma-separated benches to run: peer, training, occlusion, units, "
+                                                   "memory_capacity, end_to_end (default: all)")
     parser.add_argument("--memory-check", action="store_true", help="only the 10,000 x 512 memory check")
+    parser.add_argument("--doc", type=Path, default=Path(__file__).parent.parent / "docs" / "performance.md",
+                        help="the document whose section for this device gets the summary (not with --quick)")
     args = parser.parse_args()
     device = torch.device(args.device)
     if args.memory_check:
@@ -179,27 +317,97 @@ def main() -> None:
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     torch.manual_seed(0)
     quick = args.quick
+    benches = {
+        "peer": lambda: bench_peer(device, n=8 if quick else 16, length=32 if quick else 128, hidden=64,
+                                   distances=(31, 7) if quick else (127, 31),
+                                   configs=(8, 32) if quick else (1, 8, 32, 128), repeats=args.repeats, sync=sync),
+        "training": lambda: bench_training(device, quick, repeats=1 if quick else min(args.repeats, 3), sync=sync),
+        "occlusion": lambda: bench_occlusion(device, n=8 if quick else 64, length=32 if quick else 128, hidden=64,
+                                             max_distance=31 if quick else 100,
+                                             budget=200_000 if quick else 1_000_000, repeats=args.repeats, sync=sync),
+        "units": lambda: bench_units(device, batch=16 if quick else 64, length=32 if quick else 128, hidden=64,
+                                     repeats=args.repeats, sync=sync),
+        "memory_capacity": lambda: bench_memory_capacity(args.repeats),
+        "end_to_end": lambda: bench_end_to_end(device),
+    }
+    chosen = args.only.split(",") if args.only else [name for name in benches if not (
+        name == "end_to_end" and (quick or args.skip_end_to_end))]
     results = {
+        "date": time.strftime("%Y-%m-%d"),
         "machine": {"device": str(device), "cpu_threads": torch.get_num_threads(), "python": platform.python_version(),
                     "torch": torch.__version__, "rnnmem": rnnmem.__version__, "platform": platform.platform(),
                     "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None},
-        "occlusion": bench_occlusion(device, n=8 if quick else 64, length=32 if quick else 128, hidden=64,
-                                     max_distance=31 if quick else 100, budget=200_000 if quick else 1_000_000,
-                                     repeats=args.repeats, sync=sync),
-        "units": bench_units(device, batch=16 if quick else 64, length=32 if quick else 128, hidden=64,
-                             repeats=args.repeats, sync=sync),
-        "memory_capacity": bench_memory_capacity(args.repeats),
     }
-    if device.type == "cpu" and not (quick or args.skip_end_to_end):
-        results["end_to_end"] = bench_end_to_end()
+    for name in chosen:
+        results[name] = benches[name]()
+        print(f"{name}: done", flush=True)
     out = args.out or Path(__file__).parent / "results" / f"speed-{device.type}{'-quick' if quick else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
-    print(json.dumps({"occlusion_ratio": {k: results["occlusion"][k]["ratio_to_lstm_forward"]
-                                          for k in ("from_start", "prefix_cached")},
-                      "unit_ratio_to_gru": {k: round(v["ratio_to_gru"], 2) for k, v in results["units"].items()
-                                            if isinstance(v, dict) and "ratio_to_gru" in v}}, indent=1))
+    summary = summarise(results)
+    print(summary)
+    if not quick:  # a quick run's shapes are too small to quote
+        write_doc_section(args.doc, summary, results)
     print(f"wrote {out}")
+
+
+def summarise(results: dict) -> str:
+    """The figures to quote, as Markdown: the peer ratios, training throughput, occlusion, end to end."""
+    machine = results["machine"]
+    where = machine["gpu"] or f"CPU, {machine['cpu_threads']} threads"
+    lines = [f"Run of {results['date']} on {where} (torch {machine['torch']}): "
+             "ratios of times measured in this one run (above 1: rnnmem is faster).", ""]
+    peer = results.get("peer", {"skipped": "not run (--only)"})
+    if "skipped" in peer:
+        lines.append(f"captum: {peer['skipped']}")
+    else:
+        shape = peer["shape"]
+        lines += [f"**Against captum** ({shape['sequences']} sequences x {shape['length']} tokens, "
+                  f"LSTM-{shape['hidden']}, {shape['outputs']} outputs, zero-embedding replacement):", "",
+                  "| work | captum's best configuration | captum / rnnmem | largest difference |",
+                  "|---|---|---:|---:|"]
+        for key, row in peer.items():
+            if key.startswith("occlusion"):
+                best = row["captum"][row["captum_best"]]
+                lines.append(f"| {key} | {row['captum_best']} per pass | **{row['ratio_captum_best_to_rnnmem']:.2f}** "
+                             f"| {best['max_abs_difference']:.1e} |")
+        gradient = peer["gradient"]
+        lines += [f"| gradient: ‖∂S(x)/∂e_t‖ | Saliency once per output | "
+                  f"**{gradient['ratio_saliency_to_jacobian_norms']:.2f}** | {gradient['max_abs_difference']:.1e} |",
+                  f"| gradient estimator with its second quantity | Saliency once per output | "
+                  f"{gradient['ratio_saliency_to_full_estimator']:.2f} | |", ""]
+    training = results.get("training")
+    lines += [] if training is None else [
+              f"**Training** (one epoch of {training['corpus']}, {training['documents']} documents, max_len "
+              f"{training['max_len']}, batch {training['batch_size']}, LSTM-64): rnnmem.train "
+              f"{training['rnnmem_tokens_per_s']:,.0f} tokens/s, the bare loop {training['bare_tokens_per_s']:,.0f}, "
+              f"ratio **{training['ratio_rnnmem_to_bare']:.2f}** (rnnmem.train also scores the test split after the "
+              f"epoch; its bag-of-words fit, cached by content and seed, is paid in the warm-up run only); "
+              f"padded share of the token-steps {training['padded_share']:.1%}.", ""]
+    occlusion = results.get("occlusion")
+    lines += [] if occlusion is None else [
+                 "**Occlusion against the fused kernel** (logical token-steps/s over nn.LSTM's): from the start "
+                 f"{occlusion['from_start']['ratio_to_lstm_forward']:.2f}, "
+                 f"prefix cached {occlusion['prefix_cached']['ratio_to_lstm_forward']:.2f}."]
+    if "end_to_end" in results:
+        end = results["end_to_end"]
+        lines += ["", f"**End to end**: `{end['command']}` took {end['wall_s']:.0f} s wall, "
+                      f"peak memory {end['peak_rss_mib']:.0f} MiB."]
+    return "\n".join(lines)
+
+
+def write_doc_section(doc: Path, summary: str, results: dict) -> None:
+    """Put ``summary`` between the markers of this device's section in ``doc`` (appended when missing)."""
+    begin = f"<!-- speed.py {results['machine']['device']} -->"
+    end = f"<!-- /speed.py {results['machine']['device']} -->"
+    text = doc.read_text()
+    block = f"{begin}\n{summary}\n{end}"
+    if begin in text:
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    doc.write_text(text)
+    print(f"wrote the summary into {doc}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,11 @@ def test_speed_benchmark_quick_writes_finite_ratios(tmp_path):
         ratio = figures["occlusion"][route]["ratio_to_lstm_forward"]
         assert math.isfinite(ratio) and ratio > 0
     assert figures["units"]["gru"]["ratio_to_gru"] > 0 and "mgu" in figures["units"]
+    assert 0 < figures["training"]["padded_share"] < 1 and figures["training"]["ratio_rnnmem_to_bare"] > 0
+    # the peer comparison asserts equal numbers itself; here, that it compared something
+    for key in ("occlusion D=31", "occlusion D=7"):
+        assert figures["peer"][key]["ratio_captum_best_to_rnnmem"] > 0
+    assert figures["peer"]["gradient"]["max_abs_difference"] < 1e-4
 
 
 def test_reproduction_study_quick_writes_the_document(tmp_path):

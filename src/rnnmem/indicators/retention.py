@@ -13,6 +13,7 @@ import torch
 from scipy import optimize
 from torch import nn
 
+from rnnmem.indicators.batching import kernels_differentiable, passes_cost, plan_batches
 from rnnmem.indicators.bootstrap import Estimate, bootstrap, ratio_of_sums
 from rnnmem.errors import ModelProtocolError
 from rnnmem.progress import progress_bar
@@ -48,7 +49,7 @@ def _chunks(count: int, size: int):
 
 @torch.no_grad()
 def occlusion_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor, neutral_token: int,
-                      max_distance: int, budget_tokens: int = 1_000_000, reuse_prefix: bool = True,
+                      max_distance: int, budget_tokens: int = 1_000_000, reuse_prefix: bool | None = None,
                       progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Occlusion effects of every token within ``max_distance`` of its sequence's end, each [N, D+1].
 
@@ -57,16 +58,22 @@ def occlusion_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Ten
     at the step it was read (the d = 0 effect of the prefix that ends with it). The second
     comes from the same occluded runs as the first, read at step t.
 
-    All occluded variants are batched, about ``budget_tokens`` token-steps per forward
-    pass, fewer by K / 16 for a readout of K > 31 dimensions (this bounds memory). The origin o_0 cancels in the difference. The states
-    before position t are the same for every variant that occludes t, so when the model
-    offers ``states_before`` and ``readout_from`` (SequenceModel does) and
-    ``reuse_prefix`` is set, each variant starts from the cached state h_{t-1} and runs
-    only the d + 1 steps after it: the work falls from D * T to about D^2 / 2
-    token-steps per sequence. Otherwise every variant is run from the start.
+    All occluded variants are batched, at most ``budget_tokens`` token-steps per forward
+    pass, fewer by K / 16 for a readout of K > 31 dimensions (this bounds memory). The origin
+    o_0 cancels in the difference. Two routes give the same numbers. From the start: each
+    variant runs its whole sequence. From the cache, when the model offers ``states_before`` and
+    ``readout_from`` (SequenceModel does): the states before position t are the same for every
+    variant that occludes t, so each variant starts from the cached state h_{t-1} and runs
+    only the d + 1 steps after it, about D^2 / 2 token-steps per sequence instead of D * T,
+    plus one pass for the states. Variants of different widths share a batch where padding
+    costs less than another pass (`plan_batches`). With ``reuse_prefix`` None each chunk of
+    sequences takes the route its cost model prices lower; True or False forces one.
     """
     n, t = tokens.shape
-    cached = reuse_prefix and hasattr(model, "states_before") and hasattr(model, "readout_from")
+    cacheable = hasattr(model, "states_before") and hasattr(model, "readout_from")
+    if reuse_prefix and not cacheable:
+        raise ModelProtocolError("reuse_prefix=True needs a model with states_before and readout_from "
+                                 "(SequenceModel has both); pass reuse_prefix=None to let rnnmem choose.")
     seq, pos = _positions_within(lengths, max_distance)
     at_end = torch.empty(len(seq), dtype=torch.float64)
     in_context = torch.empty(len(seq), dtype=torch.float64)
@@ -74,43 +81,44 @@ def occlusion_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Ten
         for chunk in _chunks(n, 256):
             readouts = checked_readouts(model, tokens[chunk])
             mine = torch.nonzero((seq >= chunk.start) & (seq < chunk.stop))[:, 0]
-            run = _occlude_from_cache if cached else _occlude_from_start
             # a batch's readouts hold token-steps x K numbers: a language model's K = V would take gigabytes
             budget = max(1, budget_tokens // max(1, readouts.shape[-1] // 16))
+            from_start, start_cost = plan_batches(lengths[seq[mine]], budget)
+            from_cache, cache_cost = plan_batches(lengths[seq[mine]] - pos[mine], budget)
+            # the states cost a pass over the chunk, and an LSTM's cell states one more walk
+            cache_cost += 2 * passes_cost(chunk.stop - chunk.start, int(lengths[chunk].max()), budget)
+            if reuse_prefix or (reuse_prefix is None and cacheable and cache_cost < start_cost):
+                run, batches = _occlude_from_cache, from_cache
+            else:
+                run, batches = _occlude_from_start, from_start
             at_end[mine], in_context[mine] = run(model, tokens, lengths, neutral_token, chunk, seq[mine], pos[mine],
-                                                 readouts, budget, bar)
+                                                 readouts, batches, bar)
     return (_to_distance_matrix(at_end, seq, pos, lengths, n, max_distance),
             _to_distance_matrix(in_context, seq, pos, lengths, n, max_distance))
 
 
-def _occlude_from_start(model, tokens, lengths, neutral, chunk, seq, pos, readouts, budget, bar):
+def _occlude_from_start(model, tokens, lengths, neutral, chunk, seq, pos, readouts, batches, bar):
     at_end = torch.empty(len(seq), dtype=torch.float64)
     in_context = torch.empty(len(seq), dtype=torch.float64)
-    width = int(lengths[chunk].max())
-    for s in _chunks(len(seq), max(1, budget // width)):
-        rows, read, at = torch.arange(s.stop - s.start), lengths[seq[s]] - 1, pos[s]
-        variants = tokens[seq[s], :width].clone()
+    for idx in batches:
+        rows, read, at = torch.arange(len(idx)), lengths[seq[idx]] - 1, pos[idx]
+        variants = tokens[seq[idx], : int(read.max()) + 1].clone()
         variants[rows, at] = neutral
         occluded = checked_readouts(model, variants)
-        own = seq[s] - chunk.start
-        at_end[s] = (readouts[own, read] - occluded[rows, read]).double().norm(dim=-1)
-        in_context[s] = (readouts[own, at] - occluded[rows, at]).double().norm(dim=-1)
-        bar.update(s.stop - s.start)
+        own = seq[idx] - chunk.start
+        at_end[idx] = (readouts[own, read] - occluded[rows, read]).double().norm(dim=-1)
+        in_context[idx] = (readouts[own, at] - occluded[rows, at]).double().norm(dim=-1)
+        bar.update(len(idx))
     return at_end, in_context
 
 
-def _occlude_from_cache(model, tokens, lengths, neutral, chunk, seq, pos, readouts, budget, bar):
+def _occlude_from_cache(model, tokens, lengths, neutral, chunk, seq, pos, readouts, batches, bar):
     device = device_of(model)
     states = model.states_before(tokens[chunk].to(device))
     dist = lengths[seq] - 1 - pos
-    order = torch.argsort(dist, stable=True)  # equal suffix lengths share a batch: no padding wasted
     at_end = torch.empty(len(seq), dtype=torch.float64)
     in_context = torch.empty(len(seq), dtype=torch.float64)
-    start = 0
-    while start < len(order):
-        guess = min(len(order), start + max(1, budget // (int(dist[order[start]]) + 1)))
-        width = int(dist[order[guess - 1]]) + 1
-        idx = order[start : min(len(order), start + max(1, budget // width))]
+    for idx in batches:
         width = int(dist[idx].max()) + 1
         columns = (pos[idx, None] + torch.arange(width)).clamp(max=tokens.shape[1] - 1)
         suffix = tokens[seq[idx, None], columns]
@@ -122,7 +130,6 @@ def _occlude_from_cache(model, tokens, lengths, neutral, chunk, seq, pos, readou
         own = seq[idx] - chunk.start
         at_end[idx] = (readouts[own, lengths[seq[idx]] - 1] - occluded).double().norm(dim=-1)
         in_context[idx] = (readouts[own, pos[idx]] - occluded_first).double().norm(dim=-1)
-        start += len(idx)
         bar.update(len(idx))
     return at_end, in_context
 
@@ -216,8 +223,7 @@ def _jacobian_norms(model: nn.Module, tokens: torch.Tensor, read_at: torch.Tenso
     if trim:
         tokens = tokens[:, : int(read_at.max()) + 1]
     device = device_of(model)
-    # cuDNN refuses RNN backward in eval mode, and train mode would switch on dropout
-    with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):
+    with torch.enable_grad(), kernels_differentiable(model):
         emb = model.embed(tokens.to(device)).detach().requires_grad_(True)
         out = model.forward_embedded(emb)
         return _frobenius_norms(sketched_readouts(out[torch.arange(len(tokens)), read_at], sketch), emb)
@@ -273,18 +279,27 @@ def fitted_tail_decay(words: np.ndarray, points: np.ndarray, max_distance: int) 
 
     A grid finds the basin (the residual need not be unimodal in rho), a bounded scalar
     search refines it. rho = 1 is a single pooled weight for every far token, so the fit is
-    never worse than that. The residual is computed directly, not from the normal
-    equations, so that a tail too small to matter (lambda^D near 1e-7) still ranks rho values
-    above float rounding.
+    never worse than that. The near-distance columns do not depend on rho, so they are
+    projected out once (one SVD, the rank cut of `np.linalg.lstsq`): for each rho the residual
+    is that of the projected target on the one projected tail column, a product with the
+    projected far columns instead of a least-squares solve. The residual is computed
+    directly, not from the normal equations, so that a tail too small to matter (lambda^D near
+    1e-7) still ranks rho values above float rounding.
     """
     if words.shape[1] <= max_distance + 1:
         return 1.0  # no token lies beyond max_distance: there is no tail to fit
-    target = points.reshape(-1)
+    filled = np.nan_to_num(words, nan=0.0).transpose(0, 2, 1).reshape(points.size, -1)  # rows (sequence, k)
+    near, far = filled[:, : max_distance + 1], filled[:, max_distance + 1 :]
+    basis, singular, _ = np.linalg.svd(near, full_matrices=False)
+    basis = basis[:, singular > singular[0] * np.finfo(float).eps * max(near.shape)]
+    target = points.reshape(-1) - basis @ (basis.T @ points.reshape(-1))
+    far = far - basis @ (basis.T @ far)
 
     def residual(rho):
-        design = regression_design(words, max_distance, rho).transpose(0, 2, 1).reshape(len(target), -1)
-        alpha = np.linalg.lstsq(design, target, rcond=None)[0]
-        return float(np.sum((target - design @ alpha) ** 2))
+        tail = far @ rho ** np.arange(far.shape[1])
+        scale = tail @ tail
+        left = target - tail * (tail @ target / scale) if scale > 0 else target
+        return float(left @ left)
 
     grid = np.linspace(0.0, 1.0, 41)
     rss = [residual(rho) for rho in grid]

@@ -58,14 +58,18 @@ class LSTMUnit(_FusedUnit):
 
     @torch.no_grad()
     def states_before(self, x: torch.Tensor) -> torch.Tensor:
-        # the fused kernel returns c only for the last step, so walk it one step at a time
-        h = x.new_zeros(1, x.shape[0], self.hidden_size)
+        # the fused kernel returns c only for the last step; with every h_{t-1} from one fused pass,
+        # all gates are one batched product and c_t = f_t * c_{t-1} + i_t * g_t an elementwise walk
+        outputs, _ = self.rnn(x)
+        h = torch.cat([torch.zeros_like(outputs[:, :1]), outputs[:, :-1]], dim=1)
+        gates = x @ self.rnn.weight_ih_l0.T + h @ self.rnn.weight_hh_l0.T + self.rnn.bias_ih_l0 + self.rnn.bias_hh_l0
+        i, f, g, _ = gates.chunk(4, dim=-1)
+        written = torch.sigmoid(i) * torch.tanh(g)
+        kept = torch.sigmoid(f)
         c = torch.zeros_like(h)
-        packed = []
-        for t in range(x.shape[1]):
-            packed.append(torch.cat([h[0], c[0]], dim=-1))
-            _, (h, c) = self.rnn(x[:, t : t + 1], (h, c))
-        return torch.stack(packed, dim=1)
+        for t in range(1, x.shape[1]):
+            torch.addcmul(written[:, t - 1], kept[:, t - 1], c[:, t - 1], out=c[:, t])
+        return torch.cat([h, c], dim=-1)
 
     def unpack(self, packed_state: torch.Tensor):
         h, c = packed_state.split(self.hidden_size, dim=-1)
