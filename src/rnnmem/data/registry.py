@@ -10,6 +10,7 @@ from rnnmem.data.corpus import Corpus
 from rnnmem.data.files import SUPPORTED_SUFFIXES, read_corpus
 from rnnmem.data.newsgroups import load_newsgroups
 from rnnmem.data.planted import load_planted
+from rnnmem.data.synthetic import SYNTHETIC_PREFIX, load_synthetic, load_synthetic_by_name
 from rnnmem.data.tweets import load_tweets, load_tweets_docs
 from rnnmem.errors import ConfigError, DataError
 from rnnmem.validation import check_seed, did_you_mean
@@ -31,6 +32,11 @@ _CORPORA: dict[str, tuple[Callable[..., Corpus], str]] = {
         load_planted,
         "synthetic: filler words with one class word planted at a known distance from the end",
     ),
+    "synthetic:<task>[:<length>]": (
+        load_synthetic,
+        "the known-memory suite: key-K, last-K, all, two-key-K1-K2 on 20 words in two classes "
+        "(e.g. synthetic:key-5, synthetic:key-20:60)",
+    ),
 }
 
 
@@ -49,12 +55,15 @@ def load_corpus(name: str, **options) -> Corpus:
     **options
         Passed to the loader: ``seed`` and ``test_fraction`` for every corpus,
         ``doc_tokens`` for ``tweets-docs``, ``num_classes``/``length``/``distances``/``size``
-        for ``planted``, ``text_column``/``label_column`` for files.
+        for ``planted``, ``size`` for ``synthetic:...``, ``text_column``/``label_column`` for files.
 
     Returns
     -------
     Corpus
     """
+    if name.startswith(SYNTHETIC_PREFIX):
+        _check_options(load_synthetic, options, name)
+        return load_synthetic_by_name(name, **options)
     if name in _CORPORA:
         loader = _CORPORA[name][0]
     elif Path(name).suffix.lower() in SUPPORTED_SUFFIXES or Path(name).is_file():
