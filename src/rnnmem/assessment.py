@@ -18,18 +18,18 @@ from rnnmem._version import __version__
 from rnnmem.data import Corpus, Vocabulary, encode_batch
 from rnnmem.errors import ConfigError, DataError, ModelProtocolError
 from rnnmem.validation import check_assess_arguments, check_choice
-from rnnmem.indicators.bootstrap import ratio_of_sums
+from rnnmem.indicators.bootstrap import MIN_SEQUENCES, supported_sequences
 from rnnmem.indicators.fidelity import fidelity_by_length
-from rnnmem.indicators.token_effects import TokenEffects
-from rnnmem.indicators.retention import (OCCLUSION_NORMALISATIONS, gradient_effects, occlusion_effects,
-                                         occlusion_retention, occlusion_yardsticks, regression_retention)
-from rnnmem.assessment_views import hull_view, normalisation_note, probe_table, segment_labels, validity_view
+from rnnmem.indicators.replacement import replacement_effects
+from rnnmem.indicators.token_effects import peak_relative_effects
+from rnnmem.indicators.retention import gradient_effects, occlusion_effects, regression_decline, regression_retention
+from rnnmem.assessment_views import hull_view, probe_table, segment_labels, validity_view
 from rnnmem.memory_report import MemoryReport
 from rnnmem.model import SequenceModel, build_model
 from rnnmem.progress import showing_progress, stage
 import rnnmem.ses as ses
 
-ESTIMATORS = ("occlusion", "regression", "gradient")
+ESTIMATORS = ("occlusion", "regression", "gradient", "replacement")
 # the first sequences measured keep their trajectories and per-token effects (the interactive page's examples)
 EXAMPLE_SEQUENCES = 20
 
@@ -49,7 +49,6 @@ def assess(
     seed: int = 0,
     progress: bool = True,
     probes: bool = True,
-    occlusion_normalisation: str = OCCLUSION_NORMALISATIONS[0],
     floor: nn.Module | bool = True,
 ) -> MemoryReport:
     """Measure how much of each token the final state of ``model`` still carries.
@@ -65,7 +64,9 @@ def assess(
     max_distance : int
         Largest distance from the end d to report; capped at the longest sequence.
     estimators : sequence of str
-        Any of "occlusion", "regression", "gradient".
+        Any of "occlusion", "regression", "gradient", "replacement" (the reference: the readout's move
+        when the token is replaced by tokens drawn from the data; its decision flip rate is the
+        retention column ``replacement_flip_rate``).
     neutral_token : int, optional
         Token id that replaces a token when it is occluded; default the pad id (0).
     lengths : LongTensor [N], optional
@@ -83,9 +84,6 @@ def assess(
     probes : bool
         Fit linear probes on h_T for the token (and, for ``tweets-docs``, the segment class)
         at each distance up to 32 (``report.probes``); one small classifier per distance.
-    occlusion_normalisation : {"word", "context"}
-        Yardstick of occlusion's r(d) (docs/estimators.md); the other one is stated in the notes.
-
     floor : bool or nn.Module
         The untrained floor, assessed on the same sequences with the same settings so that the
         report shows what training added to every indicator (``report.floor``). True: for an
@@ -104,7 +102,6 @@ def assess(
         raise ConfigError(f"vocabulary must be an rnnmem Vocabulary (e.g. corpus.vocabulary) or None "
                           f"(got {type(vocabulary).__name__}).")
     estimators = check_estimators(estimators)
-    check_choice("occlusion_normalisation", occlusion_normalisation, OCCLUSION_NORMALISATIONS)
     notes: list[str] = []
     tokens, lengths, vocabulary, label_names = _as_tokens(data, lengths, vocabulary, max_len)
     segments = segment_labels(data, tokens.shape[1]) if probes else None
@@ -125,11 +122,11 @@ def assess(
         with showing_progress(progress):  # also the bars of the views' fits and bootstraps
             _check_causal(model, tokens, lengths, neutral)
             report = _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress,
-                              notes, occlusion_normalisation)
+                              notes)
             if floor_model is not None:
                 with stage("untrained floor"):
                     report.floor = _measure(floor_model, tokens, lengths, neutral, max_distance, estimators,
-                                            n_resamples, seed, progress, [], occlusion_normalisation, hull=False)
+                                            n_resamples, seed, progress, [], hull=False)
             if probes:
                 report.probes = probe_table(model, tokens, lengths, segments, max_distance, seed, report.notes)
             if label_names and {"positive", "negative"} <= set(label_names):
@@ -149,7 +146,6 @@ def assess(
     report.label_names = list(label_names) if label_names else [f"dim {k}" for k in range(report.num_dimensions)]
     report.meta.update({
         "seed": seed, "n_resamples": n_resamples, "neutral_token": neutral,
-        "occlusion_normalisation": occlusion_normalisation,
         "versions": {"rnnmem": __version__, "torch": torch.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
         "threads": torch.get_num_threads(),
@@ -176,7 +172,7 @@ def untrained_floor(model: nn.Module, floor: nn.Module | bool, notes: list[str])
 
 
 def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes,
-             occlusion_normalisation, hull: bool = True) -> MemoryReport:
+             hull: bool = True) -> MemoryReport:
     with stage("SES points"):
         o0 = ses.origin(model, neutral)
         trajectory = ses.trajectories(model, tokens, o0.point)
@@ -187,35 +183,48 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
     lens = lengths.numpy()
     words_at = ses.words_by_position(tokens, lengths, ids, word_table)
     words = ses.by_distance(words_at, lens)
-    # occluding swaps x_t for the neutral token, so the isolated effect of that swap,
-    # ||s(x_t) - s(neutral)||, is the yardstick (= ||s(x_t)|| when the neutral token is inert)
+    # occluding x_t alone, from the initial state, moves the state by ||s(x_t) - s(neutral)||: occlusion's
+    # yardstick for which words sit at each distance, and the hull's for whether a word is retained
     neutral_point = ses.word_points(model, torch.tensor([neutral]), o0.point).double().numpy()[0]
     swap_norms = np.linalg.norm(words[:, : max_distance + 1] - neutral_point, axis=-1)
 
-    curves = {}
+    curves, token_effects = {}, {}
     effects = None
     examples = slice(0, EXAMPLE_SEQUENCES)
-    token_effects = {}
+    min_sequences, reach = supported_sequences(lens)
+    if reach < max_distance:
+        notes.append(f"r(d) is reported up to d = {reach} and censored beyond: fewer than {min_sequences} sequences "
+                     f"reach farther (limited by data), so an ML past it reads \"> {reach}\".")
+    if min_sequences < MIN_SEQUENCES:
+        notes.append(f"only {min_sequences} sequences were measured: every r(d) rests on fewer than {MIN_SEQUENCES}.")
+
+    def peak_relative_curve(name, effects, yardstick=None):
+        curves[name], token_effects[name] = peak_relative_effects(effects, examples, n_resamples, seed, min_sequences,
+                                                                  yardstick)
+
+    # occlusion, gradient and replacement: r(d) = E[effect(d)] / max_d' E[effect(d')] (docs/estimators.md)
     if "occlusion" in estimators:
-        effects, in_context = occlusion_effects(model, tokens, lengths, neutral, max_distance, progress=progress)
-        both = {name: occlusion_retention(effects, in_context, swap_norms, name, n_resamples, seed)
-                for name in OCCLUSION_NORMALISATIONS}
-        curves["occlusion"] = both[occlusion_normalisation]
-        notes.append(normalisation_note({name: est.value for name, est in both.items()}, occlusion_normalisation))
-        yardsticks = occlusion_yardsticks(in_context, swap_norms)
-        for name in sorted(OCCLUSION_NORMALISATIONS, key=lambda name: name != occlusion_normalisation):
-            token_effects[f"occlusion ({name} yardstick)"] = TokenEffects(effects[examples], yardsticks[name][examples])
+        effects = occlusion_effects(model, tokens, lengths, neutral, max_distance, progress=progress)
+        peak_relative_curve("occlusion", effects, swap_norms)
     if "regression" in estimators:
         with stage("regression"):
-            curves["regression"] = regression_retention(words, points, max_distance, n_resamples, seed)
+            fitted = regression_retention(words, points, max_distance, n_resamples, seed, min_sequences)
+        declined = regression_decline(fitted)
+        if declined:
+            notes.append(f"regression declined: {declined}")
+        else:
+            curves["regression"] = fitted
     if "gradient" in estimators:
         if hasattr(model, "embed") and hasattr(model, "forward_embedded"):
-            numerator, denominator = gradient_effects(model, tokens, lengths, max_distance, progress=progress)
-            curves["gradient"] = ratio_of_sums(numerator, denominator, n_resamples, seed)
-            token_effects["gradient"] = TokenEffects(numerator[examples], denominator[examples])
+            peak_relative_curve("gradient", gradient_effects(model, tokens, lengths, max_distance, progress=progress))
         else:
             notes.append("gradient estimator skipped: the model has no embed(tokens) and "
                          "forward_embedded(emb) to differentiate through.")
+    flip_rate = None
+    if "replacement" in estimators:  # the reference the SES estimators are checked against (docs/estimators.md)
+        moves, flips = replacement_effects(model, tokens, lengths, max_distance, seed=seed, progress=progress)
+        peak_relative_curve("replacement", moves)
+        flip_rate = np.nanmean(flips, axis=0)
 
     traj = trajectory.double().numpy()
     with stage("fidelity"):
@@ -234,6 +243,8 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
     )
     report.sequence_points = points
     report.token_effects = token_effects
+    if flip_rate is not None:
+        report.retention["replacement_flip_rate"] = flip_rate
     if not hull:
         return report
     if effects is None:

@@ -65,8 +65,8 @@ class MemoryReport:
         the model's indicators exceed it by is what training added.
     token_effects : dict of str -> TokenEffects
         Per-token effect and yardstick on the first sequences (those of ``trajectories``), by
-        estimator and yardstick ("occlusion (word yardstick)", "occlusion (context yardstick)",
-        "gradient"; regression fits one weight per distance and has none): the interactive page.
+        estimator ("occlusion", "gradient", "replacement"; regression fits one weight per distance and
+        has none): the interactive page.
     """
 
     retention: pd.DataFrame

@@ -257,7 +257,9 @@ def _layout(sequences, sequence_traces, sliders, effects, rows) -> dict:
     menus = [dict(buttons=choose_sequence, x=0.0, y=1.09, xanchor="left", yanchor="bottom", direction="down",
                   showactive=True, name="sequence")]
     if effects:
-        menus.append(dict(buttons=choose_estimator, x=0.5, y=1.09, xanchor="left", yanchor="bottom",
+        # beside the sequence menu, whose header is about 180 px wide: placed by paper x, short estimator
+        # names ("occlusion") put it over that header
+        menus.append(dict(buttons=choose_estimator, x=0.0, y=1.09, xanchor="left", yanchor="bottom", pad={"l": 200},
                           direction="down", showactive=True, name="estimator"))
     return dict(width=PAGE_WIDTH, height=560 + 34 * rows, margin=dict(t=90, l=60, r=30, b=120), updatemenus=menus,
                 sliders=sliders[:1], plot_bgcolor="white", hoverlabel=dict(align="left"),

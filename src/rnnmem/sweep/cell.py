@@ -15,19 +15,18 @@ import numpy as np
 import torch
 
 from rnnmem._version import __version__
-from rnnmem.assessment import assess, check_estimators
+from rnnmem.assessment import ESTIMATORS, assess, check_estimators
 from rnnmem.data import Vocabulary, load_corpus, tokenize
 from rnnmem.errors import ConfigError, ModelProtocolError
 from rnnmem.fileio import json_safe
-from rnnmem.indicators.retention import OCCLUSION_NORMALISATIONS
 from rnnmem.model import build_model, load_model
 from rnnmem.progress import showing_progress, stage
 from rnnmem.train import train
-from rnnmem.validation import MAX_RESAMPLES, check_choice, check_int, check_tau
+from rnnmem.validation import MAX_RESAMPLES, check_int, check_tau
 
 
 # CellConfig fields added after stores were written (see CellConfig.to_json)
-ADDED_LATER = ("occlusion_normalisation", "tau")
+ADDED_LATER = ("tau",)
 
 
 @dataclass(frozen=True)
@@ -51,10 +50,9 @@ class CellConfig:
     keep: str = "first"
     bptt_window: int | None = None
     max_distance: int = 100
-    estimators: tuple[str, ...] = ("occlusion", "regression", "gradient")
+    estimators: tuple[str, ...] = ESTIMATORS
     max_sequences: int = 256
     n_resamples: int = 1000
-    occlusion_normalisation: str = "word"  # occlusion's yardstick (docs/estimators.md)
     tau: float = 0.1  # retention threshold of the recommended training length, ML(tau)
 
     @property
@@ -74,7 +72,6 @@ class CellConfig:
     def check(self) -> CellConfig:
         """Refuse, before any training, the choices that only the assessment would otherwise reject."""
         check_estimators(self.estimators)
-        check_choice("occlusion_normalisation", self.occlusion_normalisation, OCCLUSION_NORMALISATIONS)
         check_tau(self.tau)
         check_int("n_resamples", self.n_resamples, low=1, high=MAX_RESAMPLES)
         return self
@@ -224,8 +221,7 @@ def _assess(model, corpus, config: CellConfig, progress: bool, vocabulary=None):
     """`assess` with the cell's settings; the report's recommendation uses the cell's tau."""
     report = assess(model, corpus, max_distance=config.max_distance, estimators=config.estimators,
                     vocabulary=vocabulary, max_sequences=config.max_sequences, n_resamples=config.n_resamples,
-                    seed=config.seed, max_len=assessed_length(config), progress=progress,
-                    occlusion_normalisation=config.occlusion_normalisation)
+                    seed=config.seed, max_len=assessed_length(config), progress=progress)
     report.meta["recommendation_tau"] = config.tau
     return report
 
