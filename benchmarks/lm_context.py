@@ -34,7 +34,7 @@ from scipy import stats
 from rnnmem.assessment import assess
 from rnnmem.data import load_corpus
 from rnnmem.fileio import json_safe, write_atomically
-from rnnmem.indicators.bootstrap import ratio_of_sums
+from rnnmem.indicators.bootstrap import peak_relative
 from rnnmem.indicators.context import context_area, effective_context
 from rnnmem.indicators.curve import fractional_memory_length, retention_capacity
 from rnnmem.indicators.retention import SKETCH_DIMENSIONS, gradient_effects
@@ -167,9 +167,9 @@ def sketch_error(model, test, args) -> dict:
     tokens, lengths = tokens[rows, :60], torch.full((len(rows),), 60)
     exact = gradient_effects(model, tokens, lengths, 40, sketch_dimensions=model.config.num_classes)
     sketched = gradient_effects(model, tokens, lengths, 40)
-    r_exact, r_sketch = (ratio_of_sums(*e, 10, args.seed).value for e in (exact, sketched))
+    r_exact, r_sketch = (peak_relative(e, 10, args.seed).value for e in (exact, sketched))
     return {"sequences": len(rows), "max_distance": 40, "sketch_dimensions": SKETCH_DIMENSIONS,
-            "median_norm_error": float(np.median(np.abs(sketched[0] / exact[0] - 1)[np.isfinite(exact[0])])),
+            "median_norm_error": float(np.median(np.abs(sketched / exact - 1)[np.isfinite(exact)])),
             "max_curve_error": float(np.max(np.abs(r_sketch / r_exact - 1)))}
 
 

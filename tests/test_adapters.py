@@ -63,8 +63,8 @@ def test_a_dict_model_is_assessed_through_the_adapter_with_its_known_retention()
     adapter = rnnmem.OutputAdapter(model, "logits", embedding=model.inner.embed, embeds_keyword="embeds",
                                    hidden="hidden")
     report = rnnmem.assess(adapter, TOKENS, max_distance=6, progress=False, n_resamples=20)
-    assert report.estimators == ["occlusion", "regression", "gradient"]  # the embedding route feeds the gradient
-    for name in report.estimators:
+    assert report.estimators == ["occlusion", "regression", "gradient", "replacement"]  # embedding route: gradient
+    for name in ("occlusion", "regression", "gradient"):  # replacement's draws are not lambda^d token by token
         np.testing.assert_allclose(report.retention[name], LAM ** np.arange(7), atol=1e-6)
     assert not any("probes read the readout" in note for note in report.notes)  # h_T came from "hidden"
     np.testing.assert_allclose(adapter.hidden_states(model.inner.embed(TOKENS)), model(TOKENS)["hidden"])
@@ -75,8 +75,9 @@ def test_output_objects_and_tuples_give_the_same_numbers_as_the_plain_model(mode
     adapter = rnnmem.OutputAdapter(model, readout)
     assert not hasattr(adapter, "embed") and not hasattr(adapter, "hidden_states")  # nothing to offer: skipped
     wrapped = rnnmem.assess(adapter, TOKENS, max_distance=6, **QUICK)
-    plain = rnnmem.assess(model.inner, TOKENS, max_distance=6, estimators=("occlusion", "regression"), **QUICK)
-    assert wrapped.estimators == ["occlusion", "regression"]
+    plain = rnnmem.assess(model.inner, TOKENS, max_distance=6, estimators=("occlusion", "regression", "replacement"),
+                          **QUICK)
+    assert wrapped.estimators == ["occlusion", "regression", "replacement"]
     for name in wrapped.estimators:
         np.testing.assert_allclose(wrapped.retention[name], plain.retention[name], rtol=1e-9)
 
@@ -152,7 +153,8 @@ def test_text_through_a_tokenizer_callable_is_assessed():
     ids = rnnmem.encode_texts(texts, word_tokenizer, max_len=5)
     assert ids == [[1, 2, 3, 4, 5], [5, 7, 3], [1, 7, 3, 4, 1], [5, 2]]
     report = rnnmem.assess(LinearRecurrence(LAM), ids, max_distance=3, neutral_token=0, **QUICK)
-    np.testing.assert_allclose(report.retention["occlusion"], LAM ** np.arange(4), atol=1e-9)
+    # 4 sequences, the shortest of 2 tokens: r(d) is measured where all of them reach, d = 0, 1
+    np.testing.assert_allclose(report.retention["occlusion"], [1, LAM, np.nan, np.nan], atol=1e-9)
     assert rnnmem.encode_texts(["a cat"], lambda text: torch.tensor([[5, 2]])) == [[5, 2]]
 
 

@@ -29,14 +29,12 @@ def assess(tiny_csv, out, *args):
 def test_a_config_file_sets_what_the_flags_set_and_a_flag_overrides_it(tiny_csv, tmp_path):
     config = tmp_path / "assess.toml"
     config.write_text('[assess]\nmax_distance = 12\nestimators = ["occlusion", "regression"]\n'
-                      'occlusion_normalisation = "context"\ntau = 0.3\nquiet = true\n')
+                      'tau = 0.3\nquiet = true\n')
     result = assess(tiny_csv, tmp_path / "run", "--config", str(config), "--max-distance", "6")
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert report["meta"]["max_distance"] == 6  # the flag, not the file's 12
     assert report["meta"]["estimators"] == ["occlusion", "regression"]
-    assert report["meta"]["occlusion_normalisation"] == "context"
-    assert report["retention"]["occlusion"][0] == pytest.approx(1.0)  # the context yardstick makes r(0) = 1
     assert report["meta"]["n_resamples"] == 50
     assert "ML(0.3)" in report["summary"]["recommended_length"]["rule"]
     # the file's quiet = true: no bar on stderr
@@ -93,11 +91,10 @@ def test_a_sweeps_bar_advances_as_each_cell_finishes(tiny_csv, tmp_path, capsys)
 
 
 def test_new_cell_settings_keep_the_keys_of_stored_cells():
-    # keys written by the code before occlusion_normalisation and tau were cell settings
-    assert CellConfig().key == "3e28edb87ed33ebf"
+    # a key written by the code before tau was a cell setting (the default estimators gained replacement since)
     assert CellConfig(unit="gru", max_len=32, seed=2, estimators=("occlusion",)).key == "e2a0d4a77775c195"
-    changed = CellConfig(occlusion_normalisation="context")
-    assert changed.key != CellConfig().key != CellConfig(tau=0.2).key
+    changed = CellConfig(tau=0.3)
+    assert changed.key != CellConfig().key != CellConfig(tau=0.2).key != changed.key
     assert CellConfig.from_dict(json.loads(changed.to_json())) == changed
 
 
@@ -136,7 +133,6 @@ def test_an_assess_file_in_yaml_or_missing_is_named(tiny_csv, tmp_path):
     (["--tau", "1.5"], "tau must be in (0.0, 1.0) (got 1.5)."),
     (["--tau", "0"], "tau must be in (0.0, 1.0) (got 0.0)."),
     (["--estimators", "occlusion", "--estimators", "gradiant"], "unknown estimator 'gradiant'. Did you mean 'gradient'?"),
-    (["--occlusion-normalisation", "contxt"], "Did you mean 'context'?"),
     (["--device", "gpu"], "device must name a torch device such as cpu, cuda or cuda:1 (got 'gpu')."),
     (["--n-resamples", "0"], "n_resamples must be in [1, 1000000] (got 0)."),
 ])

@@ -197,7 +197,7 @@ def test_unknown_option_is_named():
 
 def test_list_corpora_describes_each_name():
     corpora = list_corpora()
-    assert set(corpora) == {"tweets", "tweets-docs", "newsgroups", "planted"}
+    assert set(corpora) == {"tweets", "tweets-docs", "newsgroups", "planted", "synthetic:<task>[:<length>]"}
     assert all(isinstance(d, str) and d for d in corpora.values())
 
 

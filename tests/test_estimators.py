@@ -2,7 +2,7 @@
 
 - regression with sequences longer than max_distance (ragged lengths): the far tokens'
   weights must not bias r(d) at small d;
-- the two occlusion normalisations, on a system where they must differ by a known factor;
+- occlusion's r(d) on a system whose input gain scaled the old word-alone curve;
 - ML(tau) on a noisy curve: a single dip below tau does not end the memory.
 """
 
@@ -78,14 +78,14 @@ def test_a_delay_line_shorter_than_max_distance_has_no_tail_and_stays_exact():
     np.testing.assert_allclose(report.retention["regression"], (np.arange(11) < k).astype(float), atol=1e-6)
 
 
-# -- occlusion: word-alone and in-context normalisation ------------------------------------------
+# -- occlusion: r(d) relative to the model's own largest effect ----------------------------------
 
 class DampedInput(nn.Module):
     """h_t = lam h_{t-1} + g_t e_t, g_1 = 1 and g_t = gain afterwards, identity readout.
 
     A token read in context moves the state ``gain`` times as far as the same token read
     alone from the initial state (a saturating unit does this with gain < 1). Its effect then
-    decays as lam^d, so r(d) = lam^d in context and gain * lam^d against the word alone.
+    decays as lam^d: the share of the model's largest effect left at distance d is lam^d.
     """
 
     def __init__(self, lam, gain, vocab_size=40, dim=3, seed=0):
@@ -104,36 +104,13 @@ class DampedInput(nn.Module):
         return torch.stack(out, dim=1)
 
 
-def occlusion_curve(model, normalisation, sequences):
-    report = rnnmem.assess(model, sequences, max_distance=MAX_DISTANCE, estimators=("occlusion",), progress=False,
-                           n_resamples=50, probes=False, occlusion_normalisation=normalisation)
-    return report
-
-
-@pytest.mark.parametrize("normalisation", ["word", "context"])
-def test_both_normalisations_are_lambda_power_d_on_a_linear_recurrence(normalisation):
-    report = occlusion_curve(LinearRecurrence(0.8), normalisation, ragged_sequences())
-    np.testing.assert_allclose(report.retention["occlusion"], 0.8 ** np.arange(MAX_DISTANCE + 1), rtol=1e-9)
-    assert report.meta["occlusion_normalisation"] == normalisation
-
-
-def test_in_context_normalisation_undoes_an_input_gain_that_the_word_alone_one_keeps():
+def test_an_input_gain_leaves_r_a_share_of_the_largest_effect_and_the_half_life_a_half_life():
+    """The word-alone yardstick read gain * lam^d here (r(0) = 0.4, so ML(0.5) = 0 whatever lam was)."""
     lam, gain = 0.8, 0.4
-    distance = np.arange(MAX_DISTANCE + 1)
-    word = occlusion_curve(DampedInput(lam, gain), "word", ragged_sequences())
-    context = occlusion_curve(DampedInput(lam, gain), "context", ragged_sequences())
-    np.testing.assert_allclose(context.retention["occlusion"], lam**distance, rtol=1e-9)
-    np.testing.assert_allclose(word.retention["occlusion"], gain * lam**distance, rtol=1e-9)
-    # the headline ML(0.5) reads 0 against the word alone: r(0) = 0.4 already
-    assert word.memory_length(0.5) == 0 and context.memory_length(0.5) == math.ceil(math.log(0.5) / math.log(lam))
-    # each report names the other normalisation's numbers
-    assert any("context: r(0) = 1.000" in note for note in word.notes)
-    assert any("word: r(0) = 0.400" in note for note in context.notes)
-
-
-def test_an_unknown_normalisation_is_refused_with_the_valid_ones():
-    with pytest.raises(ConfigError, match=r"unknown occlusion_normalisation 'contxt'\. Did you mean 'context'\?"):
-        rnnmem.assess(LinearRecurrence(0.5), ragged_sequences(n=4), occlusion_normalisation="contxt", progress=False)
+    report = rnnmem.assess(DampedInput(lam, gain), ragged_sequences(), max_distance=MAX_DISTANCE,
+                           estimators=("occlusion",), progress=False, n_resamples=50, probes=False)
+    np.testing.assert_allclose(report.retention["occlusion"], lam ** np.arange(MAX_DISTANCE + 1), rtol=1e-9)
+    assert report.memory_length(0.5) == math.ceil(math.log(0.5) / math.log(lam))
 
 
 # -- ML(tau) on a noisy curve ------------------------------------------------------------------

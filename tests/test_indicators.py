@@ -104,3 +104,28 @@ def test_fractional_memory_length_orders_curves_that_tie_on_the_integer_ml():
     assert fractional_memory_length(np.array([1.0, 0.5, 0.3]), 0.1) is None  # never falls to tau
     # a noisy dip is not the crossing, as for ML: the envelope from the right decides
     assert fractional_memory_length(np.array([1.0, 0.05, 0.3, 0.0]), 0.1) > 2
+
+
+def test_peak_relative_is_each_mean_over_the_largest_and_leaves_thin_distances_out():
+    from rnnmem.indicators.bootstrap import peak_relative
+
+    effects = np.tile([2.0, 4.0, 1.0, 40.0], (40, 1))
+    effects[5:, 3] = np.nan  # d = 3 reached by 5 sequences only: a huge mean there must not set the peak
+    est = peak_relative(effects, n_resamples=50, seed=0, min_sequences=30)
+    np.testing.assert_allclose(est.value[:3], [0.5, 1.0, 0.25])
+    assert np.isnan(est.value[3])
+    with_yardstick = peak_relative(effects[:, :3], n_resamples=20, yardstick=np.tile([1.0, 8.0, 0.5], (40, 1)))
+    np.testing.assert_allclose(with_yardstick.value, [1.0, 0.25, 1.0])  # E[e] / E[y]: 2, 0.5, 2
+
+
+def test_regression_declines_only_on_a_clearly_negative_weight():
+    from rnnmem.indicators.bootstrap import Estimate
+    from rnnmem.indicators.retention import regression_decline
+
+    def fitted(values):
+        values = np.asarray(values, float)
+        return Estimate(values, values - 0.1, values + 0.1, np.empty((len(values), 0)))
+
+    assert regression_decline(fitted([1.0, 0.5, 0.25, -0.05])) is None  # noise around zero is not a reason
+    reason = regression_decline(fitted([0.3, -0.4, 1.0, -0.2]))
+    assert reason.startswith("its weight at d = 1 is -0.40 of its largest")

@@ -79,12 +79,17 @@ def test_never_forgetting_within_range_reports_none():
     assert rec.length == 10 and rec.at_least and "stays above" in rec.rule
 
 
-def test_variable_lengths_use_each_sequence_end():
+def test_variable_lengths_use_each_sequence_end_up_to_the_distance_30_sequences_reach():
     lam = 0.7
-    sequences = [random_tokens(1, n, seed=n)[0].tolist() for n in range(5, 30)]
+    sequences = [random_tokens(1, n, seed=n + 100 * copy)[0].tolist() for n in range(5, 30) for copy in range(3)]
     report = rnnmem.assess(LinearRecurrence(lam), sequences, max_distance=28, progress=False, n_resamples=50)
-    assert_matches(report.retention["occlusion"].to_numpy(), lam ** report.retention["distance"].to_numpy())
-    assert_matches(report.retention["gradient"].to_numpy(), lam ** report.retention["distance"].to_numpy())
+    # 3 sequences of each length 5..29: 3 * (29 - d) of them reach d, at least 30 up to d = 19
+    distance = report.retention["distance"].to_numpy()
+    for name in ("occlusion", "gradient"):
+        assert_matches(report.retention[name].to_numpy()[:20], lam ** distance[:20])
+        assert report.retention[name].iloc[20:].isna().all(), name
+    assert any("censored beyond" in note and "d = 19" in note for note in report.notes)
+    assert report.memory_length(0.0005) is None  # 0.7^d falls to it at d = 22, past what the data can say
     assert report.meta["sequence_length"] == {"min": 5, "median": 17.0, "max": 29}
 
 

@@ -171,7 +171,7 @@ def _assert_apart(boxes, names):
 
 
 def _long_report(report, max_distance=100, lam=0.9):
-    """The report with a long synthetic retention curve r(d) = lam^d for each estimator, all three alike."""
+    """The report with a long synthetic retention curve r(d) = lam^d for each estimator, all four alike."""
     distance = np.arange(max_distance + 1)
     columns = {"distance": distance}
     for name in report.estimators:
@@ -183,12 +183,12 @@ def _long_report(report, max_distance=100, lam=0.9):
 @pytest.mark.parametrize("long", [False, True])
 def test_retention_labels_of_estimators_with_one_memory_length_do_not_overlap(report, long):
     rep = _long_report(report) if long else report
-    assert len(rep.estimators) == 3 and len({rep.memory_length(0.5, e) for e in rep.estimators}) == 1
+    assert len(rep.estimators) == 4 and len({rep.memory_length(0.5, e) for e in rep.estimators}) == 1
     fig = plots.retention_figure(rep)
     ax = fig.axes[0]
     texts = [t for t in ax.texts if t.get_text()]
     labels = [t for t in texts if t.get_text().startswith("ML(0.5)=")]
-    assert len(labels) == 3  # one per estimator, all at the same point of the plot
+    assert len(labels) == 4  # one per estimator, all at the same point of the plot
     boxes = _boxes(fig, texts)
     _assert_apart(boxes, [t.get_text() for t in texts])  # apart from each other and from the threshold names
     assert all(ax.bbox.contains(box.x0, box.y0) and ax.bbox.contains(box.x1, box.y1)

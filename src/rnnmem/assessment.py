@@ -19,10 +19,10 @@ from rnnmem.data import Corpus, Vocabulary, encode_batch
 from rnnmem.errors import ConfigError, DataError, ModelProtocolError
 from rnnmem.validation import check_assess_arguments, check_choice, check_resample_memory, counted
 from rnnmem.indicators import estimators as registry
+from rnnmem.indicators.bootstrap import MIN_SEQUENCES, supported_sequences
 from rnnmem.indicators.estimators import EstimatorInputs
 from rnnmem.indicators.fidelity import fidelity_by_length
-from rnnmem.indicators.retention import OCCLUSION_NORMALISATIONS
-from rnnmem.assessment_views import hull_view, normalisation_note, probe_table, segment_labels, validity_view
+from rnnmem.assessment_views import hull_view, probe_table, segment_labels, validity_view
 from rnnmem.memory_report import MemoryReport
 from rnnmem.model import SequenceModel, build_model
 from rnnmem.progress import showing_progress, stage
@@ -47,7 +47,6 @@ def assess(
     seed: int = 0,
     progress: bool = True,
     probes: bool = True,
-    occlusion_normalisation: str = OCCLUSION_NORMALISATIONS[0],
     floor: nn.Module | bool = True,
 ) -> MemoryReport:
     """Measure how much of each token the final state of ``model`` still carries.
@@ -64,7 +63,9 @@ def assess(
         Largest distance from the end d to report; capped at the longest sequence.
     estimators : sequence of str, optional
         Names from the estimator registry (`rnnmem.indicators.estimators`): "occlusion", "regression",
-        "gradient"; default every default estimator of the registry.
+        "gradient", "replacement" (the reference: the readout's move when the token is replaced by tokens
+        drawn from the data; its decision flip rate is the retention column ``replacement_flip_rate``);
+        default every default estimator of the registry.
     neutral_token : int, optional
         Token id that replaces a token when it is occluded; default the pad id (0).
     lengths : LongTensor [N], optional
@@ -82,9 +83,6 @@ def assess(
     probes : bool
         Fit linear probes on h_T for the token (and, for ``tweets-docs``, the segment class)
         at each distance up to 32 (``report.probes``); one small classifier per distance.
-    occlusion_normalisation : {"word", "context"}
-        Yardstick of occlusion's r(d) (docs/estimators.md); the other one is stated in the notes.
-
     floor : bool or nn.Module
         The untrained floor, assessed on the same sequences with the same settings so that the
         report shows what training added to every indicator (``report.floor``). True: for an
@@ -103,7 +101,6 @@ def assess(
         raise ConfigError(f"vocabulary must be an rnnmem Vocabulary (e.g. corpus.vocabulary) or None "
                           f"(got {type(vocabulary).__name__}).")
     estimators = check_estimators(registry.default_estimators() if estimators is None else estimators)
-    check_choice("occlusion_normalisation", occlusion_normalisation, OCCLUSION_NORMALISATIONS)
     notes: list[str] = []
     tokens, lengths, vocabulary, label_names = _as_tokens(data, lengths, vocabulary, max_len)
     segments = segment_labels(data, tokens.shape[1]) if probes else None
@@ -125,11 +122,11 @@ def assess(
         with showing_progress(progress):  # also the bars of the views' fits and bootstraps
             _check_causal(model, tokens, lengths, neutral)
             report = _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress,
-                              notes, occlusion_normalisation)
+                              notes)
             if floor_model is not None:
                 with stage("untrained floor"):
                     report.floor = _measure(floor_model, tokens, lengths, neutral, max_distance, estimators,
-                                            n_resamples, seed, progress, [], occlusion_normalisation, hull=False)
+                                            n_resamples, seed, progress, [], hull=False)
             if probes:
                 report.probes = probe_table(model, tokens, lengths, segments, max_distance, seed, report.notes)
             if label_names and {"positive", "negative"} <= set(label_names):
@@ -151,7 +148,6 @@ def assess(
     report.label_names = list(label_names) if label_names else [f"dim {k}" for k in range(report.num_dimensions)]
     report.meta.update({
         "seed": seed, "n_resamples": n_resamples, "neutral_token": neutral,
-        "occlusion_normalisation": occlusion_normalisation,
         "versions": {"rnnmem": __version__, "torch": torch.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
         "threads": torch.get_num_threads(),
@@ -184,7 +180,7 @@ def untrained_floor(model: nn.Module, floor: nn.Module | bool, notes: list[str])
 
 
 def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes,
-             occlusion_normalisation, hull: bool = True) -> MemoryReport:
+             hull: bool = True) -> MemoryReport:
     with stage("SES points"):
         o0 = ses.origin(model, neutral)
         trajectory = ses.trajectories(model, tokens, o0.point)
@@ -195,13 +191,19 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
     lens = lengths.numpy()
     words_at = ses.words_by_position(tokens, lengths, ids, word_table)
     words_by_distance = ses.by_distance(words_at, lens)
-    # occluding swaps x_t for the neutral token, so the isolated effect of that swap,
-    # ||s(x_t) - s(neutral)||, is the yardstick (= ||s(x_t)|| when the neutral token is inert)
+    # occluding x_t alone, from the initial state, moves the state by ||s(x_t) - s(neutral)||: occlusion's
+    # yardstick for which words sit at each distance, and the hull's for whether a word is retained
     neutral_point = ses.word_points(model, torch.tensor([neutral]), o0.point).double().numpy()[0]
     swap_norms = np.linalg.norm(words_by_distance[:, : max_distance + 1] - neutral_point, axis=-1)
 
+    min_sequences, reach = supported_sequences(lens)
+    if reach < max_distance:
+        notes.append(f"r(d) is reported up to d = {reach} and censored beyond: fewer than {min_sequences} sequences "
+                     f"reach farther (limited by data), so an ML past it reads \"> {reach}\".")
+    if min_sequences < MIN_SEQUENCES:
+        notes.append(f"only {min_sequences} sequences were measured: every r(d) rests on fewer than {MIN_SEQUENCES}.")
     inputs = EstimatorInputs(model, tokens, lengths, neutral, max_distance, n_resamples, seed, progress,
-                             words_by_distance, points, swap_norms, occlusion_normalisation, EXAMPLE_SEQUENCES)
+                             words_by_distance, points, swap_norms, EXAMPLE_SEQUENCES, min_sequences)
     results = {}
     for estimator in registry.ESTIMATORS:  # registry order, whatever order they were named in
         if estimator.name not in estimators:
@@ -211,15 +213,14 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
             continue
         with stage(estimator.name):
             results[estimator.name] = result = estimator.measure(inputs)
-        if result.yardstick_curves:
-            notes.append(normalisation_note(result.yardstick_curves, occlusion_normalisation))
+        notes.extend(result.notes)
 
     traj = trajectory.double().numpy()
     with stage("fidelity"):
         fidelity = fidelity_by_length(traj, np.nan_to_num(words_at), lens, n_resamples, seed)
 
     distance = np.arange(max_distance + 1)
-    curves = {name: result.curve for name, result in results.items()}
+    curves = {name: result.curve for name, result in results.items() if result.curve is not None}
     report = MemoryReport.from_curves(
         distance=distance, curves=curves, fidelity=fidelity, lengths=lens,
         word_ids=ids, word_points=word_table, token_counts=_token_counts(tokens, lengths, ids),
@@ -233,6 +234,9 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
     report.sequence_points = points
     report.predicted_labels = np.argmax(points + o0.point.double().reshape(-1).numpy(), axis=-1)
     report.token_effects = {key: effects for result in results.values() for key, effects in result.token_effects.items()}
+    for result in results.values():
+        for column, values in result.columns.items():
+            report.retention[column] = values
     if not hull:
         return report
     if "occlusion" not in results:

@@ -15,11 +15,9 @@ from rnnmem.data import Corpus
 from rnnmem.data.lexicon import vader_lexicon
 from rnnmem.data.tweets import token_source_labels
 from rnnmem.errors import DataError
-from rnnmem.indicators.curve import last_measured_distance, memory_length, retention_capacity
 from rnnmem.indicators.hull import hull_indicators, retained_words
 from rnnmem.indicators.probes import probe_accuracy_by_distance, token_targets
 from rnnmem.indicators.validity import semantic_validity
-from rnnmem.report.format import memory_length as format_memory_length
 
 # Probes fit one classifier per distance: the cap bounds their cost on long sequences
 # (retention r(d) covers the far distances without it).
@@ -135,16 +133,3 @@ def segment_labels(data, width: int) -> np.ndarray | None:
     for row, labels in enumerate(token_source_labels(data.test_sources)):
         out[row, : min(len(labels), width)] = labels[:width]
     return out
-
-
-def normalisation_note(curves: dict[str, np.ndarray], chosen: str) -> str:
-    """One line naming both occlusion normalisations with r(0), ML(0.5), ML(0.1) and MC of each."""
-    def described(name):
-        r = curves[name]
-        last = last_measured_distance(np.arange(len(r)), r)
-        shown = [format_memory_length(memory_length(r, tau), last) for tau in (0.5, 0.1)]
-        return (f"{name}: r(0) = {r[0]:.3f}, ML(0.5) = {shown[0]}, ML(0.1) = {shown[1]}, "
-                f"retention capacity = {retention_capacity(r):.2f}")
-    others = [described(name) for name in curves if name != chosen]
-    return (f"occlusion normalised by the '{chosen}' yardstick ({described(chosen)}); "
-            f"the other normalisation gives {'; '.join(others)} (see docs/estimators.md).")

@@ -130,9 +130,6 @@ def assess(
     # the API's remaining settings, and a file to hold them all
     n_resamples: int = typer.Option(1000, help="Bootstrap resamples behind every 95% interval."),
     tau: float = typer.Option(0.1, help="Retention threshold of the recommended training length, ML(tau); in (0, 1)."),
-    occlusion_normalisation: str = typer.Option(
-        "word", help="Occlusion's yardstick: 'word' (the word read alone) or 'context' (its effect where it was read, "
-                     "r(0) = 1); see docs/estimators.md."),
     device: str = typer.Option("cpu", help="Where the model trains and runs: cpu, cuda, cuda:1, mps."),
     config_file: Optional[Path] = typer.Option(
         None, "--config", help="TOML file with an [assess] table of these settings by their Python names (max_len = 64, "

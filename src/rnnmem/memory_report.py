@@ -73,8 +73,8 @@ class MemoryReport:
         Threshold of the recommended training length, ML(tau) (report.json keeps it under meta).
     token_effects : dict of str -> TokenEffects
         Per-token effect and yardstick on the first sequences (those of ``trajectories``), by
-        estimator and yardstick ("occlusion (word yardstick)", "occlusion (context yardstick)",
-        "gradient"; regression fits one weight per distance and has none): the interactive page.
+        estimator ("occlusion", "gradient", "replacement"; regression fits one weight per distance and
+        has none): the interactive page.
     """
 
     retention: pd.DataFrame

@@ -10,6 +10,7 @@ from rnnmem.data.corpus import Corpus
 from rnnmem.data.files import SUPPORTED_SUFFIXES, read_corpus
 from rnnmem.data.newsgroups import load_newsgroups
 from rnnmem.data.planted import load_planted
+from rnnmem.data.synthetic import SYNTHETIC_PREFIX, load_synthetic, load_synthetic_by_name, parse_task
 from rnnmem.data.tweets import load_tweets, load_tweets_docs
 from rnnmem.errors import ConfigError, DataError
 from rnnmem.validation import check_seed, did_you_mean
@@ -31,12 +32,20 @@ _CORPORA: dict[str, tuple[Callable[..., Corpus], str]] = {
         load_planted,
         "synthetic: filler words with one class word planted at a known distance from the end",
     ),
+    "synthetic:<task>[:<length>]": (
+        load_synthetic,
+        "the known-memory suite: key-K, last-K, all, two-key-K1-K2 on 20 words in two classes "
+        "(e.g. synthetic:key-5, synthetic:key-20:60)",
+    ),
 }
 
 
 def corpus_loader(name: str) -> Callable[..., Corpus]:
     """The function that loads corpus ``name`` (a built-in name, or a file read by `read_corpus`), found
     without loading anything; an unknown name gets the error, with the closest name."""
+    if name.startswith(SYNTHETIC_PREFIX):
+        parse_task(name[len(SYNTHETIC_PREFIX):].split(":")[0])
+        return load_synthetic
     if name in _CORPORA:
         return _CORPORA[name][0]
     if Path(name).suffix.lower() in SUPPORTED_SUFFIXES or Path(name).is_file():
@@ -62,12 +71,15 @@ def load_corpus(name: str, **options) -> Corpus:
     **options
         Passed to the loader: ``seed`` and ``test_fraction`` for every corpus,
         ``doc_tokens`` for ``tweets-docs``, ``num_classes``/``length``/``distances``/``size``
-        for ``planted``, ``text_column``/``label_column`` for files.
+        for ``planted``, ``size`` for ``synthetic:...``, ``text_column``/``label_column`` for files.
 
     Returns
     -------
     Corpus
     """
+    if name.startswith(SYNTHETIC_PREFIX):
+        _check_options(load_synthetic, options, name)
+        return load_synthetic_by_name(name, **options)
     loader = corpus_loader(name)
     if loader is read_corpus:
         options = {"path": name, **options}

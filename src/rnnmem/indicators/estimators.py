@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnnmem.indicators.bootstrap import Estimate, ratio_of_sums
-from rnnmem.indicators.retention import (OCCLUSION_NORMALISATIONS, gradient_effects, occlusion_effects,
-                                         occlusion_retention, occlusion_yardsticks, regression_retention)
-from rnnmem.indicators.token_effects import TokenEffects
+from rnnmem.indicators.bootstrap import Estimate
+from rnnmem.indicators.replacement import replacement_effects
+from rnnmem.indicators.retention import gradient_effects, occlusion_effects, regression_decline, regression_retention
+from rnnmem.indicators.token_effects import TokenEffects, peak_relative_effects
 
 # Model-agnostic and the paper's estimator: the headline numbers use it whenever it was computed.
 HEADLINE_ESTIMATOR = "occlusion"
@@ -35,6 +35,7 @@ class EstimatorInputs:
     sequence_points : [N, K] S(x) of every sequence.
     swap_norms : [N, D+1] ||s(x_{T-d}) - s(neutral)||, the isolated effect of swapping a token for the neutral one.
     examples : the first this many sequences keep per-token effects (`TokenEffects`).
+    min_sequences : no r(d) from fewer sequences than this (`bootstrap.supported_sequences`): beyond, it is censored.
     """
 
     model: nn.Module
@@ -48,23 +49,26 @@ class EstimatorInputs:
     word_points_by_distance: np.ndarray
     sequence_points: np.ndarray
     swap_norms: np.ndarray
-    occlusion_normalisation: str
     examples: int
+    min_sequences: int
 
 
 @dataclass
 class EstimatorResult:
     """An estimator's r(d) (value, 95% CI, resamples), with what it measured on the way.
 
+    curve : None when the estimator declines for this model (``notes`` say why): it then has no column.
     token_effects : per-token effect and yardstick of the example sequences, by name (the interactive page).
     effects : [N, D+1] per-token effects on S(x), for views that judge tokens by them (occlusion's: the hull view).
-    yardstick_curves : r(d) under each yardstick, when the estimator offers a choice (occlusion's two).
+    columns : further retention-table columns by name (the replacement reference's decision flip rate).
+    notes : what the report should say about this measurement.
     """
 
-    curve: Estimate
+    curve: Estimate | None
     token_effects: dict[str, TokenEffects] = field(default_factory=dict)
     effects: np.ndarray | None = None
-    yardstick_curves: dict[str, np.ndarray] = field(default_factory=dict)
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -94,30 +98,36 @@ class Estimator:
         return all(hasattr(model, method) for method in self.requires)
 
 
+# occlusion, gradient and replacement: r(d) = E[effect(d)] / max_d' E[effect(d')] (docs/estimators.md)
+def _peak_relative(name: str, inputs: EstimatorInputs, effects: np.ndarray, yardstick=None, **result) -> EstimatorResult:
+    curve, token_effects = peak_relative_effects(effects, slice(0, inputs.examples), inputs.n_resamples, inputs.seed,
+                                                 inputs.min_sequences, yardstick)
+    return EstimatorResult(curve, {name: token_effects}, **result)
+
+
 def measure_occlusion(inputs: EstimatorInputs) -> EstimatorResult:
-    effects, in_context = occlusion_effects(inputs.model, inputs.tokens, inputs.lengths, inputs.neutral,
-                                            inputs.max_distance, progress=inputs.progress)
-    both = {name: occlusion_retention(effects, in_context, inputs.swap_norms, name, inputs.n_resamples, inputs.seed)
-            for name in OCCLUSION_NORMALISATIONS}
-    chosen = inputs.occlusion_normalisation
-    yardsticks = occlusion_yardsticks(in_context, inputs.swap_norms)
-    examples = slice(0, inputs.examples)
-    token_effects = {f"occlusion ({name} yardstick)": TokenEffects(effects[examples], yardsticks[name][examples])
-                     for name in sorted(OCCLUSION_NORMALISATIONS, key=lambda name: name != chosen)}
-    return EstimatorResult(both[chosen], token_effects, effects, {name: est.value for name, est in both.items()})
+    effects = occlusion_effects(inputs.model, inputs.tokens, inputs.lengths, inputs.neutral, inputs.max_distance,
+                                progress=inputs.progress)
+    return _peak_relative("occlusion", inputs, effects, inputs.swap_norms, effects=effects)
 
 
 def measure_regression(inputs: EstimatorInputs) -> EstimatorResult:
-    return EstimatorResult(regression_retention(inputs.word_points_by_distance, inputs.sequence_points,
-                                                inputs.max_distance, inputs.n_resamples, inputs.seed))
+    fitted = regression_retention(inputs.word_points_by_distance, inputs.sequence_points, inputs.max_distance,
+                                  inputs.n_resamples, inputs.seed, inputs.min_sequences)
+    declined = regression_decline(fitted)
+    return EstimatorResult(None, notes=[f"regression declined: {declined}"]) if declined else EstimatorResult(fitted)
 
 
 def measure_gradient(inputs: EstimatorInputs) -> EstimatorResult:
-    numerator, denominator = gradient_effects(inputs.model, inputs.tokens, inputs.lengths, inputs.max_distance,
-                                              progress=inputs.progress)
-    examples = slice(0, inputs.examples)
-    return EstimatorResult(ratio_of_sums(numerator, denominator, inputs.n_resamples, inputs.seed),
-                           {"gradient": TokenEffects(numerator[examples], denominator[examples])})
+    effects = gradient_effects(inputs.model, inputs.tokens, inputs.lengths, inputs.max_distance,
+                               progress=inputs.progress)
+    return _peak_relative("gradient", inputs, effects)
+
+
+def measure_replacement(inputs: EstimatorInputs) -> EstimatorResult:
+    moves, flips = replacement_effects(inputs.model, inputs.tokens, inputs.lengths, inputs.max_distance,
+                                       seed=inputs.seed, progress=inputs.progress)
+    return _peak_relative("replacement", inputs, moves, columns={"replacement_flip_rate": np.nanmean(flips, axis=0)})
 
 
 ESTIMATORS: tuple[Estimator, ...] = (
@@ -126,6 +136,8 @@ ESTIMATORS: tuple[Estimator, ...] = (
     Estimator("gradient", "#009E73", "how far error signals flow back", measure_gradient,
               requires=("embed", "forward_embedded"),
               requires_text="embed(tokens) and forward_embedded(emb) to differentiate through"),
+    Estimator("replacement", "#CC79A7", "the reference: replace the token by tokens drawn from the data",
+              measure_replacement),
 )
 
 

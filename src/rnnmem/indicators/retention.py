@@ -1,7 +1,7 @@
 """Retention curves r(d): how much of the token at distance d from the end survives in S(x).
 
 Each estimator first computes per-sequence, per-distance effects ([N, D+1] arrays, NaN
-where a sequence is shorter than d + 1), then `ratio_of_sums` / `regression_retention`
+where a sequence is shorter than d + 1), then `peak_relative` / `regression_retention`
 turn them into a curve with a bootstrap CI (docs/estimators.md). The effect functions need a model; the
 curve functions are pure functions of arrays.
 """
@@ -14,17 +14,15 @@ from scipy import optimize
 from torch import nn
 
 from rnnmem.indicators.batching import kernels_differentiable, passes_cost, plan_batches
-from rnnmem.indicators.bootstrap import Estimate, bootstrap, ratio_of_sums
+from rnnmem.indicators.bootstrap import Estimate, bootstrap
 from rnnmem.errors import ModelProtocolError
 from rnnmem.progress import progress_bar
 from rnnmem.ses import checked_readouts, device_of
 
-# the yardsticks of the occlusion estimator (`occlusion_retention`); the first is the default
-OCCLUSION_NORMALISATIONS = ("word", "context")
 # above this many SES dimensions the gradient estimator sketches the readout (`sketched_readouts`)
 SKETCH_DIMENSIONS = 16
 
-def _positions_within(lengths: torch.Tensor, max_distance: int) -> tuple[torch.Tensor, torch.Tensor]:
+def positions_within(lengths: torch.Tensor, max_distance: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(sequence index, position) of every token within ``max_distance`` of its sequence's end."""
     seq, pos = [], []
     for i, length in enumerate(lengths.tolist()):
@@ -47,37 +45,45 @@ def _chunks(count: int, size: int):
         yield slice(start, min(start + size, count))
 
 
-@torch.no_grad()
 def occlusion_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor, neutral_token: int,
                       max_distance: int, budget_tokens: int = 1_000_000, reuse_prefix: bool | None = None,
-                      progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Occlusion effects of every token within ``max_distance`` of its sequence's end, each [N, D+1].
+                      progress: bool = True) -> np.ndarray:
+    """||S(x) - S(x with x_{T-d} := neutral)|| of every token within ``max_distance`` of its sequence's end,
+    [N, D+1]: the token's occlusion effect on the final state (`replaced_runs`)."""
+    return replaced_runs(model, tokens, lengths, neutral_token, max_distance, budget_tokens, reuse_prefix,
+                         progress)[0]
 
-    Returns (||S(x) - S(x with x_{T-d} := neutral)||, ||S(x_1..t) - S(x_1..t with x_t := neutral)||)
-    with t = T - d: the token's effect on the final state and its effect in its own context
-    at the step it was read (the d = 0 effect of the prefix that ends with it). The second
-    comes from the same occluded runs as the first, read at step t.
 
-    All occluded variants are batched, at most ``budget_tokens`` token-steps per forward
+@torch.no_grad()
+def replaced_runs(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor, replacement, max_distance: int,
+                  budget_tokens: int = 1_000_000, reuse_prefix: bool | None = None, progress: bool = True,
+                  desc: str = "occlusion variants") -> tuple[np.ndarray, np.ndarray]:
+    """Each token within ``max_distance`` of its sequence's end replaced in turn: effects and decision flips, [N, D+1].
+
+    ``replacement`` is one token id for every variant (the neutral token) or a LongTensor with one id
+    per variant, in the order of `positions_within` (draws from the data's distribution). Returns
+    (||S(x) - S(x')||, whether argmax o_T != argmax o'_T) for every variant x'.
+
+    All variants are batched, at most ``budget_tokens`` token-steps per forward
     pass, fewer by K / 16 for a readout of K > 31 dimensions (this bounds memory). The origin
     o_0 cancels in the difference. Two routes give the same numbers. From the start: each
     variant runs its whole sequence. From the cache, when the model offers ``states_before`` and
     ``readout_from`` (SequenceModel does): the states before position t are the same for every
-    variant that occludes t, so each variant starts from the cached state h_{t-1} and runs
+    variant that replaces t, so each variant starts from the cached state h_{t-1} and runs
     only the d + 1 steps after it, about D^2 / 2 token-steps per sequence instead of D * T,
     plus one pass for the states. Variants of different widths share a batch where padding
     costs less than another pass (`plan_batches`). With ``reuse_prefix`` None each chunk of
     sequences takes the route its cost model prices lower; True or False forces one.
     """
-    n, t = tokens.shape
+    n = len(tokens)
     cacheable = hasattr(model, "states_before") and hasattr(model, "readout_from")
     if reuse_prefix and not cacheable:
         raise ModelProtocolError("reuse_prefix=True needs a model with states_before and readout_from "
                                  "(SequenceModel has both); pass reuse_prefix=None to let rnnmem choose.")
-    seq, pos = _positions_within(lengths, max_distance)
-    at_end = torch.empty(len(seq), dtype=torch.float64)
-    in_context = torch.empty(len(seq), dtype=torch.float64)
-    with progress_bar(total=len(seq), desc="occlusion variants", unit="variant", shown=progress) as bar:
+    seq, pos = positions_within(lengths, max_distance)
+    per_variant = torch.as_tensor(replacement).long().expand(len(seq))
+    at_end, flipped = torch.empty(len(seq), dtype=torch.float64), torch.empty(len(seq), dtype=torch.float64)
+    with progress_bar(total=len(seq), desc=desc, unit="variant", shown=progress) as bar:
         for chunk in _chunks(n, 256):
             readouts = checked_readouts(model, tokens[chunk])
             mine = torch.nonzero((seq >= chunk.start) & (seq < chunk.stop))[:, 0]
@@ -91,84 +97,55 @@ def occlusion_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Ten
                 run, batches = _occlude_from_cache, from_cache
             else:
                 run, batches = _occlude_from_start, from_start
-            at_end[mine], in_context[mine] = run(model, tokens, lengths, neutral_token, chunk, seq[mine], pos[mine],
-                                                 readouts, batches, bar)
-    return (_to_distance_matrix(at_end, seq, pos, lengths, n, max_distance),
-            _to_distance_matrix(in_context, seq, pos, lengths, n, max_distance))
+            at_end[mine], flipped[mine] = run(model, tokens, lengths, per_variant[mine], chunk, seq[mine], pos[mine],
+                                              readouts, batches, bar)
+    return tuple(_to_distance_matrix(values, seq, pos, lengths, n, max_distance)
+                 for values in (at_end, flipped))
 
 
-def _occlude_from_start(model, tokens, lengths, neutral, chunk, seq, pos, readouts, batches, bar):
-    at_end = torch.empty(len(seq), dtype=torch.float64)
-    in_context = torch.empty(len(seq), dtype=torch.float64)
+def _occlude_from_start(model, tokens, lengths, replacement, chunk, seq, pos, readouts, batches, bar):
+    at_end, flipped = torch.empty(len(seq), dtype=torch.float64), torch.empty(len(seq), dtype=torch.float64)
     for idx in batches:
         rows, read, at = torch.arange(len(idx)), lengths[seq[idx]] - 1, pos[idx]
         variants = tokens[seq[idx], : int(read.max()) + 1].clone()
-        variants[rows, at] = neutral
+        variants[rows, at] = replacement[idx]
         occluded = checked_readouts(model, variants)
         own = seq[idx] - chunk.start
         at_end[idx] = (readouts[own, read] - occluded[rows, read]).double().norm(dim=-1)
-        in_context[idx] = (readouts[own, at] - occluded[rows, at]).double().norm(dim=-1)
+        flipped[idx] = (readouts[own, read].argmax(-1) != occluded[rows, read].argmax(-1)).double()
         bar.update(len(idx))
-    return at_end, in_context
+    return at_end, flipped
 
 
-def _occlude_from_cache(model, tokens, lengths, neutral, chunk, seq, pos, readouts, batches, bar):
+def _occlude_from_cache(model, tokens, lengths, replacement, chunk, seq, pos, readouts, batches, bar):
     device = device_of(model)
     states = model.states_before(tokens[chunk].to(device))
     dist = lengths[seq] - 1 - pos
-    at_end = torch.empty(len(seq), dtype=torch.float64)
-    in_context = torch.empty(len(seq), dtype=torch.float64)
+    at_end, flipped = torch.empty(len(seq), dtype=torch.float64), torch.empty(len(seq), dtype=torch.float64)
     for idx in batches:
         width = int(dist[idx].max()) + 1
         columns = (pos[idx, None] + torch.arange(width)).clamp(max=tokens.shape[1] - 1)
         suffix = tokens[seq[idx, None], columns]
-        suffix[:, 0] = neutral
+        suffix[:, 0] = replacement[idx]
         out = model.readout_from(model.embed(suffix.to(device)), states[seq[idx] - chunk.start, pos[idx]])
-        occluded, occluded_first = out[torch.arange(len(idx)), dist[idx]].cpu(), out[:, 0].cpu()
-        if not (torch.isfinite(occluded).all() and torch.isfinite(occluded_first).all()):
+        occluded = out[torch.arange(len(idx)), dist[idx]].cpu()
+        if not torch.isfinite(occluded).all():
             raise ModelProtocolError("the model returned NaN or infinite readouts for an occluded sequence.")
         own = seq[idx] - chunk.start
-        at_end[idx] = (readouts[own, lengths[seq[idx]] - 1] - occluded).double().norm(dim=-1)
-        in_context[idx] = (readouts[own, pos[idx]] - occluded_first).double().norm(dim=-1)
+        final = readouts[own, lengths[seq[idx]] - 1]
+        at_end[idx] = (final - occluded).double().norm(dim=-1)
+        flipped[idx] = (final.argmax(-1) != occluded.argmax(-1)).double()
         bar.update(len(idx))
-    return at_end, in_context
-
-
-def occlusion_retention(at_end: np.ndarray, in_context: np.ndarray, word_alone: np.ndarray, normalisation: str,
-                        n_resamples: int = 1000, seed: int = 0) -> Estimate:
-    """r_occ(d): the occlusion effect of the token at distance d on S(x), over a yardstick, with CI.
-
-    With e(d) = ||S(x) - S(x with x_{T-d} := neutral)|| (``at_end``), over the sequences that reach d:
-
-    - ``"word"``:    r(d) = E[e(d)] / E[||s(x_{T-d}) - s(neutral)||] (``word_alone``), the same swap
-      made on the word read alone from the initial state: how much of the word's own meaning
-      is in S(x).
-    - ``"context"``: r(d) = E[e(d)] / E[c(d)], c(d) = ||S(x_1..t) - S(x_1..t with x_t := neutral)||
-      at t = T - d (``in_context``): of what the token did to the state when it was read, how
-      much is left d steps later; r(0) = 1 by construction.
-
-    The two agree when reading a token moves the state as much as reading it alone does (a
-    linear recurrence: both are lambda^d). A saturated unit moves less in context than from
-    its initial state, so "word" scales the whole curve down by about r_word(0) < 1.
-    """
-    return ratio_of_sums(at_end, occlusion_yardsticks(in_context, word_alone)[normalisation], n_resamples, seed)
-
-
-def occlusion_yardsticks(in_context: np.ndarray, word_alone: np.ndarray) -> dict[str, np.ndarray]:
-    """Each normalisation's yardstick by name (see `occlusion_retention`), in `OCCLUSION_NORMALISATIONS` order."""
-    return {"word": word_alone, "context": in_context}
+    return at_end, flipped
 
 
 def gradient_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor, max_distance: int,
-                     batch_size: int = 64, budget_tokens: int = 500_000, progress: bool = True,
-                     sketch_dimensions: int = SKETCH_DIMENSIONS) -> tuple[np.ndarray, np.ndarray]:
-    """Jacobian norms for the gradient estimator, each [N, D+1].
+                     batch_size: int = 64, progress: bool = True,
+                     sketch_dimensions: int = SKETCH_DIMENSIONS) -> np.ndarray:
+    """||dS(x)/de_{T-d}||_F of every token within ``max_distance`` of its sequence's end, [N, D+1].
 
-    Returns (||dS(x)/de_{T-d}||_F, ||dS(x_1..T-d)/de_{T-d}||_F). Needs ``model.embed`` and
-    ``model.forward_embedded``. One backward pass per SES dimension per batch gives the
-    first for every position at once. The second replays each step alone from the state
-    before it when the model offers ``states_before`` and ``readout_from`` (as
-    SequenceModel does); otherwise it is the d = 0 Jacobian of batched prefix copies.
+    Needs ``model.embed`` and ``model.forward_embedded``. One backward pass per SES dimension per
+    batch gives every position at once.
 
     A readout of K > ``sketch_dimensions`` = m dimensions (a language model's vocabulary) would
     need K backward passes; it is projected onto m fixed random Gaussian directions instead
@@ -179,42 +156,8 @@ def gradient_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tens
     for s in progress_bar(list(_chunks(n, batch_size)), "gradient (final states)", shown=progress):
         final_norms[s, : int(lengths[s].max())] = _jacobian_norms(model, tokens[s], lengths[s] - 1, trim=True,
                                                                         sketch=sketch_dimensions)
-    seq, pos = _positions_within(lengths, max_distance)
-    numerator = final_norms[seq, pos]
-    if hasattr(model, "states_before") and hasattr(model, "readout_from"):
-        denominator = _local_jacobian_norms(model, tokens, seq, pos, batch_size, sketch_dimensions)
-    else:
-        denominator = _prefix_jacobian_norms(model, tokens, seq, pos, budget_tokens, progress, sketch_dimensions)
-    return (_to_distance_matrix(numerator, seq, pos, lengths, n, max_distance),
-            _to_distance_matrix(denominator, seq, pos, lengths, n, max_distance))
-
-
-def _local_jacobian_norms(model, tokens, seq, pos, batch_size, sketch) -> torch.Tensor:
-    """||d o_t / d e_t|| by replaying step t alone from the state the model had before it."""
-    device = device_of(model)
-    out = torch.empty(len(seq), dtype=torch.float64)
-    for s in _chunks(len(tokens), batch_size):
-        pick = (seq >= s.start) & (seq < s.stop)
-        rows, at = seq[pick], pos[pick]
-        states = model.states_before(tokens[s].to(device))[rows - s.start, at]
-        with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):
-            emb = model.embed(tokens[rows, at].to(device)).detach().requires_grad_(True)
-            readout = model.readout_from(emb[:, None], states)[:, 0]
-            out[pick] = _frobenius_norms(sketched_readouts(readout, sketch), emb)
-    return out
-
-
-def _prefix_jacobian_norms(model, tokens, seq, pos, budget_tokens, progress, sketch) -> torch.Tensor:
-    """||d o_t / d e_t|| for models that only offer forward_embedded: batched prefix copies, O(T^2)."""
-    out = torch.empty(len(seq), dtype=torch.float64)
-    order = torch.argsort(pos)  # similar prefix lengths together: less padding per batch
-    batch = max(1, budget_tokens // tokens.shape[1])
-    for s in progress_bar(list(_chunks(len(seq), batch)), "gradient (prefixes)", shown=progress):
-        idx = order[s]
-        at = pos[idx]
-        norms = _jacobian_norms(model, tokens[seq[idx]], at, trim=True, sketch=sketch)
-        out[idx] = norms[torch.arange(len(idx)), at]
-    return out
+    seq, pos = positions_within(lengths, max_distance)
+    return _to_distance_matrix(final_norms[seq, pos], seq, pos, lengths, n, max_distance)
 
 
 def _jacobian_norms(model: nn.Module, tokens: torch.Tensor, read_at: torch.Tensor, trim: bool,
@@ -310,8 +253,9 @@ def fitted_tail_decay(words: np.ndarray, points: np.ndarray, max_distance: int) 
 
 
 def regression_retention(words: np.ndarray, points: np.ndarray, max_distance: int,
-                         n_resamples: int = 1000, seed: int = 0) -> Estimate:
-    """r_reg(d) = alpha(d), d = 0..max_distance (NaN where no sequence reaches d), with CI.
+                         n_resamples: int = 1000, seed: int = 0, min_sequences: int = 1) -> Estimate:
+    """r_reg(d) = alpha(d) / max_d' |alpha(d')|, d = 0..max_distance, with CI; NaN where fewer than
+    ``min_sequences`` sequences reach d.
 
     alpha solves the least squares S(x) ~ sum_{d <= D} alpha(d) s(x_{T-d}) + beta * sum_{d > D}
     rho^(d - D - 1) s(x_{T-d}) over all sequences (D = ``max_distance``). Whatever the model
@@ -333,7 +277,10 @@ def regression_retention(words: np.ndarray, points: np.ndarray, max_distance: in
     gram = design @ design.transpose(0, 2, 1)
     rhs = (design @ points[..., None])[..., 0]
     p = gram.shape[1]
-    distances_used = used[: max_distance + 1]
+    distances_used = used[: max_distance + 1] & (np.isfinite(words[:, : max_distance + 1, 0]).sum(axis=0)
+                                                 >= min_sequences)
+    n_fitted = int(used[: max_distance + 1].sum())
+    kept = distances_used[used[: max_distance + 1]]  # which fitted distance weights are reported
 
     def statistic(w):
         g = (w @ gram.reshape(len(gram), -1)).reshape(-1, p, p)  # one BLAS product for all resamples
@@ -342,7 +289,25 @@ def regression_retention(words: np.ndarray, points: np.ndarray, max_distance: in
         g += np.eye(p) * (1e-10 * np.trace(g, axis1=1, axis2=2) / p)[:, None, None]
         alpha = np.linalg.solve(g, b[..., None])[..., 0]
         out = np.full((len(w), max_distance + 1), np.nan)
-        out[:, distances_used] = alpha[:, : distances_used.sum()]
-        return out
+        out[:, distances_used] = alpha[:, :n_fitted][:, kept]
+        return out / np.fmax.reduce(np.abs(out), axis=1, keepdims=True)  # the sign stays: `regression_decline`
 
     return bootstrap(len(points), statistic, n_resamples, seed)
+
+
+def regression_decline(fitted: Estimate, share: float = 0.1) -> str | None:
+    """Why the regression's r(d) must not be read as retention, or None when it may.
+
+    A weight alpha(d) below -``share`` of the largest says that S(x) is not a positive sum of word
+    points: on trained models of the known-memory suite the key token got alpha(5) = -2.3 with the
+    other weights filling the rest, and on key-10 the weights summed to a negative capacity (issue 16,
+    docs/known_memory.md). A linear recurrence fits exactly, every weight lambda^d >= 0, and never declines.
+    """
+    value = np.asarray(fitted.value, float)
+    wrong = np.nonzero(value < -share)[0]
+    if not len(wrong):
+        return None
+    d = int(wrong[np.argmin(value[wrong])])
+    return (f"its weight at d = {d} is {value[d]:.2f} of its largest, below zero: the final state is not a "
+            "weighted sum of the word points, so its r(d), ML and retention capacity would mislead "
+            "(docs/estimators.md).")

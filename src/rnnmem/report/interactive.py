@@ -310,7 +310,9 @@ def _layout(report, sequences, sequence_traces, sliders, effects, rows) -> dict:
     menus = [dict(buttons=choose_sequence, x=0.0, y=1.09, xanchor="left", yanchor="bottom", direction="down",
                   showactive=True, name="sequence")]
     if effects:
-        menus.append(dict(buttons=choose_estimator, x=0.5, y=1.09, xanchor="left", yanchor="bottom",
+        # beside the sequence menu, whose header is about 180 px wide: placed by paper x, short estimator
+        # names ("occlusion") put it over that header
+        menus.append(dict(buttons=choose_estimator, x=0.0, y=1.09, xanchor="left", yanchor="bottom", pad={"l": 200},
                           direction="down", showactive=True, name="estimator"))
     menus += [_play_buttons(i, words, visible=i == 0) for i, words in enumerate(sequences)]
     # the slider spans the page below both panels, so the legend goes below the slider

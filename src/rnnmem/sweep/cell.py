@@ -21,16 +21,15 @@ from rnnmem.data.registry import corpus_loader
 from rnnmem.errors import ConfigError, ModelProtocolError
 from rnnmem.fileio import json_safe
 from rnnmem.indicators.estimators import default_estimators
-from rnnmem.indicators.retention import OCCLUSION_NORMALISATIONS
 from rnnmem.model import build_model, load_model
 from rnnmem.progress import showing_progress, stage
 from rnnmem.train import train
 from rnnmem.units import check_unit_name
-from rnnmem.validation import MAX_RESAMPLES, check_choice, check_int, check_resample_memory, check_tau
+from rnnmem.validation import MAX_RESAMPLES, check_int, check_resample_memory, check_tau
 
 
 # CellConfig fields added after stores were written (see CellConfig.to_json)
-ADDED_LATER = ("occlusion_normalisation", "tau")
+ADDED_LATER = ("tau",)
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,6 @@ class CellConfig:
     estimators: tuple[str, ...] = default_estimators()
     max_sequences: int = 256
     n_resamples: int = 1000
-    occlusion_normalisation: str = "word"  # occlusion's yardstick (docs/estimators.md)
     tau: float = 0.1  # retention threshold of the recommended training length, ML(tau)
 
     @property
@@ -79,7 +77,6 @@ class CellConfig:
         check_unit_name(self.unit)
         corpus_loader(self.corpus)
         check_estimators(self.estimators)
-        check_choice("occlusion_normalisation", self.occlusion_normalisation, OCCLUSION_NORMALISATIONS)
         check_tau(self.tau)
         check_int("n_resamples", self.n_resamples, low=1, high=MAX_RESAMPLES)
         return self
@@ -233,8 +230,7 @@ def assess_with_config(model, data, config: CellConfig, progress: bool, vocabula
     """`assess` with the cell's settings, for every task; the report's recommendation uses the cell's tau."""
     report = assess(model, data, max_distance=config.max_distance, estimators=config.estimators,
                     vocabulary=vocabulary, max_sequences=config.max_sequences, n_resamples=config.n_resamples,
-                    seed=config.seed, max_len=assessed_length(config), progress=progress, lengths=lengths,
-                    occlusion_normalisation=config.occlusion_normalisation)
+                    seed=config.seed, max_len=assessed_length(config), progress=progress, lengths=lengths)
     report.recommendation_tau = config.tau
     return report
 

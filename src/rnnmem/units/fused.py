@@ -56,6 +56,13 @@ class LSTMUnit(_FusedUnit):
 
     kernel = nn.LSTM
 
+    def make_kernel(self, input_size: int, hidden_size: int) -> nn.RNNBase:
+        rnn = nn.LSTM(input_size, hidden_size, batch_first=True)
+        with torch.no_grad():  # forget-gate bias 1 (Gers et al. 2000; Jozefowicz et al. 2015): remember by default
+            rnn.bias_ih_l0[hidden_size : 2 * hidden_size].fill_(1.0)
+            rnn.bias_hh_l0[hidden_size : 2 * hidden_size].fill_(0.0)
+        return rnn
+
     @torch.no_grad()
     def states_before(self, x: torch.Tensor) -> torch.Tensor:
         # the fused kernel returns c only for the last step; with every h_{t-1} from one fused pass,
