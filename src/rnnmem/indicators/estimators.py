@@ -99,8 +99,8 @@ class Estimator:
 
 
 # occlusion, gradient and replacement: r(d) = E[effect(d)] / max_d' E[effect(d')] (docs/estimators.md)
-def _peak_relative(name: str, inputs: EstimatorInputs, effects: np.ndarray, yardstick=None, **result) -> EstimatorResult:
-    curve, token_effects = peak_relative_effects(effects, slice(0, inputs.examples), inputs.n_resamples, inputs.seed,
+def _peak_relative(name: str, inputs: EstimatorInputs, measured: np.ndarray, yardstick=None, **result) -> EstimatorResult:
+    curve, token_effects = peak_relative_effects(measured, slice(0, inputs.examples), inputs.n_resamples, inputs.seed,
                                                  inputs.min_sequences, yardstick)
     return EstimatorResult(curve, {name: token_effects}, **result)
 
