@@ -62,7 +62,8 @@ def test_a_dict_model_is_assessed_through_the_adapter_with_its_known_retention()
     model = DictRecurrence()
     adapter = rnnmem.OutputAdapter(model, "logits", embedding=model.inner.embed, embeds_keyword="embeds",
                                    hidden="hidden")
-    report = rnnmem.assess(adapter, TOKENS, max_distance=6, progress=False, n_resamples=20)
+    report = rnnmem.assess(adapter, TOKENS, max_distance=6, progress=False, n_resamples=20,
+                           estimators=("occlusion", "regression", "gradient", "replacement"))
     assert report.estimators == ["occlusion", "regression", "gradient", "replacement"]  # embedding route: gradient
     for name in ("occlusion", "regression", "gradient"):  # replacement's draws are not lambda^d token by token
         np.testing.assert_allclose(report.retention[name], LAM ** np.arange(7), atol=1e-6)

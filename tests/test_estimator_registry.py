@@ -76,7 +76,7 @@ def test_an_estimator_added_to_the_registry_alone_reaches_every_view(with_toys, 
 
 
 def test_the_registry_gives_the_defaults_and_refuses_a_name_it_does_not_hold(with_toys):
-    assert registry.default_estimators() == ("occlusion", "regression", "gradient", "replacement", "halving", "needy")
+    assert registry.default_estimators() == ("occlusion", "regression", "replacement", "halving", "needy")
     with pytest.raises(rnnmem.ConfigError, match="Did you mean 'halving'"):
         rnnmem.assess(LinearRecurrence(0.5), TOKENS, estimators=("halvng",), progress=False)
 

@@ -788,7 +788,7 @@ def test_assess_arguments_outside_their_domain_are_named(options, message):
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"estimators": None}, "estimators must be a name or a list of names like ['occlusion', 'regression'] (got None)"),
+    ({"estimators": 3}, "estimators must be a name or a list of names like ['occlusion', 'regression'] (got 3)"),
     ({"vocabulary": "abc"}, "vocabulary must be an rnnmem Vocabulary (e.g. corpus.vocabulary) or None (got str)"),
 ])
 def test_assess_arguments_of_the_wrong_type_are_named(options, message):

@@ -83,8 +83,10 @@ def test_a_language_model_is_assessed_with_its_vocabulary_as_the_ses():
     vocab = corpus.build_vocabulary(min_freq=1)
     model = build_model("gru", len(vocab), len(vocab), hidden_size=8, embedding_dim=8, seed=0)
     report = assess(model, corpus, max_distance=10, vocabulary=vocab, n_resamples=20, probes=False, floor=False,
-                    progress=False)
+                    progress=False, estimators=("occlusion", "regression", "gradient", "replacement"))
     assert report.num_dimensions == len(vocab)
-    for name in ("occlusion", "regression", "gradient"):
+    # regression may decline on a non-linear model (a note says why); the per-token estimators always measure
+    assert "regression" in report.estimators or any(n.startswith("regression declined") for n in report.notes)
+    for name in ("occlusion", "gradient", "replacement"):
         r = report.retention[name].to_numpy()
-        assert r.shape == (11,) and np.isfinite(r).all(), name
+        assert r.shape == (11,) and np.isfinite(r).all() and r.max() == 1.0 and r.min() >= 0, name

@@ -41,8 +41,7 @@ def bigram_csv(tmp_path_factory):
 def lm_run(bigram_csv, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "lm"
     result = runner.invoke(app, ["assess", "--task", "lm", "--unit", "gru", "--corpus", str(bigram_csv),
-                                 "--out", str(out), "--estimators", "occlusion,gradient", "--tau", "0.5",
-                                 "--occlusion-normalisation", "context", *TINY_LM])
+                                 "--out", str(out), "--estimators", "occlusion,gradient", "--tau", "0.5", *TINY_LM])
     assert result.exit_code == 0, result.output
     return out, result.output, json.loads((out / "report.json").read_text())
 
@@ -81,10 +80,10 @@ def test_an_lm_report_states_the_sketch_of_its_readout_and_keeps_the_model(lm_ru
     assert history["test_perplexity"] == pytest.approx(report["meta"]["language_model"]["test_perplexity"])
 
 
-def test_an_lm_run_honours_tau_and_the_normalisation_and_reports_as_an_lm(lm_run):
+def test_an_lm_run_honours_tau_and_reports_as_an_lm(lm_run):
     out, output, report = lm_run
-    assert report["meta"]["occlusion_normalisation"] == "context"
-    assert report["retention"]["occlusion"][0] == pytest.approx(1.0)  # the context yardstick: r(0) = 1 by construction
+    occlusion = [r for r in report["retention"]["occlusion"] if r is not None]
+    assert max(occlusion) == pytest.approx(1.0) and min(occlusion) >= 0  # a share of the model's largest effect
     assert report["meta"]["recommendation_tau"] == 0.5 and "0.5" in report["summary"]["recommended_length"]["rule"]
     vocabulary = report["meta"]["model"]["vocabulary"]
     assert report["semantic_validity"] is None and report["label_names"] == [f"dim {k}" for k in range(vocabulary)]

@@ -20,7 +20,8 @@ def assess_into(path, monkeypatch, **options):
     tokens = torch.randint(1, 30, (24, 12), generator=torch.Generator().manual_seed(0))
     with path.open("w") as log:
         monkeypatch.setattr(sys, "stderr", log)
-        rnnmem.assess(model, tokens, max_distance=8, n_resamples=30, probes=False, **options)
+        rnnmem.assess(model, tokens, max_distance=8, n_resamples=30, probes=False,
+                      estimators=("occlusion", "regression", "gradient"), **options)
     return path.read_text()
 
 

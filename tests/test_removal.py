@@ -310,7 +310,7 @@ def test_the_sweep_says_it_freed_cells_left_running_by_a_killed_worker(tiny_csv,
     assert ResultsStore(store).claim(owner=f"{socket.gethostname()}:{dead_pid()}") is not None
     result = runner.invoke(app, ["sweep", "--store", str(store), "--quiet", *grid])
     assert result.exit_code == 0, result.output
-    assert "1 of 1 cells done" in result.stdout
+    assert "1 of 1 cell done" in result.stdout
     assert "1 cell(s) left 'running' by a sweep or worker that no longer exists (killed?) went back to pending" \
         in result.stdout
 
