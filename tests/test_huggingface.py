@@ -50,7 +50,8 @@ def test_a_tiny_hugging_face_model_is_assessed_on_text_through_its_own_tokenizer
     ids = rnnmem.encode_texts(texts(), adapter.tokenizer, max_len=adapter.max_positions)
     assert ids[0] == [WORDS.index(w) for w in texts()[0].split()][:POSITIONS]
     report = rnnmem.assess(adapter, ids, max_distance=8, neutral_token=adapter.tokenizer.pad_token_id,
-                           floor=adapter.untrained(seed=1), progress=False, n_resamples=20)
+                           floor=adapter.untrained(seed=1), progress=False, n_resamples=20,
+                           estimators=("occlusion", "regression", "gradient", "replacement"))
     assert {"occlusion", "gradient", "replacement"} <= set(report.estimators)  # inputs_embeds feeds the gradient
     assert not any("probes read the readout" in note for note in report.notes)  # h_T from the last hidden layer
     assert report.num_dimensions == len(WORDS)  # the SES is the space of the next-token logits

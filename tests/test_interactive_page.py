@@ -40,7 +40,7 @@ def test_every_token_of_a_linear_recurrence_keeps_lambda_to_the_d():
     """h_t = λ h_{t-1} + e_t: each token's share of itself in the final state is λ^d, for every estimator."""
     tokens = torch.randint(1, 40, (30, 12), generator=torch.Generator().manual_seed(0))
     report = rnnmem.assess(LinearRecurrence(LAMBDA), tokens, max_distance=11, progress=False, n_resamples=20,
-                           probes=False)
+                           probes=False, estimators=("occlusion", "gradient", "replacement"))
     assert set(report.token_effects) == {"occlusion", "gradient", "replacement"}
     expected = LAMBDA ** np.arange(12)
     for name in ("occlusion", "gradient"):  # replacement's effect depends on the drawn token, not only on d
@@ -70,7 +70,8 @@ def run_page(tiny_csv, tmp_path_factory):
     model = rnnmem.build_model("gru", len(corpus.vocabulary), corpus.num_classes, hidden_size=8, embedding_dim=8)
     rnnmem.train(model, corpus, max_len=16, epochs=1, progress=False)
     # max_distance 6 < most lengths: some tokens are not measured, and the page must say so, not fail
-    report = rnnmem.assess(model, corpus, max_distance=6, progress=False, n_resamples=20, probes=False)
+    report = rnnmem.assess(model, corpus, max_distance=6, progress=False, n_resamples=20, probes=False,
+                           estimators=("occlusion", "regression", "gradient", "replacement"))
     folder = tmp_path_factory.mktemp("run")
     report.write_files(folder, title="tiny gru")
     report.model = model  # for the checks of its predictions

@@ -29,7 +29,7 @@ def linear_report(request):
     lam = request.param
     length = 60  # past ML(0.1) = 45 of lambda = 0.95
     report = rnnmem.assess(LinearRecurrence(lam), random_tokens(48, length), max_distance=length - 1,
-                           progress=False, n_resamples=200)
+                           progress=False, n_resamples=200, estimators=ESTIMATORS)
     return lam, report
 
 
@@ -61,7 +61,7 @@ def test_linear_recurrence_ci_brackets_the_estimate(linear_report):
 @pytest.mark.parametrize("k", [1, 3, 7])
 def test_delay_line_remembers_exactly_k_tokens(k):
     report = rnnmem.assess(DelayLine(k), random_tokens(32, 16, seed=k), max_distance=15,
-                           progress=False, n_resamples=100)
+                           progress=False, n_resamples=100, estimators=ESTIMATORS)
     expected = (report.retention["distance"].to_numpy() < k).astype(float)
     for name in ESTIMATORS:
         np.testing.assert_allclose(report.retention[name], expected, atol=1e-6, err_msg=name)
@@ -82,7 +82,8 @@ def test_never_forgetting_within_range_reports_none():
 def test_variable_lengths_use_each_sequence_end_up_to_the_distance_30_sequences_reach():
     lam = 0.7
     sequences = [random_tokens(1, n, seed=n + 100 * copy)[0].tolist() for n in range(5, 30) for copy in range(3)]
-    report = rnnmem.assess(LinearRecurrence(lam), sequences, max_distance=28, progress=False, n_resamples=50)
+    report = rnnmem.assess(LinearRecurrence(lam), sequences, max_distance=28, progress=False, n_resamples=50,
+                           estimators=ESTIMATORS)
     # 3 sequences of each length 5..29: 3 * (29 - d) of them reach d, at least 30 up to d = 19
     distance = report.retention["distance"].to_numpy()
     for name in ("occlusion", "gradient"):

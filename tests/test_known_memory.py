@@ -27,7 +27,8 @@ def suite():
             model = rnnmem.build_model(unit, len(corpus.vocabulary), corpus.num_classes, seed=0, **SUITE_MODEL)
             history = rnnmem.train(model, corpus, progress=False, **SUITE_TRAINING)
             report = rnnmem.assess(model, corpus, max_distance=100, max_sequences=60, n_resamples=20,
-                                   floor=False, probes=False, progress=False)
+                                   floor=False, probes=False, progress=False,
+                                   estimators=("occlusion", "regression", "gradient", "replacement"))
             out[unit, task] = history.final_accuracy, report
     return out
 

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 import rnnmem
 from rnnmem.cli import app
 from rnnmem.sweep import CellConfig
+from test_errors import cli_error  # the one check that the CLI failed the CLI way
 
 try:  # Click 8.2 keeps stderr apart by default; older Clicks need to be asked
     runner = CliRunner(mix_stderr=False)
@@ -21,16 +22,6 @@ except TypeError:
 
 TINY = ["--max-len", "16", "--epochs", "1", "--hidden", "8", "--embedding-dim", "4", "--max-distance", "6",
         "--max-sequences", "12", "--seed", "3", "--quiet", "--estimators", "occlusion", "--n-resamples", "50"]
-
-
-def cli_error(args, code=2):
-    """Run the CLI, check it failed the CLI way, and return its stderr."""
-    result = runner.invoke(app, args)
-    assert result.exit_code == code, (result.exit_code, result.output, result.exception)
-    err = result.stderr
-    assert "Traceback" not in result.output + err
-    assert 1 <= len(err.strip().splitlines()) <= 3, err  # the message (one or two lines) and the --debug hint
-    return err
 
 
 def write_csv(path, rows):

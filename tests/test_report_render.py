@@ -61,7 +61,8 @@ def _tokens():
 @lru_cache(maxsize=None)
 def _assess(k: int, max_distance: int = 100):
     """One report per (K, max_distance), shared by the tests (none of them changes it for good)."""
-    return rnnmem.assess(LinearRecurrence(k), _tokens(), max_distance=max_distance, progress=False, n_resamples=100)
+    return rnnmem.assess(LinearRecurrence(k), _tokens(), max_distance=max_distance, progress=False, n_resamples=100,
+                         estimators=("occlusion", "regression", "gradient", "replacement"))
 
 
 @pytest.fixture()
