@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-# fixed costs in token-steps, measured on the 2-core CPU with an LSTM-64 (benchmarks/speed.py):
+# fixed costs in token-steps, rough estimates for the 2-core CPU with an LSTM-64, not yet fitted to timings:
 # one step of a batch costs about as much as 32 rows of it, one call as about 512 token-steps
 STEP_COST = 32
 CALL_COST = 512
