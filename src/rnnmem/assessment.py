@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnnmem._version import __version__
+from rnnmem._version import library_versions
 from rnnmem.data import Corpus, Vocabulary, encode_batch
 from rnnmem.errors import ConfigError, DataError, ModelProtocolError
 from rnnmem.validation import check_assess_arguments, check_choice, check_resample_memory, counted
@@ -148,8 +148,7 @@ def assess(
     report.label_names = list(label_names) if label_names else [f"dim {k}" for k in range(report.num_dimensions)]
     report.meta.update({
         "seed": seed, "n_resamples": n_resamples, "neutral_token": neutral,
-        "versions": {"rnnmem": __version__, "torch": torch.__version__, "numpy": np.__version__,
-                     "python": platform.python_version()},
+        "versions": {**library_versions(), "python": platform.python_version()},
         "threads": torch.get_num_threads(),
     })
     record = getattr(model, "training_record", None)  # attached by rnnmem.train and rnnmem.load_model

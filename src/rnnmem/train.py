@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnnmem._version import __version__
+from rnnmem._version import library_versions
 from rnnmem.baselines import Baselines, baselines, competence_verdict
 from rnnmem.data import Corpus, Vocabulary
 from rnnmem.errors import ConfigError, TrainingError
@@ -78,7 +78,7 @@ class History:
             "competence": self.verdict, "best_epoch": self.best_epoch, "epochs_run": len(self.loss),
             "epochs_on_pieces": self.stage.count("pieces"), "stopped": self.stopped, "settings": dict(self.settings),
             "curves": {name: getattr(self, name) for name in (*TRAINING_CURVES, "stage")},
-            "versions": {"rnnmem": __version__, "torch": torch.__version__, "numpy": np.__version__},
+            "versions": library_versions(),
         }
 
 

@@ -11,10 +11,7 @@ import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from rnnmem._version import __version__
+from rnnmem._version import library_versions
 from rnnmem.assessment import assess, check_estimators
 from rnnmem.data import Vocabulary, load_corpus, tokenize
 from rnnmem.data.registry import corpus_loader
@@ -131,7 +128,7 @@ def provenance(config: CellConfig, corpus, settings: dict) -> dict:
     """What every training record keeps of where a model came from: settings, data fingerprint, library versions."""
     return {"settings": {**settings, "corpus": config.corpus, **corpus_options(config)},
             "data_fingerprint": data_fingerprint(corpus, corpus_options(config)),
-            "versions": {"rnnmem": __version__, "torch": torch.__version__, "numpy": np.__version__}}
+            "versions": library_versions()}
 
 
 # Test texts are assessed up to this many times the longer of the training length and the
