@@ -24,7 +24,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from rnnmem.cli import app
 from rnnmem.errors import DataError, OutputsWarning
@@ -32,13 +31,8 @@ from rnnmem.fileio import MANIFEST, RunOutputs, exit_on_sigterm, write_atomicall
 from rnnmem.ownership import STAGING_PREFIX, process_alive
 from rnnmem.sweep import ResultsStore
 from rnnmem.sweep.cell import CellConfig
+from test_hostile import SRC, runner  # the CLI runner that keeps stderr apart, and the source folder
 
-try:  # Click 8.2 keeps stderr apart by default; older Clicks need to be asked
-    runner = CliRunner(mix_stderr=False)
-except TypeError:
-    runner = CliRunner()
-
-SRC = Path(__file__).resolve().parents[1] / "src"
 TINY = ["--max-len", "16", "--epochs", "1", "--hidden", "8", "--embedding-dim", "4", "--max-distance", "6",
         "--max-sequences", "12", "--seed", "3", "--quiet", "--estimators", "occlusion", "--n-resamples", "50"]
 
