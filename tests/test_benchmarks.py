@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rnnmem.baselines import COMPETENT
+from rnnmem.sweep.study import load_study, verdicts
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -34,6 +37,14 @@ def test_reproduction_study_quick_writes_the_document(tmp_path):
     for unit in ("srn", "lstm", "gru"):
         assert f"| {unit} |" in text
     assert "The paper's claim" in text and (docs / "study-quick" / "retention_by_unit.png").stat().st_size > 10_000
+    # one competence rule: the document counts what the library's verdict calls competent and names every other
+    # model with that verdict (the quick models sit within 10 points of bag-of-words, which a rule of its own allowed)
+    found = verdicts(load_study(tmp_path / "study.sqlite"))
+    competent = sum(v["verdict"] == COMPETENT for v in found)
+    assert f"**Competence**: {competent} of {len(found)} trained models are competent." in text
+    for v in found:
+        assert (v["verdict"] == COMPETENT) != (f"{v['unit']}@{v['max_len']} seed {v['seed']}: {v['verdict']}" in text)
+    assert "| unit | occlusion ML(0.5) | occlusion ML(0.1) | occlusion capacity | replacement ML(0.5) |" in text
 
 
 def test_lm_context_quick_writes_the_table_and_the_numbers(tmp_path):
