@@ -39,7 +39,7 @@ from rnnmem.report.blocks import pipe_table
 from rnnmem.sweep import ResultsStore, expand_grid, run_sweep
 from rnnmem.sweep.study import load_study, recommendations, write_study_report
 from study_tables import (ESTIMATORS, MEMORY, SES_AND_REFERENCE, competence_table, difference_table, difference_text,
-                          fmt, group_numbers, mean_of, memory_table, shown, spearman)
+                          fmt, group_numbers, mean_of, memory_table, shown, spearman, unfinished)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -82,6 +82,7 @@ def study_document(study, plan, planted, elapsed: float | None, figures_dir: str
     recommended = recommendations(study)
     compute = sum(r["result"]["timings"]["train_s"] + r["result"]["timings"]["assess_s"] for r in study.results)
     quick = plan is QUICK
+    missing = unfinished(study)
     lines = [
         "# Reproduction study: how far back do recurrent units remember real text?",
         "",
@@ -101,6 +102,10 @@ def study_document(study, plan, planted, elapsed: float | None, figures_dir: str
         + ("" if quick or all(len(seeds) >= 3 for seeds in seeds_by_length(study).values()) else
            "`--seeds 0 1 2` runs the full grid of 84 cells, into the same resumable store. ")
         + "Every number in this section comes from this run.",
+        *([f"- **Not finished** when this document was rendered: {len(missing)} of the {len(study.cells)} cells the "
+           f"store was given ({'; '.join(missing)}). Every table and finding below is over the "
+           f"{len(study.results)} finished cells only; a unit × length with none reads \"not run\"."]
+          if missing else []),
         f"- Compute: {compute / 60:.1f} minutes of training and assessment summed over cells; "
         + (f"this document was rendered from the cells in `{store_path.name}`." if elapsed is None else
            f"this run took {elapsed / 60:.1f} min of wall time on {os.cpu_count()} cores (cells already in "
@@ -218,7 +223,9 @@ def findings(units, cells, study, recommended, planted, planted_length: int) -> 
     missing = [u for u in units if u not in recommended]
     out.append("- **Recommended training length** (`rnnmem.guidance.recommend_for_unit` over the competent models "
                "at the unit's longest training length): "
-               + "; ".join([f"{u} {'at least ' if r['at_least'] else ''}{r['length']}" for u, r in recommended.items()]
+               + "; ".join([f"{u} {'at least ' if r['at_least'] else ''}{r['length']}"
+                            + ("" if r["from_length"] == longest else f" (from length {r['from_length']})")
+                            for u, r in recommended.items()]
                            + ([f"none for {', '.join(missing)} (no competent model)"] if missing else [])) + ".")
     pairs = [(u, planted[u]["memory_distance"]) for u in units]
     for e in SES_AND_REFERENCE:

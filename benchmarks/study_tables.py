@@ -118,12 +118,29 @@ def memory_text(c: dict, estimator: str, key: str) -> str:
     return f"{side('')} ({side('floor.')})"
 
 
+def unfinished(study) -> list[str]:
+    """The cells the store was given but holds no result for (pending, running, failed): "unit@length seed s (status)".
+
+    A study rendered before its sweep ended says which cells its tables lack instead of looking complete."""
+    cells = study.cells
+    rest = cells[cells["status"] != "done"] if len(cells) else cells
+    return [f"{row['unit']}@{int(row['max_len'])} seed {int(row['seed'])} ({row['status']})" for _, row in rest.iterrows()]
+
+
+def absent(c: dict) -> str | None:
+    """Why a unit x length group has no memory numbers: no finished cell, or no competent one; None when it has."""
+    return "not run" if not c["seeds"] else "not competent" if not c["competent"] else None
+
+
 def competence_table(cells, units, length, recommended) -> str:
     header = ["unit", "accuracy", "majority", "bag-of-words", "competent seeds", "validity ρ [95% CI] (floor)",
               "fidelity (cos) (floor)", "recommended length"]
     rows = []
     for u in units:
         c, rec = cells[(u, length)], recommended.get(u)
+        if not c["seeds"]:
+            rows.append([u] + ["not run"] * (len(header) - 1))
+            continue
         rows.append([u, fmt(c["accuracy"], 3), fmt(c["majority_baseline"], 3), fmt(c["bag_of_words_baseline"], 3),
                      f"{c['competent']} of {c['seeds']}",
                      f"{fmt(c['validity'])} [{fmt(c['validity_low'])}, {fmt(c['validity_high'])}] "
@@ -136,16 +153,15 @@ def competence_table(cells, units, length, recommended) -> str:
 def memory_table(cells, units, length) -> str:
     columns = [(e, k) for e in SES_AND_REFERENCE for k in MEMORY] + [("regression", "ML(0.1)")]
     header = ["unit"] + [f"{e} {MEMORY[k]}" for e, k in columns]
-    return pipe_table(header, [[u] + ([memory_text(cells[(u, length)], e, k) for e, k in columns]
-                                      if cells[(u, length)]["competent"] else ["not competent"] * len(columns))
-                               for u in units])
+    return pipe_table(header, [[u] + ([absent(cells[(u, length)])] * len(columns) if absent(cells[(u, length)]) else
+                                      [memory_text(cells[(u, length)], e, k) for e, k in columns]) for u in units])
 
 
 def difference_table(cells, units, length) -> str:
     columns = [(e, k) for e in SES_AND_REFERENCE for k in MEMORY]
     header = ["unit"] + [f"{e} {MEMORY[k]}" for e, k in columns]
-    return pipe_table(header, [[u] + ([difference_text(cells[(u, length)][f"{e}.{k} difference"]) for e, k in columns]
-                                      if cells[(u, length)]["competent"] else ["not competent"] * len(columns))
+    return pipe_table(header, [[u] + ([absent(cells[(u, length)])] * len(columns) if absent(cells[(u, length)]) else
+                                      [difference_text(cells[(u, length)][f"{e}.{k} difference"]) for e, k in columns])
                                for u in units])
 
 

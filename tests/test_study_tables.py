@@ -3,7 +3,9 @@
 import importlib.util
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,3 +64,19 @@ def test_trained_minus_floor_says_which_side_a_censored_ml_bounds():
     seeds = [cell(0, {"occlusion.ML(0.1)": 9, "floor.occlusion.ML(0.1)": 3}, difference(6, 2, 9)),
              cell(1, {"occlusion.ML(0.1)": 5, "floor.occlusion.ML(0.1)": 3}, difference(2, -1, 4))]
     assert tables.difference_text(tables.difference(seeds, "occlusion", "ML(0.1)")) == "+4 (1 of 2 beyond noise)"
+
+
+def test_a_partial_store_names_every_cell_it_holds_no_result_for():
+    cells = pd.DataFrame([{"unit": "srn", "max_len": 128, "seed": 0, "status": "done"},
+                          {"unit": "lstm", "max_len": 128, "seed": 1, "status": "pending"},
+                          {"unit": "gru", "max_len": 16, "seed": 0, "status": "failed"},
+                          {"unit": "mgu", "max_len": 32, "seed": 2, "status": "running"}])
+    assert tables.unfinished(SimpleNamespace(cells=cells)) == [
+        "lstm@128 seed 1 (pending)", "gru@16 seed 0 (failed)", "mgu@32 seed 2 (running)"]
+    assert tables.unfinished(SimpleNamespace(cells=cells.iloc[:1])) == []
+
+
+def test_a_group_without_finished_cells_reads_not_run_and_one_without_competent_ones_not_competent():
+    assert tables.absent({"seeds": 0, "competent": 0}) == "not run"
+    assert tables.absent({"seeds": 3, "competent": 0}) == "not competent"
+    assert tables.absent({"seeds": 3, "competent": 1}) is None
