@@ -569,13 +569,15 @@ def _state(pid: int) -> str | None:
         return None
 
 
-def _sweep_with_two_running_cells(tiny_csv, store):
-    """Start `rnnmem sweep --workers 2` and return (process, worker pids) once both workers run a cell."""
+def _sweep_with_two_running_cells(tiny_csv, store, own_group=False):
+    """Start `rnnmem sweep --workers 2` and return (process, worker pids) once both workers run a cell.
+
+    With ``own_group`` the sweep leads a process group of its own, as under `timeout` or a job-control shell."""
     command = [sys.executable, "-m", "rnnmem.cli", "sweep", "--units", "srn,gru", "--lengths", "8,12,16", "--seeds", "0",
                "--corpus", str(tiny_csv), "--hidden", "8", "--embedding-dim", "8", "--epochs", "4", "--max-distance", "8",
                "--max-sequences", "20", "--workers", "2", "--quiet", "--store", str(store)]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"})
+                            env={**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}, start_new_session=own_group)
     deadline, owners = time.monotonic() + 300, []
     while len(owners) < 2:
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -626,6 +628,23 @@ def test_sigterm_stops_a_sweep_and_its_workers_at_once_and_frees_their_cells(tin
     _, err = proc.communicate(timeout=30)  # it waited for the cells in flight to finish before
     assert proc.returncode == 128 + signal.SIGTERM and "interrupted; finished work was kept" in err
     assert "Traceback" not in err
+    assert _all_gone_within(workers, 5)
+    assert _rows(store, "SELECT COUNT(*) FROM cells WHERE status = 'running'") == [(0,)]
+
+
+@needs_proc
+def test_sigterm_to_the_whole_process_group_ends_the_sweep_instead_of_hanging(tiny_csv, tmp_path):
+    # `timeout` and a terminal signal every process of the group: the workers die at once, and the sweep must not
+    # wait for them to acknowledge its stop
+    store = tmp_path / "s.sqlite"
+    proc, workers = _sweep_with_two_running_cells(tiny_csv, store, own_group=True)
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("the sweep hung after SIGTERM to its process group")
+    assert proc.returncode == 128 + signal.SIGTERM and "Traceback" not in err, err
     assert _all_gone_within(workers, 5)
     assert _rows(store, "SELECT COUNT(*) FROM cells WHERE status = 'running'") == [(0,)]
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -130,7 +131,9 @@ def _run_local(store: ResultsStore, keys: list[str], workers: int | None):
         return
     # spawn, not fork: forking a process that has used torch's thread pools can deadlock
     context = get_context("spawn")
-    stop = context.Event()
+    # a lock-free flag, not an Event: Event.set() waits for every waiting worker to wake, and hangs for ever on one
+    # that died waiting (SIGTERM to the whole process group, as `timeout` sends, kills the workers first)
+    stop = context.RawValue("b", 0)
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
                                initargs=(os.getpid(), stop))
     try:
@@ -148,11 +151,11 @@ def _run_local(store: ResultsStore, keys: list[str], workers: int | None):
     except BaseException:
         # interrupted or terminated: workers stop now instead of finishing their cells (SIGTERM, unlike Ctrl-C,
         # reaches only this process), and their cells go back to pending
-        stop.set()
+        stop.value = 1
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        if stop.is_set():
+        if stop.value:
             store.release_orphans()
 
 
@@ -164,8 +167,8 @@ def _init_worker(parent: int, stop) -> None:
 
 def _exit_when_orphaned(parent: int, stop) -> None:
     # an orphan is re-parented (to init or a subreaper), so its parent pid changes
-    while os.getppid() == parent and not stop.wait(PARENT_POLL_SECONDS):
-        pass
+    while os.getppid() == parent and not stop.value:
+        time.sleep(PARENT_POLL_SECONDS)
     os._exit(1)  # at once: the cell in flight is freed by the parent or the next sweep, as after any crash
 
 
