@@ -16,6 +16,7 @@ from rnnmem.data import (
     tokenize,
     tweets_table,
 )
+from rnnmem.data.tweets import repaired_texts
 from rnnmem.errors import ConfigError, DataError
 
 # ---------------------------------------------------------------------------- tokenize
@@ -51,6 +52,22 @@ def test_tweets_corpus_reports_what_normalisation_replaced():
     assert notes["urls_replaced"] > 1000 and notes["user_handles_replaced"] > 1000
     assert notes["html_entities_decoded"] > 100
     assert not any(t in {"amp", "http", "https", "co"} for t in load_corpus("tweets").vocabulary.tokens[:200])
+
+
+def test_mis_encoded_text_is_repaired_and_counted():
+    texts = ["cafÃ© au lait", "donâ€™t stop", "lost emoji \ufffd\ufffd\ufffd\ufffd here \ufffd\ufffd and \ufffd", "clean"]
+    repaired, counts = repaired_texts(texts)
+    assert repaired[:2] == ["café au lait", "don't stop"]
+    assert repaired[2] == "lost emoji \ufffd here \ufffd and \ufffd"  # nothing recovers lost bytes: one mark per run
+    assert repaired[3] == "clean"
+    assert counts == {"texts_repaired_by_ftfy": 2, "undecodable_runs_collapsed": 2}
+
+
+def test_tweets_keep_one_token_per_run_of_lost_bytes():
+    table = tweets_table()
+    assert table.notes["texts_repaired_by_ftfy"] > 1000 and table.notes["undecodable_runs_collapsed"] > 1000
+    assert not any("\ufffd\ufffd" in text for text in table.texts)
+    assert not any("\r" in text for text in table.texts)  # 1564 raw tweets break lines with a bare carriage return
 
 
 # ---------------------------------------------------------------------------- Vocabulary

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import ftfy
 import numpy as np
 import pandas as pd
 
@@ -39,7 +41,7 @@ class TweetTable:
     num_tokens : np.ndarray
         Token count of each tweet under `tokenize`.
     notes : dict
-        Source file, replaced characters and dropped rows.
+        Source file, replaced characters, repaired texts and dropped rows.
     """
 
     ids: np.ndarray
@@ -64,7 +66,7 @@ def tweets_table() -> TweetTable:
     path = tweets_file()
     text, replaced = decode_tolerantly(path.read_bytes())
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    texts = frame["text"].tolist()
+    texts, repairs = repaired_texts(frame["text"].tolist())
     num_tokens = np.array([len(tokenize(t)) for t in texts])
     label_ids = {name: i for i, name in enumerate(LABEL_NAMES)}
     labels = np.array([label_ids.get(s.strip(), -1) for s in frame["sentiment"]])
@@ -73,14 +75,33 @@ def tweets_table() -> TweetTable:
         "source": str(path),
         "rows": len(frame),
         "replaced_characters": replaced,
+        **repairs,
         "empty_text_rows_dropped": int((num_tokens == 0).sum()),
         "unknown_label_rows_dropped": int(((num_tokens > 0) & (labels < 0)).sum()),
-        **normalisation_counts(texts),
+        **normalisation_counts(frame["text"]),
     }
     ids, labels, num_tokens = np.flatnonzero(keep), labels[keep], num_tokens[keep]
     for array in (ids, labels, num_tokens):
         array.setflags(write=False)  # the table is shared by every caller through the cache
     return TweetTable(ids, tuple(texts[i] for i in ids), labels, num_tokens, notes)
+
+
+# bytes that were not UTF-8 when the file was written (the tweets' emoji, mostly), one U+FFFD each after decoding
+_UNDECODABLE_RUN = re.compile("\ufffd{2,}")
+
+
+def repaired_texts(texts: list[str]) -> tuple[list[str], dict[str, int]]:
+    """The texts with their mis-encoding repaired, and how many each step changed.
+
+    ftfy (`ftfy.fix_text`) undoes mojibake, curly quotes, stray carriage returns and unnormalised Unicode. What it
+    cannot restore are bytes lost before the file was written: each decodes to one U+FFFD, and a run of them (one
+    lost emoji is three or four) becomes a single U+FFFD, so that the vocabulary keeps one token saying that
+    something stood there instead of a token per lost byte.
+    """
+    fixed = [ftfy.fix_text(text) for text in texts]
+    collapsed = [_UNDECODABLE_RUN.sub("\ufffd", text) for text in fixed]
+    return collapsed, {"texts_repaired_by_ftfy": sum(a != b for a, b in zip(texts, fixed)),
+                       "undecodable_runs_collapsed": sum(len(_UNDECODABLE_RUN.findall(text)) for text in fixed)}
 
 
 def load_tweets(test_fraction: float = 0.2, seed: int = 0) -> Corpus:
