@@ -49,15 +49,29 @@ from rnnmem.units import UNITS, build_unit
 
 
 def timed(fn, repeats: int, sync) -> dict:
-    fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+    return timed_together({"run": fn}, repeats, sync)["run"]
+
+
+def timed_together(fns: dict, repeats: int, sync) -> dict:
+    """Each of ``fns`` warmed up once, then timed ``repeats`` times in turns (the order rotating each round).
+
+    Things whose times are divided are timed in turns, not one after the other: on a machine
+    shared with other work the load changes within minutes, and a ratio of two blocks timed
+    minutes apart measures the load as much as the code.
+    """
+    for fn in fns.values():
         fn()
         sync()
-        times.append(time.perf_counter() - start)
-    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "repeats": repeats}
+    times = {name: [] for name in fns}
+    names = list(fns)
+    for round_ in range(repeats):
+        for name in names[round_ % len(names):] + names[: round_ % len(names)]:
+            start = time.perf_counter()
+            fns[name]()
+            sync()
+            times[name].append(time.perf_counter() - start)
+    return {name: {"median_s": statistics.median(t), "min_s": min(t), "max_s": max(t), "repeats": repeats}
+            for name, t in times.items()}
 
 
 def bench_occlusion(device, n, length, hidden, max_distance, budget, repeats, sync) -> dict:
@@ -69,15 +83,19 @@ def bench_occlusion(device, n, length, hidden, max_distance, budget, repeats, sy
     kernel = nn.LSTM(hidden, hidden, batch_first=True).to(device).eval()
     batch = max(1, budget // length)
     x = torch.randn(batch, length, hidden, generator=gen).to(device)
+
+    def occlusion(reuse):
+        return lambda: occlusion_effects(model, tokens, lengths, 0, max_distance, budget_tokens=budget,
+                                         reuse_prefix=reuse, progress=False)
+
     with torch.no_grad():
-        base = timed(lambda: kernel(x), repeats, sync)
+        timings = timed_together({"kernel": lambda: kernel(x), "from_start": occlusion(False),
+                                  "prefix_cached": occlusion(True)}, repeats, sync)
+    base = timings.pop("kernel")
     base_rate = batch * length / base["median_s"]
     out = {"shape": {"sequences": n, "length": length, "hidden": hidden, "max_distance": max_distance,
                      "kernel_batch": batch}, "lstm_forward_token_steps_per_s": base_rate, "lstm_forward": base}
-    for reuse in (False, True):
-        run = timed(lambda reuse=reuse: occlusion_effects(model, tokens, lengths, 0, max_distance, budget_tokens=budget,
-                                                          reuse_prefix=reuse, progress=False), repeats, sync)
-        name = "prefix_cached" if reuse else "from_start"
+    for name, run in timings.items():
         out[name] = dict(run, logical_token_steps_per_s=logical / run["median_s"],
                          ratio_to_lstm_forward=logical / run["median_s"] / base_rate)
     return out
@@ -116,22 +134,26 @@ def bench_peer(device, n, length, hidden, distances, configs, repeats, sync) -> 
         first = length - 1 - max_distance
         suffix, prefix = emb[:, first:], emb[:, :first]
         mask = torch.arange(max_distance + 1, device=device)[None, :, None].expand(1, -1, hidden)
-        ours = timed(lambda: occlusion_effects(model, tokens, lengths, 0, max_distance, progress=False), repeats, sync)
         effects = occlusion_effects(model, tokens, lengths, 0, max_distance, progress=False)
-        row = {"rnnmem": ours, "captum": {}}
+        runs = {"rnnmem": lambda max_distance=max_distance: occlusion_effects(model, tokens, lengths, 0, max_distance,
+                                                                              progress=False)}
         for name, method, extra in (("FeatureAblation", FeatureAblation, {"feature_mask": mask}),
                                     ("Occlusion", Occlusion, {"sliding_window_shapes": (1, hidden),
                                                               "strides": (1, hidden)})):
             for per_eval in configs:
-                def attribute(method=method, extra=extra, per_eval=per_eval):
+                def attribute(method=method, extra=extra, per_eval=per_eval, suffix=suffix, prefix=prefix):
                     with torch.no_grad():
                         return method(final).attribute(suffix, baselines=0.0, additional_forward_args=(prefix,),
                                                        perturbations_per_eval=per_eval, **extra)
-                run = timed(attribute, repeats, sync)
-                theirs = attribute()[:, :, 0].reshape(n, k, -1).double().norm(dim=1).flip(1).cpu().numpy()
-                difference = float(np.max(np.abs(theirs - effects)))
-                assert difference < 1e-4, f"captum {name} disagrees with rnnmem's occlusion by {difference}"
-                row["captum"][f"{name} x{per_eval}"] = dict(run, max_abs_difference=difference)
+                runs[f"{name} x{per_eval}"] = attribute
+        timings = timed_together(runs, repeats, sync)
+        ours = timings.pop("rnnmem")
+        row = {"rnnmem": ours, "captum": {}}
+        for config, run in timings.items():
+            theirs = runs[config]()[:, :, 0].reshape(n, k, -1).double().norm(dim=1).flip(1).cpu().numpy()
+            difference = float(np.max(np.abs(theirs - effects)))
+            assert difference < 1e-4, f"captum {config} disagrees with rnnmem's occlusion by {difference}"
+            row["captum"][config] = dict(run, max_abs_difference=difference)
         best = min(row["captum"], key=lambda c: row["captum"][c]["median_s"])
         row["captum_best"] = best
         row["ratio_captum_best_to_rnnmem"] = row["captum"][best]["median_s"] / ours["median_s"]
@@ -143,9 +165,11 @@ def bench_peer(device, n, length, hidden, distances, configs, repeats, sync) -> 
                      for j in range(k)]
         return torch.stack(grads).double().pow(2).sum(dim=(0, 3)).sqrt().cpu()
 
-    theirs_t = timed(saliency, repeats, sync)
-    norms_t = timed(lambda: _jacobian_norms(model, tokens, lengths - 1, trim=True), repeats, sync)
-    full_t = timed(lambda: gradient_effects(model, tokens, lengths, length - 1, progress=False), repeats, sync)
+    timings = timed_together({"saliency": saliency,
+                              "norms": lambda: _jacobian_norms(model, tokens, lengths - 1, trim=True),
+                              "full": lambda: gradient_effects(model, tokens, lengths, length - 1, progress=False)},
+                             repeats, sync)
+    theirs_t, norms_t, full_t = timings["saliency"], timings["norms"], timings["full"]
     difference = float((saliency() - _jacobian_norms(model, tokens, lengths - 1, trim=True)).abs().max())
     assert difference < 1e-4, f"captum Saliency disagrees with rnnmem's Jacobian norms by {difference}"
     out["gradient"] = {"captum Saliency x K": theirs_t, "rnnmem Jacobian norms": norms_t,
@@ -202,7 +226,8 @@ def bench_training(device, quick, repeats, sync) -> dict:
             nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
 
-    ours, bare = timed(rnnmem_epoch, repeats, sync), timed(bare_epoch, repeats, sync)
+    timings = timed_together({"rnnmem": rnnmem_epoch, "bare": bare_epoch}, repeats, sync)
+    ours, bare = timings["rnnmem"], timings["bare"]
     return {"corpus": corpus.name, "documents": len(tokens), "max_len": max_len, "batch_size": batch_size,
             "padded_share": 1 - real / padded, "rnnmem_train": ours, "bare_loop": bare,
             "rnnmem_tokens_per_s": real / ours["median_s"], "bare_tokens_per_s": real / bare["median_s"],

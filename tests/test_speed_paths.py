@@ -13,7 +13,9 @@ from rnnmem.data import Corpus
 from known_systems import LinearRecurrence
 from rnnmem.errors import ModelProtocolError
 from rnnmem.indicators.batching import CALL_COST, STEP_COST, kernels_differentiable, passes_cost, plan_batches
-from rnnmem.indicators.retention import _jacobian_norms, fitted_tail_decay, occlusion_effects, regression_design
+from rnnmem.indicators.replacement import replacement_effects, unigram_distribution
+from rnnmem.indicators.retention import (_jacobian_norms, fitted_tail_decay, occlusion_effects, positions_within,
+                                         regression_design, replaced_runs)
 from test_estimators import MAX_DISTANCE, ragged_sequences, words_and_points
 
 
@@ -67,6 +69,39 @@ def test_occlusion_gives_the_same_effects_whichever_route_the_cost_model_takes(m
     for effects in runs[1:]:
         for chosen, forced in zip(runs[0], effects):
             np.testing.assert_allclose(chosen, forced, atol=1e-6)
+
+
+@pytest.mark.parametrize("reuse", [True, False])
+def test_rounds_of_replacements_run_as_one_give_each_round_s_own_runs(reuse):
+    model = rnnmem.build_model("lstm", 50, 3, hidden_size=16, embedding_dim=8).eval()
+    gen = torch.Generator().manual_seed(2)
+    tokens = torch.randint(1, 50, (10, 30), generator=gen)
+    lengths = torch.randint(12, 31, (10,), generator=gen)
+    rounds = torch.randint(1, 50, (3, len(positions_within(lengths, 20)[0])), generator=gen)
+    together = replaced_runs(model, tokens, lengths, rounds, 20, budget_tokens=1000, reuse_prefix=reuse,
+                             progress=False)
+    assert together[0].shape == (3, 10, 21)
+    for r, drawn in enumerate(rounds):
+        alone = replaced_runs(model, tokens, lengths, drawn, 20, budget_tokens=1000, reuse_prefix=reuse, progress=False)
+        for joint, own in zip(together, alone):
+            np.testing.assert_allclose(joint[r], own, atol=1e-6)
+    assert np.nanmax(np.abs(together[0][0] - together[0][1])) > 1e-3  # the rounds differ: a mix-up would show
+
+
+
+def test_the_replacement_reference_is_the_mean_over_its_seeded_draws_each_run_alone():
+    model = rnnmem.build_model("lstm", 50, 3, hidden_size=16, embedding_dim=8).eval()
+    gen = torch.Generator().manual_seed(2)
+    tokens = torch.randint(1, 50, (10, 30), generator=gen)
+    lengths = torch.randint(12, 31, (10,), generator=gen)
+    draws = torch.Generator().manual_seed(5)  # the draws one at a time, as the reference drew them before
+    distribution = unigram_distribution(tokens, lengths)
+    alone = [replaced_runs(model, tokens, lengths, torch.multinomial(distribution, len(positions_within(lengths, 20)[0]),
+                                                                     replacement=True, generator=draws), 20, progress=False)
+             for _ in range(3)]
+    moves, flips = replacement_effects(model, tokens, lengths, 20, draws=3, seed=5, progress=False)
+    np.testing.assert_allclose(moves, np.mean([move for move, _ in alone], axis=0), atol=1e-6)
+    np.testing.assert_allclose(flips, np.mean([flip for _, flip in alone], axis=0), atol=1e-6)
 
 
 def test_reusing_prefixes_of_a_model_without_states_before_is_refused_with_the_fix():

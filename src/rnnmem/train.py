@@ -90,12 +90,16 @@ def seed_everything(seed: int) -> torch.Generator:
 
 def last_token_logits(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor, bptt_window: int | None = None) -> torch.Tensor:
     """Readout at each sequence's true last token, [B, K], on the CPU beside the labels whatever the model's device."""
+    return _logits_on_device(model, tokens, lengths, bptt_window).cpu()
+
+
+def _logits_on_device(model, tokens, lengths, bptt_window):
     tokens = tokens.to(device_of(model))
     if bptt_window is None:
         out = model(tokens)
     else:
         out = model.forward_embedded(model.embed(tokens), bptt_window=bptt_window)
-    return out[torch.arange(len(tokens), device=out.device), (lengths - 1).to(out.device)].cpu()
+    return out[torch.arange(len(tokens), device=out.device), (lengths - 1).to(out.device)]
 
 
 @torch.no_grad()
@@ -320,22 +324,31 @@ def length_batches(lengths: torch.Tensor, batch_size: int, generator: torch.Gene
 
 
 def _train_epoch(model, data, optimizer, batch_size, generator, bptt_window, grad_clip, step_scheduler, bar, diverged):
-    """One pass over ``data`` in a seeded order; returns the mean loss and the running accuracy."""
+    """One pass over ``data`` in a seeded order; returns the mean loss and the running accuracy.
+
+    Losses and hits stay on the model's device until the epoch ends: reading them every step
+    would wait for the device at every step (on a GPU, a stall per batch).
+    """
     tokens, lengths, labels = data
-    losses, correct = [], 0
+    device = device_of(model)
+    losses, correct = [], torch.zeros((), dtype=torch.long, device=device)
     for idx in length_batches(lengths, batch_size, generator):
         width = int(lengths[idx].max())
-        logits = last_token_logits(model, tokens[idx, :width], lengths[idx], bptt_window)
-        loss = nn.functional.cross_entropy(logits, labels[idx])
-        if not torch.isfinite(loss):
-            raise diverged(loss.item())
+        logits = _logits_on_device(model, tokens[idx, :width], lengths[idx], bptt_window)
+        targets = labels[idx].to(device, non_blocking=True)
+        loss = nn.functional.cross_entropy(logits, targets)
         optimizer.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         optimizer.step()
         if step_scheduler is not None:
             step_scheduler.step()
-        losses.append(loss.item())
-        correct += int((logits.argmax(-1) == labels[idx]).sum())
+        losses.append(loss.detach())
+        correct += (logits.detach().argmax(-1) == targets).sum()
         bar.update(1)
-    return float(np.mean(losses)), correct / len(tokens)
+    losses = torch.stack(losses).tolist()
+    # a non-finite loss has poisoned every later step: the first one is the step that diverged
+    first_bad = next((value for value in losses if not math.isfinite(value)), None)
+    if first_bad is not None:
+        raise diverged(first_bad)
+    return float(np.mean(losses)), int(correct) / len(tokens)

@@ -39,11 +39,8 @@ def replacement_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.T
     generator = torch.Generator().manual_seed(seed)
     distribution = unigram_distribution(tokens, lengths)
     variants = len(positions_within(lengths, max_distance)[0])
-    moves, flips = [], []
-    for _ in range(draws):
-        drawn = torch.multinomial(distribution, variants, replacement=True, generator=generator)
-        move, flipped = replaced_runs(model, tokens, lengths, drawn, max_distance, progress=progress,
-                                         desc="replacement")
-        moves.append(move)
-        flips.append(flipped)
-    return np.mean(moves, axis=0), np.mean(flips, axis=0)
+    drawn = torch.stack([torch.multinomial(distribution, variants, replacement=True, generator=generator)
+                         for _ in range(draws)])
+    # the draws run as one: each chunk's readouts and cached states serve all of them, and their variants share batches
+    moves, flips = replaced_runs(model, tokens, lengths, drawn, max_distance, progress=progress, desc="replacement")
+    return moves.mean(axis=0), flips.mean(axis=0)

@@ -60,9 +60,11 @@ def replaced_runs(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor,
                   desc: str = "occlusion variants") -> tuple[np.ndarray, np.ndarray]:
     """Each token within ``max_distance`` of its sequence's end replaced in turn: effects and decision flips, [N, D+1].
 
-    ``replacement`` is one token id for every variant (the neutral token) or a LongTensor with one id
-    per variant, in the order of `positions_within` (draws from the data's distribution). Returns
-    (||S(x) - S(x')||, whether argmax o_T != argmax o'_T) for every variant x'.
+    ``replacement`` is one token id for every variant (the neutral token), a LongTensor with one id
+    per variant, in the order of `positions_within` (draws from the data's distribution), or [R, V]:
+    R rounds of such ids, run as one (they share each chunk's readouts, cached states and
+    batches), and then both arrays are [R, N, D+1]. Returns (||S(x) - S(x')||, whether
+    argmax o_T != argmax o'_T) for every variant x'.
 
     All variants are batched, at most ``budget_tokens`` token-steps per forward
     pass, fewer by K / 16 for a readout of K > 31 dimensions (this bounds memory). The origin
@@ -81,7 +83,10 @@ def replaced_runs(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor,
         raise ModelProtocolError("reuse_prefix=True needs a model with states_before and readout_from "
                                  "(SequenceModel has both); pass reuse_prefix=None to let rnnmem choose.")
     seq, pos = positions_within(lengths, max_distance)
-    per_variant = torch.as_tensor(replacement).long().expand(len(seq))
+    replacement = torch.as_tensor(replacement).long()
+    rounds = replacement.expand(len(seq))[None] if replacement.dim() < 2 else replacement
+    variants = len(seq)
+    seq, pos, per_variant = seq.repeat(len(rounds)), pos.repeat(len(rounds)), rounds.reshape(-1)
     at_end, flipped = torch.empty(len(seq), dtype=torch.float64), torch.empty(len(seq), dtype=torch.float64)
     with progress_bar(total=len(seq), desc=desc, unit="variant", shown=progress) as bar:
         for chunk in _chunks(n, 256):
@@ -99,8 +104,11 @@ def replaced_runs(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor,
                 run, batches = _occlude_from_start, from_start
             at_end[mine], flipped[mine] = run(model, tokens, lengths, per_variant[mine], chunk, seq[mine], pos[mine],
                                               readouts, batches, bar)
-    return tuple(_to_distance_matrix(values, seq, pos, lengths, n, max_distance)
-                 for values in (at_end, flipped))
+    seq, pos = seq[:variants], pos[:variants]
+    measured = tuple(np.stack([_to_distance_matrix(values, seq, pos, lengths, n, max_distance)
+                               for values in per_round.reshape(len(rounds), variants)])
+                     for per_round in (at_end, flipped))
+    return measured if replacement.dim() == 2 else tuple(values[0] for values in measured)
 
 
 def _occlude_from_start(model, tokens, lengths, replacement, chunk, seq, pos, readouts, batches, bar):
