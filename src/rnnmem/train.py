@@ -93,7 +93,7 @@ def last_token_logits(model: nn.Module, tokens: torch.Tensor, lengths: torch.Ten
     return _logits_on_device(model, tokens, lengths, bptt_window).cpu()
 
 
-def _logits_on_device(model, tokens, lengths, bptt_window):
+def _logits_on_device(model, tokens, lengths, bptt_window):  # training keeps them there: no sync per step
     tokens = tokens.to(device_of(model))
     if bptt_window is None:
         out = model(tokens)
@@ -324,11 +324,7 @@ def length_batches(lengths: torch.Tensor, batch_size: int, generator: torch.Gene
 
 
 def _train_epoch(model, data, optimizer, batch_size, generator, bptt_window, grad_clip, step_scheduler, bar, diverged):
-    """One pass over ``data`` in a seeded order; returns the mean loss and the running accuracy.
-
-    Losses and hits stay on the model's device until the epoch ends: reading them every step
-    would wait for the device at every step (on a GPU, a stall per batch).
-    """
+    """One pass over ``data`` in a seeded order; returns the mean loss and the running accuracy."""
     tokens, lengths, labels = data
     device = device_of(model)
     losses, correct = [], torch.zeros((), dtype=torch.long, device=device)
@@ -348,7 +344,6 @@ def _train_epoch(model, data, optimizer, batch_size, generator, bptt_window, gra
         bar.update(1)
     losses = torch.stack(losses).tolist()
     # a non-finite loss has poisoned every later step: the first one is the step that diverged
-    first_bad = next((value for value in losses if not math.isfinite(value)), None)
-    if first_bad is not None:
+    if (first_bad := next((value for value in losses if not math.isfinite(value)), None)) is not None:
         raise diverged(first_bad)
     return float(np.mean(losses)), int(correct) / len(tokens)
