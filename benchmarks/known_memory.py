@@ -45,7 +45,7 @@ def run_cell(unit: str, task: str, seed: int) -> dict:
     started = time.perf_counter()
     history = rnnmem.train(model, corpus, seed=seed, progress=False, **SUITE_TRAINING)
     report = rnnmem.assess(model, corpus, max_distance=100, max_sequences=100, n_resamples=200, floor=False,
-                           probes=False, progress=False, seed=seed)
+                           probes=False, progress=False, seed=seed, estimators=ESTIMATORS)
     cell = {"unit": unit, "task": task, "corpus": name, "accuracy": history.final_accuracy,
             "seconds": time.perf_counter() - started, "window": report.last_measured_distance("replacement"),
             "relevant_distances": corpus.notes["relevant_distances"], "estimators": {},
