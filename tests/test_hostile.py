@@ -28,7 +28,7 @@ from rnnmem.cli import app
 from rnnmem.errors import ConfigError, DataError, ModelProtocolError, StorageError
 from rnnmem.fileio import MANIFEST, RunOutputs, read_bounded, write_atomically
 from rnnmem.sweep import ResultsStore
-from rnnmem.sweep.cell import CellConfig
+from rnnmem.pipeline.config import RunConfig
 
 try:  # Click 8.2 keeps stderr apart by default; older Clicks need to be asked
     runner = CliRunner(mix_stderr=False)
@@ -455,8 +455,8 @@ def test_an_older_store_without_optional_columns_is_migrated_forward(tmp_path):
     path = _store_with(tmp_path, "CREATE TABLE cells (key TEXT PRIMARY KEY, config TEXT NOT NULL, status TEXT NOT NULL,"
                                  " result TEXT);")
     store = ResultsStore(path)
-    assert store.add([CellConfig(unit="srn")]) == 1
-    assert store.claim() == CellConfig(unit="srn")
+    assert store.add([RunConfig(unit="srn")]) == 1
+    assert store.claim() == RunConfig(unit="srn")
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 1
         assert db.execute("SELECT attempts, owner IS NOT NULL FROM cells").fetchone() == (1, 1)
@@ -485,8 +485,8 @@ def test_a_store_from_a_newer_schema_version_is_refused_with_the_way_out(tmp_pat
 def test_damaged_json_rows_are_named_with_the_row_and_the_fix(tmp_path):
     path = tmp_path / "s.sqlite"
     store = ResultsStore(path)
-    store.add([CellConfig(unit="srn")])
-    key = CellConfig(unit="srn").key
+    store.add([RunConfig(unit="srn")])
+    key = RunConfig(unit="srn").key
     with sqlite3.connect(path) as db:
         db.execute("UPDATE cells SET config='{\"unit\": \"srn\"', status='done', result='[1, 2' WHERE key=?", (key,))
     db.close()
@@ -504,7 +504,7 @@ def test_damaged_json_rows_are_named_with_the_row_and_the_fix(tmp_path):
 ])
 def test_a_store_whose_results_were_edited_into_another_shape_is_a_message(tmp_path, result, message):
     path = tmp_path / "s.sqlite"
-    ResultsStore(path).add([CellConfig(unit="srn")])
+    ResultsStore(path).add([RunConfig(unit="srn")])
     with sqlite3.connect(path) as db:
         db.execute("UPDATE cells SET status='done', result=?", (json.dumps(result),))
     db.close()
@@ -513,7 +513,7 @@ def test_a_store_whose_results_were_edited_into_another_shape_is_a_message(tmp_p
 
 def test_a_read_only_store_can_be_reported_and_a_write_names_the_fix(tmp_path, monkeypatch):
     path = tmp_path / "s.sqlite"
-    ResultsStore(path).add([CellConfig(unit="srn")])
+    ResultsStore(path).add([RunConfig(unit="srn")])
     monkeypatch.setattr(ResultsStore, "_connect", lambda self: sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
                                                                                 isolation_level=None))
     store = ResultsStore(path)  # a current store opens without writing
@@ -531,7 +531,7 @@ def test_a_store_locked_by_another_process_is_named_with_the_way_out(tmp_path, m
     holder.execute("BEGIN IMMEDIATE")  # another sweep in the middle of a write
     try:
         with pytest.raises(DataError, match="another process has held it locked .*wait for that sweep to finish"):
-            store.add([CellConfig(unit="srn")])
+            store.add([RunConfig(unit="srn")])
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -555,7 +555,7 @@ def test_a_full_disk_during_a_sweep_is_a_message_naming_the_store(tmp_path, monk
     monkeypatch.setattr(ResultsStore, "_connect", small_disk)
     store = ResultsStore(path)
     with pytest.raises(StorageError, match="the disk is full .*re-run the same command: finished cells are kept"):
-        store.add([CellConfig(unit="srn", seed=s, corpus="x" * 2000) for s in range(50)])
+        store.add([RunConfig(unit="srn", seed=s, corpus="x" * 2000) for s in range(50)])
 
 
 # ------------------------------------------------------------------------------- processes die with their parent
@@ -745,12 +745,12 @@ def test_a_number_written_one_way_keeps_its_spelling(tmp_path):
 
 
 def test_texts_far_longer_than_max_len_are_cut_and_the_report_says_so(tmp_path):
-    from rnnmem.sweep.cell import train_and_assess
+    from rnnmem.pipeline.classify import train_and_assess
 
     rows = [(i, " ".join(["good" if i % 2 else "bad"] + [f"w{j % 9}" for j in range(3000 if i < 6 else 10)]),
              "pos" if i % 2 else "neg") for i in range(40)]
     path = _csv(tmp_path / "long.csv", rows)
-    config = CellConfig(unit="srn", corpus=str(path), max_len=8, max_distance=6, epochs=1, hidden_size=8,
+    config = RunConfig(unit="srn", corpus=str(path), max_len=8, max_distance=6, epochs=1, hidden_size=8,
                         embedding_dim=4, max_sequences=12, n_resamples=20, estimators=("occlusion",))
     _, corpus, _, report, _ = train_and_assess(config)
     assert report.meta["sequence_length"]["max"] == 16  # 2 x max(max_len 8, max_distance + 1 = 7), not 3,001

@@ -99,10 +99,10 @@ def test_an_lm_run_honours_tau_and_reports_as_an_lm(lm_run):
 
 def test_an_lm_refuses_a_device_it_cannot_train_on(tmp_path):
     from rnnmem.errors import ConfigError
-    from rnnmem.sweep.cell import CellConfig
-    from rnnmem.sweep.lm_cell import train_and_assess_lm
+    from rnnmem.pipeline.config import RunConfig
+    from rnnmem.pipeline.lm import train_and_assess_lm
     with pytest.raises(ConfigError, match="--task lm trains and assesses on the CPU only.*Leave out --device"):
-        train_and_assess_lm(CellConfig(corpus=str(tmp_path / "never-read.csv")), device="cuda")
+        train_and_assess_lm(RunConfig(corpus=str(tmp_path / "never-read.csv")), device="cuda")
 
 
 @pytest.mark.parametrize("args, message", [

@@ -97,7 +97,8 @@ def train_language_model(model: nn.Module, corpus: Corpus, max_len: int = 128, e
     decides: after each epoch its loss is measured, training stops when it has not improved for
     ``patience`` epochs, and the weights of the best epoch are restored. Gradients are clipped
     to norm ``grad_clip``. The record carries the test loss beside an add-one unigram model's
-    fitted on the same training texts (perplexity = exp(loss)).
+    fitted on the same training texts (perplexity = exp(loss)). The defaults are this function's own;
+    `rnnmem assess --task lm` passes the run's settings (`rnnmem.pipeline.config.RunConfig`).
     """
     check_int("max_len", max_len, low=2, high=1_000_000)
     check_int("epochs", epochs, low=1, high=10_000)

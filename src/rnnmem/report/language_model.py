@@ -1,6 +1,6 @@
 """The language-model part of a report (`rnnmem assess --task lm`): perplexity and the context the model uses.
 
-Renders ``report.meta["language_model"]`` (written by `rnnmem.sweep.lm_cell`) beside the
+Renders ``report.meta["language_model"]`` (written by `rnnmem.pipeline.lm`) beside the
 report's occlusion ML(0.1), so the SES horizon stands next to its real-text reference.
 """
 

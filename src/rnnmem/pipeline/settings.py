@@ -1,7 +1,7 @@
 """Settings files: the TOML that `rnnmem sweep --grid` ([grid]) and `rnnmem assess --config` ([assess]) read.
 
 Both are read the same way (bounded size, TOML only, exactly one named table) and their
-values are checked against the cell settings (`CellConfig`) before any work starts. An
+values are checked against the cell settings (`RunConfig`) before any work starts. An
 assess file looks like::
 
     [assess]
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rnnmem.errors import ConfigError, DataError
 from rnnmem.fileio import read_bounded
-from rnnmem.sweep.cell import CellConfig
+from rnnmem.pipeline.config import RunConfig
 from rnnmem.validation import did_you_mean
 
 MAX_SETTINGS_BYTES = 2**20
@@ -65,7 +65,7 @@ def read_toml_table(path: str | Path, table: str, example: str, flag: str) -> di
 
 
 def load_assess_file(path: str | Path, options: dict[str, type]) -> dict:
-    """The settings of an ``[assess]`` file: cell settings (`CellConfig` fields) and the command's own ``options``.
+    """The settings of an ``[assess]`` file: cell settings (`RunConfig` fields) and the command's own ``options``.
 
     Parameters
     ----------
@@ -80,7 +80,7 @@ def load_assess_file(path: str | Path, options: dict[str, type]) -> dict:
         Setting name -> value, each of the right type (``estimators`` as a tuple).
     """
     table = read_toml_table(path, "assess", ASSESS_EXAMPLE, "--config")
-    valid = sorted({f.name for f in fields(CellConfig)} | set(options))
+    valid = sorted({f.name for f in fields(RunConfig)} | set(options))
     for name, value in table.items():
         if name not in valid:
             raise ConfigError(f"unknown setting '{name}' in {path}.{did_you_mean(name, valid)} "
@@ -105,19 +105,19 @@ def assess_settings(values: dict, given: set[str], config_file: str | Path | Non
     return settings
 
 
-def cell_config(settings: dict) -> CellConfig:
-    """The CellConfig of the cell settings among ``settings`` (None: the default); estimators are split at commas."""
-    names = {f.name for f in fields(CellConfig)}
+def run_config(settings: dict) -> RunConfig:
+    """The RunConfig of the cell settings among ``settings`` (None: the default); estimators are split at commas."""
+    names = {f.name for f in fields(RunConfig)}
     cell = {name: value for name, value in settings.items() if name in names and value is not None}
     if "estimators" in cell:
         cell["estimators"] = tuple(part.strip() for entry in cell["estimators"] for part in entry.split(",")
                                    if part.strip())
-    return CellConfig.from_dict(cell)
+    return RunConfig.from_dict(cell)
 
 
 def check_type(name: str, value) -> None:
     """Fail before any training when a value cannot be the cell setting ``name`` (e.g. lengths = ["16"])."""
-    expected = type(getattr(CellConfig(), name))
+    expected = type(getattr(RunConfig(), name))
     if expected in (int, float, str) and not is_a(value, expected):
         raise ConfigError(f"{name} must be {expected.__name__} values; got {value!r}.")
     if name == "estimators" and (not isinstance(value, (list, tuple)) or not all(isinstance(e, str) for e in value)):

@@ -1,4 +1,4 @@
-"""A language-model cell: train a unit to predict the next token of a corpus's texts, assess it, and measure
+"""A language model's run: train a unit to predict the next token of a corpus's texts, assess it, and measure
 the context it uses (`rnnmem assess --task lm`).
 
 The SES of a language model is its readout, one dimension per vocabulary word; the gradient
@@ -19,7 +19,8 @@ from rnnmem.indicators.context import PERTURBATIONS, context_area
 from rnnmem.indicators.retention import SKETCH_DIMENSIONS
 from rnnmem.language_model import FINE_KS, context_loss_rise, train_language_model, unigram_log_probs
 from rnnmem.model import build_model, save_model
-from rnnmem.sweep.cell import CellConfig, assess_with_config, assessed_length, corpus_for, cut_notes, provenance
+from rnnmem.pipeline.classify import assess_with_config, corpus_for, cut_notes, provenance
+from rnnmem.pipeline.config import RunConfig, assessed_length
 
 TASKS = ("classify", "lm")
 # readout dimensions of an LM: the most frequent training words, the rest read as <unk>; the
@@ -34,7 +35,7 @@ def context_ks(max_distance: int) -> list[int]:
     return [k for k in FINE_KS if k <= max(max_distance, 1)]
 
 
-def train_and_assess_lm(config: CellConfig, progress: bool = False, device: str = "cpu"):
+def train_and_assess_lm(config: RunConfig, progress: bool = False, device: str = "cpu"):
     """Train ``config.unit`` as a next-token LM on the corpus's training texts, then assess it and its context curve.
 
     The assessment takes the cell's settings (tau, occlusion normalisation) as a classifier's does, on the
@@ -94,7 +95,7 @@ def train_and_assess_lm(config: CellConfig, progress: bool = False, device: str 
                                                "assess_s": time.perf_counter() - trained}
 
 
-def lm_training_record(config: CellConfig, corpus, record) -> dict:
+def lm_training_record(config: RunConfig, corpus, record) -> dict:
     """An LM's training record, as a classifier's (`cell.training_record`) with perplexity in place of accuracy."""
     better = record.test_perplexity < record.unigram_perplexity
     settings = {"max_len": config.max_len, "epochs": config.epochs, "batch_size": config.batch_size, "lr": config.lr,
@@ -106,7 +107,7 @@ def lm_training_record(config: CellConfig, corpus, record) -> dict:
                       **provenance(config, corpus, settings)})
 
 
-def write_lm_run(config: CellConfig, stage, progress: bool = True, device: str = "cpu"):
+def write_lm_run(config: RunConfig, stage, progress: bool = True, device: str = "cpu"):
     """`rnnmem assess --task lm`: train and assess, and write the model and history.json into ``stage``."""
     model, vocabulary, record, report, _ = train_and_assess_lm(config, progress=progress, device=device)
     save_model(model, stage / "model", vocabulary.to_dict(), [])
