@@ -17,7 +17,8 @@ from rnnmem.errors import ConfigError, DataError
 from rnnmem.fileio import json_safe, write_atomically
 from rnnmem.indicators.context import PERTURBATIONS, context_area
 from rnnmem.indicators.retention import SKETCH_DIMENSIONS
-from rnnmem.language_model import FINE_KS, context_loss_rise, train_language_model, unigram_log_probs
+from rnnmem.language_model import (FINE_KS, LanguageModelResult, context_loss_rise, train_language_model,
+                                   unigram_log_probs)
 from rnnmem.model import build_model, save_model
 from rnnmem.pipeline.classify import assess_with_config, corpus_for, cut_notes, provenance
 from rnnmem.pipeline.config import RunConfig, assessed_length
@@ -40,7 +41,7 @@ def train_and_assess_lm(config: RunConfig, progress: bool = False, device: str =
 
     The assessment takes the cell's settings (tau, occlusion normalisation) as a classifier's does, on the
     encoded test texts: the SES axes are vocabulary words, so no class names and no semantic validity.
-    Returns (model, vocabulary, record, report, timings); ``report.meta["language_model"]``
+    Returns (model, vocabulary, record, report, timings); ``report.language_model`` (`LanguageModelResult`)
     holds perplexities, the loss-rise curves and the effective contexts.
     """
     if device != "cpu":
@@ -81,15 +82,13 @@ def train_and_assess_lm(config: RunConfig, progress: bool = False, device: str =
             "language model).")
     report.meta["model"] = {"unit": config.unit, "hidden_size": config.hidden_size, "corpus": corpus.name,
                             "task": "lm", "vocabulary": len(vocabulary), **lm_training_record(config, corpus, record)}
-    report.meta["language_model"] = {
-        "test_perplexity": record.test_perplexity, "unigram_perplexity": record.unigram_perplexity,
-        "best_epoch": record.best_epoch, "train_loss": record.train_loss, "validation_loss": record.validation_loss,
-        "ks": curve.ks, "full_loss": curve.full_loss, "rise": curve.rise, "targets": curve.n_targets,
-        "tolerance": TOLERANCE,
-        "effective_context": {name: curve.effective_context(name, TOLERANCE) for name in PERTURBATIONS},
-        "effective_context_interpolated": curve.effective_context("cut", TOLERANCE, interpolate=True),
-        "context_area": context_area(curve.ks, curve.rise["cut"]),
-    }
+    report.language_model = LanguageModelResult(
+        test_perplexity=record.test_perplexity, unigram_perplexity=record.unigram_perplexity,
+        best_epoch=record.best_epoch, train_loss=record.train_loss, validation_loss=record.validation_loss,
+        ks=curve.ks, full_loss=curve.full_loss, rise=curve.rise, targets=curve.n_targets, tolerance=TOLERANCE,
+        effective_context={name: curve.effective_context(name, TOLERANCE) for name in PERTURBATIONS},
+        effective_context_interpolated=curve.effective_context("cut", TOLERANCE, interpolate=True),
+        context_area=context_area(curve.ks, curve.rise["cut"]))
     report.meta["corpus_notes"] = corpus.notes
     return model, vocabulary, record, report, {"train_s": trained - started,
                                                "assess_s": time.perf_counter() - trained}
