@@ -105,8 +105,8 @@ def test_a_linked_subfolder_of_the_outputs_is_refused(tmp_path):
     out.mkdir()
     (out / "model").symlink_to(elsewhere, target_is_directory=True)
     with pytest.raises(ConfigError, match="model is a symbolic link; rnnmem writes outputs only inside"):
-        with RunOutputs(out, "assess") as stage:
-            write_atomically(stage / "model" / "model.pt", b"weights")
+        with RunOutputs(out, "assess") as staging:
+            write_atomically(staging / "model" / "model.pt", b"weights")
     assert list(elsewhere.iterdir()) == []
 
 
@@ -115,12 +115,12 @@ def test_a_linked_subfolder_of_the_outputs_is_refused(tmp_path):
 
 def test_a_new_run_removes_the_files_of_the_earlier_run_it_did_not_write(tmp_path):
     out = tmp_path / "out"
-    with RunOutputs(out, "assess") as stage:
+    with RunOutputs(out, "assess") as staging:
         for name in ("report.json", "validity.png", "model/model.pt"):
-            write_atomically(stage / name, name)
+            write_atomically(staging / name, name)
     (out / "notes-by-the-user.txt").write_text("mine")
-    with RunOutputs(out, "assess") as stage:
-        write_atomically(stage / "report.json", "second run")
+    with RunOutputs(out, "assess") as staging:
+        write_atomically(staging / "report.json", "second run")
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert names == [MANIFEST, "notes-by-the-user.txt", "report.json"]  # validity.png of the first run is gone
     assert (out / "report.json").read_text() == "second run"
@@ -141,32 +141,32 @@ def test_the_checkpoint_being_reassessed_is_kept_when_the_new_run_does_not_rewri
 
 def test_an_assessment_and_a_study_report_sharing_a_folder_keep_each_others_files(tmp_path):
     out = tmp_path / "shared"
-    with RunOutputs(out, "assess") as stage:
-        write_atomically(stage / "model" / "model.pt", b"trained weights")
-        write_atomically(stage / "report.md", "assessment")
-    with RunOutputs(out, "report") as stage:
-        write_atomically(stage / "comparison.md", "study")
-        write_atomically(stage / "report.md", "study report")
+    with RunOutputs(out, "assess") as staging:
+        write_atomically(staging / "model" / "model.pt", b"trained weights")
+        write_atomically(staging / "report.md", "assessment")
+    with RunOutputs(out, "report") as staging:
+        write_atomically(staging / "comparison.md", "study")
+        write_atomically(staging / "report.md", "study report")
     assert (out / "model" / "model.pt").read_bytes() == b"trained weights"
     assert listed(out) == {"assess": ["model/model.pt", "report.md"], "report": ["comparison.md", "report.md"]}
 
 
 def test_a_folder_where_a_file_goes_is_refused_before_anything_is_replaced(tmp_path):
     out = tmp_path / "out"
-    with RunOutputs(out, "assess") as stage:
-        write_atomically(stage / "a.json", "first")
+    with RunOutputs(out, "assess") as staging:
+        write_atomically(staging / "a.json", "first")
     (out / "report.json").mkdir()
     with pytest.raises(ConfigError, match="report.json is a folder where rnnmem writes a file"):
-        with RunOutputs(out, "assess") as stage:
-            write_atomically(stage / "a.json", "second")
-            write_atomically(stage / "report.json", "x")
+        with RunOutputs(out, "assess") as staging:
+            write_atomically(staging / "a.json", "second")
+            write_atomically(staging / "report.json", "x")
     assert (out / "a.json").read_text() == "first"
     (out / "report.json").rmdir()
     (out / "model").write_text("the user's notes")
     with pytest.raises(ConfigError, match="model is a file where rnnmem writes a folder"):
-        with RunOutputs(out, "assess") as stage:
-            write_atomically(stage / "a.json", "third")
-            write_atomically(stage / "model" / "model.pt", b"w")
+        with RunOutputs(out, "assess") as staging:
+            write_atomically(staging / "a.json", "third")
+            write_atomically(staging / "model" / "model.pt", b"w")
     assert (out / "a.json").read_text() == "first" and (out / "model").read_text() == "the user's notes"
 
 
@@ -176,19 +176,19 @@ def test_a_tampered_manifest_cannot_remove_files_outside_the_folder(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / MANIFEST).write_text(json.dumps({"runs": {"assess": ["../victim.txt", str(victim), "", 3, None]}}))
-    with RunOutputs(out, "assess") as stage:
-        write_atomically(stage / "report.md", "x")
+    with RunOutputs(out, "assess") as staging:
+        write_atomically(staging / "report.md", "x")
     assert victim.read_text() == "keep me"
 
 
 def test_a_failed_run_leaves_the_earlier_run_whole_and_no_staging_behind(tmp_path):
     out = tmp_path / "out"
-    with RunOutputs(out, "assess") as stage:
-        write_atomically(stage / "report.json", "first")
-        write_atomically(stage / "retention.png", b"png")
+    with RunOutputs(out, "assess") as staging:
+        write_atomically(staging / "report.json", "first")
+        write_atomically(staging / "retention.png", b"png")
     with pytest.raises(StorageError, match="the disk is full"):
-        with RunOutputs(out, "assess") as stage:
-            write_atomically(stage / "report.json", "second")
+        with RunOutputs(out, "assess") as staging:
+            write_atomically(staging / "report.json", "second")
             raise StorageError("cannot write retention.png: the disk is full", errno.ENOSPC)
     assert (out / "report.json").read_text() == "first" and (out / "retention.png").read_bytes() == b"png"
     assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "report.json", "retention.png"]
@@ -220,8 +220,8 @@ def test_sigterm_during_a_run_leaves_no_temporary_or_staging_file(tmp_path):
         from rnnmem.cli import main
         from rnnmem.fileio import RunOutputs, write_atomically
         main(debug=False)  # installs the SIGTERM handler, as every command does
-        with RunOutputs({str(out)!r}, "assess") as stage:
-            write_atomically(stage / "report.json", "x")
+        with RunOutputs({str(out)!r}, "assess") as staging:
+            write_atomically(staging / "report.json", "x")
             print("ready", flush=True)
             time.sleep(60)
     """)
@@ -238,16 +238,16 @@ def test_files_abandoned_by_a_killed_process_are_removed_by_the_next_run(tmp_pat
     script = textwrap.dedent(f"""
         import os
         from rnnmem.fileio import RunOutputs, write_atomically
-        stage = RunOutputs({str(out)!r}, "assess").__enter__()
-        write_atomically(stage / "report.json", "half")
+        staging = RunOutputs({str(out)!r}, "assess").__enter__()
+        write_atomically(staging / "report.json", "half")
         os._exit(9)  # as after SIGKILL: no cleanup runs
     """)
     subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(SRC)}, check=False)
     [abandoned] = list(out.iterdir())
     assert abandoned.name.startswith(".rnnmem-staging-") and (abandoned / "report.json").exists()
     (out / f".report.md.{os.getppid()}.xyz.tmp").write_text("a look-alike of a temporary: not provably ours")
-    with RunOutputs(out, "assess") as stage:
-        write_atomically(stage / "report.md", "done")
+    with RunOutputs(out, "assess") as staging:
+        write_atomically(staging / "report.md", "done")
     assert sorted(p.name for p in out.iterdir()) == [f".report.md.{os.getppid()}.xyz.tmp", MANIFEST, "report.md"]
 
 

@@ -54,9 +54,9 @@ def run(out: Path, files: dict, kind: str = "assess") -> list[str]:
     """One RunOutputs run writing ``files`` (name -> text); the OutputsWarnings it gave."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with RunOutputs(out, kind) as stage:
+        with RunOutputs(out, kind) as staging:
             for name, text in files.items():
-                write_atomically(stage / name, text)
+                write_atomically(staging / name, text)
     return [str(w.message) for w in caught if issubclass(w.category, OutputsWarning)]
 
 
@@ -224,8 +224,8 @@ def test_library_use_leaves_no_staging_folder_or_temporary_after_sigterm_or_sigh
     during_a_run = """
         import time
         from rnnmem.fileio import RunOutputs, write_atomically
-        with RunOutputs({out!r}, "assess") as stage:
-            write_atomically(stage / "report.json", "x")
+        with RunOutputs({out!r}, "assess") as staging:
+            write_atomically(staging / "report.json", "x")
             print("ready", flush=True)
             time.sleep(60)
     """

@@ -172,27 +172,27 @@ def assess(
         from rnnmem.sweep.seeds import write_seed_spread
         if task == "lm" or checkpoint is not None:
             raise ConfigError("--seeds trains a classifier per seed: leave out --checkpoint and --task lm, or --seeds.")
-        with outputs as stage, showing_progress(not quiet):
-            text = write_seed_spread(config, _list_option(seeds, int, "--seeds", "0,1,2"), stage, progress=not quiet)
+        with outputs as staging, showing_progress(not quiet):
+            text = write_seed_spread(config, _list_option(seeds, int, "--seeds", "0,1,2"), staging, progress=not quiet)
         typer.echo(f"{text}\nwrote {outputs.folder}/seeds.md and seeds.sqlite (`rnnmem report` reads each seed's numbers)")
         return
-    with outputs as stage, showing_progress(not quiet):
+    with outputs as staging, showing_progress(not quiet):
         if task == "lm":
             if not quiet:
                 typer.echo(f"training {unit} as a language model (max_len {config.max_len}) on {corpus}, then "
                            "assessing ...", err=True)
-            report = write_lm_run(config, stage, progress=not quiet, device=device)
+            report = write_lm_run(config, staging, progress=not quiet, device=device)
         elif checkpoint is None:
             if not quiet:
                 typer.echo(f"training {unit} (max_len {config.max_len}) on {corpus}, then assessing ...", err=True)
             model, data, history, report, _ = train_and_assess(config, progress=not quiet, device=device)
-            save_model(model, stage / "model", data.vocabulary.to_dict(), list(data.label_names),
+            save_model(model, staging / "model", data.vocabulary.to_dict(), list(data.label_names),
                        training=report.training_record())
-            write_atomically(stage / "history.json", json.dumps(json_safe(
+            write_atomically(staging / "history.json", json.dumps(json_safe(
                 {**vars(history), "final_accuracy": history.final_accuracy, "competence": history.verdict}), indent=2))
         else:
             report = assess_checkpoint(checkpoint, config, progress=not quiet, device=device)
-        report.write_files(stage, title=f"Memory of {report.meta['model']['unit']} on {report.meta['model']['corpus']}")
+        report.write_files(staging, title=f"Memory of {report.meta['model']['unit']} on {report.meta['model']['corpus']}")
     typer.echo(run_summary(report, report.meta["model"]["unit"]))
     if task == "lm":
         typer.echo(language_model_summary(report))
@@ -275,9 +275,9 @@ def report(
     from rnnmem.sweep.study import write_study_report
 
     outputs = RunOutputs(store.with_name(store.stem + "-report") if out is None else out, "report")
-    with outputs as stage, showing_progress(not quiet):
+    with outputs as staging, showing_progress(not quiet):
         try:
-            written = write_study_report(store, stage)
+            written = write_study_report(store, staging)
         except (KeyError, TypeError, ValueError, IndexError) as exc:  # rows edited into another shape
             raise DataError(f"the results in {store} are not what `rnnmem sweep` writes ({type(exc).__name__}: {exc}); "
                             "re-run the sweep into a new --store, or run with --debug to see where.") from exc

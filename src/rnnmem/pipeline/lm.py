@@ -106,11 +106,11 @@ def lm_training_record(config: RunConfig, corpus, record) -> dict:
                       **provenance(config, corpus, settings)})
 
 
-def write_lm_run(config: RunConfig, stage, progress: bool = True, device: str = "cpu"):
-    """`rnnmem assess --task lm`: train and assess, and write the model and history.json into ``stage``."""
+def write_lm_run(config: RunConfig, staging, progress: bool = True, device: str = "cpu"):
+    """`rnnmem assess --task lm`: train and assess, and write the model and history.json into ``staging`` (the run's staging folder)."""
     model, vocabulary, record, report, _ = train_and_assess_lm(config, progress=progress, device=device)
-    save_model(model, stage / "model", vocabulary.to_dict(), [])
-    write_atomically(stage / "history.json", json.dumps(json_safe(
+    save_model(model, staging / "model", vocabulary.to_dict(), [])
+    write_atomically(staging / "history.json", json.dumps(json_safe(
         {**vars(record), "test_perplexity": record.test_perplexity,
          "unigram_perplexity": record.unigram_perplexity}), indent=2))
     return report

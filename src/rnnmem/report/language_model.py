@@ -7,16 +7,16 @@ report's occlusion ML(0.1), so the SES horizon stands next to its real-text refe
 from __future__ import annotations
 
 from rnnmem.report.blocks import Heading, Paragraph, Table
-from rnnmem.report.format import memory_length, number
+from rnnmem.report.format import memory_length_text, number
 
 
-def _context(k_eff, ks) -> str:
+def _k_eff_text(k_eff, ks) -> str:
     return f"> {ks[-1]}" if k_eff is None else number(k_eff)
 
 
 def _horizon(report) -> str:
     estimator = report.default_estimator()
-    return f"{memory_length(report.memory_length(0.1, estimator), report.last_measured_distance(estimator))} ({estimator})"
+    return f"{memory_length_text(report.memory_length(0.1, estimator), report.last_measured_distance(estimator))} ({estimator})"
 
 
 def language_model_blocks(report) -> list:
@@ -25,7 +25,7 @@ def language_model_blocks(report) -> list:
     if lm is None:
         return []
     ks, eff = lm.ks, lm.effective_context
-    rows = [[name, _context(eff[name], ks), " ".join(f"{rise:.3f}" for rise in lm.rise[name][:5])]
+    rows = [[name, _k_eff_text(eff[name], ks), " ".join(f"{rise:.3f}" for rise in lm.rise[name][:5])]
             for name in lm.rise]
     return [
         Heading("Language model: the context it uses"),
@@ -35,7 +35,7 @@ def language_model_blocks(report) -> list:
                   f"from which the rise in loss stays within {lm.tolerance:.0%} of it when the context is cut to "
                   f"the last k tokens (or shuffled / replaced beyond them), k = {', '.join(map(str, ks))}."),
         Table(["perturbation", "k_eff", f"rise at k = {', '.join(map(str, ks[:5]))} (nats)"], rows, ["l", "r", "l"]),
-        Paragraph(f"Cut: k_eff interpolated in log k {_context(lm.effective_context_interpolated, ks)}, context "
+        Paragraph(f"Cut: k_eff interpolated in log k {_k_eff_text(lm.effective_context_interpolated, ks)}, context "
                   f"area {lm.context_area:.2f} nats x tokens; beside it the SES horizon ML(0.1) {_horizon(report)}. "
                   "Occlusion, shuffle and replace change far words inside the running sequence; the cut also restarts "
                   "the state from its initial value, so its k_eff includes that cold start (docs/lm_context.md: "
@@ -48,7 +48,7 @@ def language_model_summary(report) -> str:
     lm = report.language_model
     eff = lm.effective_context
     return (f"language model: test perplexity {number(lm.test_perplexity)} (unigram "
-            f"{number(lm.unigram_perplexity)}); effective context cut {_context(eff['cut'], lm.ks)} "
-            f"(interpolated {_context(lm.effective_context_interpolated, lm.ks)}), shuffle "
-            f"{_context(eff['shuffle'], lm.ks)}, replace {_context(eff['replace'], lm.ks)}; "
+            f"{number(lm.unigram_perplexity)}); effective context cut {_k_eff_text(eff['cut'], lm.ks)} "
+            f"(interpolated {_k_eff_text(lm.effective_context_interpolated, lm.ks)}), shuffle "
+            f"{_k_eff_text(eff['shuffle'], lm.ks)}, replace {_k_eff_text(eff['replace'], lm.ks)}; "
             f"ML(0.1) {_horizon(report)}")
