@@ -13,6 +13,7 @@ import typer
 
 from rnnmem.fileio import TERMINATED_EXIT_CODES, RunOutputs, exit_on_sigterm, json_safe, write_atomically
 from rnnmem.pipeline.config import default  # the settings' defaults, written once (no heavy import)
+from rnnmem.pipeline.settings import list_option
 
 app = typer.Typer(
     add_completion=False,
@@ -173,7 +174,7 @@ def assess(
         if task == "lm" or checkpoint is not None:
             raise ConfigError("--seeds trains a classifier per seed: leave out --checkpoint and --task lm, or --seeds.")
         with outputs as staging, showing_progress(not quiet):
-            text = write_seed_spread(config, _list_option(seeds, int, "--seeds", "0,1,2"), staging, progress=not quiet)
+            text = write_seed_spread(config, list_option(seeds, int, "--seeds", "0,1,2"), staging, progress=not quiet)
         typer.echo(f"{text}\nwrote {outputs.folder}/seeds.md and seeds.sqlite (`rnnmem report` reads each seed's numbers)")
         return
     with outputs as staging, showing_progress(not quiet):
@@ -228,9 +229,9 @@ def sweep(
     from rnnmem.sweep import ResultsStore, expand_grid, load_grid_file, run_sweep
 
     base, axes = load_grid_file(grid) if grid else ({}, {})
-    flags = {"unit": _list_option(units, str, "--units", "srn,lstm"),
-             "max_len": _list_option(lengths, int, "--lengths", "16,32,64"),
-             "seed": _list_option(seeds, int, "--seeds", "0,1,2")}
+    flags = {"unit": list_option(units, str, "--units", "srn,lstm"),
+             "max_len": list_option(lengths, int, "--lengths", "16,32,64"),
+             "seed": list_option(seeds, int, "--seeds", "0,1,2")}
     settings = {"corpus": corpus, "epochs": epochs, "hidden_size": hidden_size, "embedding_dim": embedding_dim,
                 "doc_tokens": doc_tokens, "max_distance": max_distance, "max_sequences": max_sequences}
     # a flag replaces the file's value for that setting, whether the file has it as an axis or fixed
@@ -245,18 +246,6 @@ def sweep(
     typer.echo(sweep_summary(summary, store))
     if summary["failed"]:
         raise typer.Exit(code=1)
-
-
-def _list_option(text: Optional[str], kind: type, flag: str, example: str) -> Optional[list]:
-    """Parse a comma-separated option (None when it was not given)."""
-    from rnnmem.errors import ConfigError
-
-    if text is None:
-        return None
-    try:
-        return [kind(part.strip()) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise ConfigError(f"{flag} must be a comma-separated list like {example}; got {text!r}.") from None
 
 
 @app.command()

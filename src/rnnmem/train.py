@@ -166,10 +166,8 @@ def train(
 ) -> History:
     """Train ``model`` to classify ``corpus`` from the readout at each sequence's last token.
 
-    ``max_len`` (64) and ``lr`` (2e-3) default to other values than `rnnmem assess` and the sweep
-    (`rnnmem.pipeline.config.RunConfig`: 128 and 3e-3), on purpose: they are the API's first
-    defaults, and changing them would change the numbers of every script that relies on them. The
-    pipeline always passes its own values.
+    ``max_len`` 64 and ``lr`` 2e-3 are the API's first defaults, kept on purpose (scripts rely on their numbers);
+    `rnnmem assess` and the sweep pass `rnnmem.pipeline.config.RunConfig`'s (128 and 3e-3).
 
     Parameters
     ----------

@@ -1,7 +1,8 @@
-"""Settings files: the TOML that `rnnmem sweep --grid` ([grid]) and `rnnmem assess --config` ([assess]) read.
+"""Settings given in files and flags: the TOML that `rnnmem sweep --grid` ([grid]) and `rnnmem assess --config`
+([assess]) read, and the comma-separated lists of flags such as ``--seeds 0,1,2`` (`list_option`).
 
-Both are read the same way (bounded size, TOML only, exactly one named table) and their
-values are checked against the cell settings (`RunConfig`) before any work starts. An
+Both files are read the same way (bounded size, TOML only, exactly one named table) and their
+values are checked against the run settings (`RunConfig`) before any work starts. An
 assess file looks like::
 
     [assess]
@@ -133,3 +134,13 @@ def is_a(value, expected: type) -> bool:
     if expected is float:
         return isinstance(value, (int, float))
     return isinstance(value, expected)
+
+
+def list_option(text: str | None, kind: type, flag: str, example: str) -> list | None:
+    """Parse a comma-separated option (None when it was not given)."""
+    if text is None:
+        return None
+    try:
+        return [kind(part.strip()) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"{flag} must be a comma-separated list like {example}; got {text!r}.") from None
