@@ -84,7 +84,7 @@ class RunConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ConfigError(f"unknown cell setting(s) {', '.join(unknown)}; valid settings: {', '.join(sorted(known))}.")
+            raise ConfigError(f"unknown run setting(s) {', '.join(unknown)}; valid settings: {', '.join(sorted(known))}.")
         if "estimators" in values:
             values = dict(values, estimators=tuple(values["estimators"]))
         return replace(cls(), **values)

@@ -39,7 +39,7 @@ def context_ks(max_distance: int) -> list[int]:
 def train_and_assess_lm(config: RunConfig, progress: bool = False, device: str = "cpu"):
     """Train ``config.unit`` as a next-token LM on the corpus's training texts, then assess it and its context curve.
 
-    The assessment takes the cell's settings (tau, occlusion normalisation) as a classifier's does, on the
+    The assessment takes the run's settings (tau, occlusion normalisation) as a classifier's does, on the
     encoded test texts: the SES axes are vocabulary words, so no class names and no semantic validity.
     Returns (model, vocabulary, record, report, timings); ``report.language_model`` (`LanguageModelResult`)
     holds perplexities, the loss-rise curves and the effective contexts.
@@ -95,7 +95,7 @@ def train_and_assess_lm(config: RunConfig, progress: bool = False, device: str =
 
 
 def lm_training_record(config: RunConfig, corpus, record) -> dict:
-    """An LM's training record, as a classifier's (`cell.training_record`) with perplexity in place of accuracy."""
+    """An LM's training record, as a classifier's (`classify.training_record`) with perplexity in place of accuracy."""
     better = record.test_perplexity < record.unigram_perplexity
     settings = {"max_len": config.max_len, "epochs": config.epochs, "batch_size": config.batch_size, "lr": config.lr,
                 "seed": config.seed}
@@ -107,7 +107,8 @@ def lm_training_record(config: RunConfig, corpus, record) -> dict:
 
 
 def write_lm_run(config: RunConfig, staging, progress: bool = True, device: str = "cpu"):
-    """`rnnmem assess --task lm`: train and assess, and write the model and history.json into ``staging`` (the run's staging folder)."""
+    """`rnnmem assess --task lm`: train and assess, and write the model and history.json into the run's ``staging``
+    folder."""
     model, vocabulary, record, report, _ = train_and_assess_lm(config, progress=progress, device=device)
     save_model(model, staging / "model", vocabulary.to_dict(), [])
     write_atomically(staging / "history.json", json.dumps(json_safe(

@@ -25,7 +25,7 @@ from rnnmem.validation import did_you_mean
 
 MAX_SETTINGS_BYTES = 2**20
 
-# settings of `rnnmem assess` that are not cell settings, with the type an [assess] file must give them
+# settings of `rnnmem assess` that are not run settings, with the type an [assess] file must give them
 ASSESS_OPTIONS = {"task": str, "out": str, "checkpoint": str, "device": str, "quiet": bool}
 
 ASSESS_EXAMPLE = """[assess]
@@ -66,14 +66,14 @@ def read_toml_table(path: str | Path, table: str, example: str, flag: str) -> di
 
 
 def load_assess_file(path: str | Path, options: dict[str, type]) -> dict:
-    """The settings of an ``[assess]`` file: cell settings (`RunConfig` fields) and the command's own ``options``.
+    """The settings of an ``[assess]`` file: run settings (`RunConfig` fields) and the command's own ``options``.
 
     Parameters
     ----------
     path : str or Path
         A ``.toml`` file with one ``[assess]`` table (see the module docstring).
     options : dict[str, type]
-        Settings of the command that are not cell settings (e.g. ``device``), with their type.
+        Settings of the command that are not run settings (e.g. ``device``), with their type.
 
     Returns
     -------
@@ -107,17 +107,17 @@ def assess_settings(values: dict, given: set[str], config_file: str | Path | Non
 
 
 def run_config(settings: dict) -> RunConfig:
-    """The RunConfig of the cell settings among ``settings`` (None: the default); estimators are split at commas."""
+    """The RunConfig of the run settings among ``settings`` (None: the default); estimators are split at commas."""
     names = {f.name for f in fields(RunConfig)}
-    cell = {name: value for name, value in settings.items() if name in names and value is not None}
-    if "estimators" in cell:
-        cell["estimators"] = tuple(part.strip() for entry in cell["estimators"] for part in entry.split(",")
-                                   if part.strip())
-    return RunConfig.from_dict(cell)
+    run = {name: value for name, value in settings.items() if name in names and value is not None}
+    if "estimators" in run:
+        run["estimators"] = tuple(part.strip() for entry in run["estimators"] for part in entry.split(",")
+                                  if part.strip())
+    return RunConfig.from_dict(run)
 
 
 def check_type(name: str, value) -> None:
-    """Fail before any training when a value cannot be the cell setting ``name`` (e.g. lengths = ["16"])."""
+    """Fail before any training when a value cannot be the run setting ``name`` (e.g. lengths = ["16"])."""
     expected = type(getattr(RunConfig(), name))
     if expected in (int, float, str) and not is_a(value, expected):
         raise ConfigError(f"{name} must be {expected.__name__} values; got {value!r}.")
