@@ -166,13 +166,11 @@ def train(
 ) -> History:
     """Train ``model`` to classify ``corpus`` from the readout at each sequence's last token.
 
-    ``max_len`` 64 and ``lr`` 2e-3 are the API's first defaults, kept on purpose (scripts rely on their numbers);
-    `rnnmem assess` and the sweep pass `rnnmem.pipeline.config.RunConfig`'s (128 and 3e-3).
-
     Parameters
     ----------
     max_len : int
         Training sequences are truncated to this many tokens (``keep`` = "first" or "last").
+        The defaults 64 (and ``lr`` 2e-3) are the API's own, kept on purpose; `rnnmem assess` passes 128, 3e-3.
     epochs : int
         Budget: at most this many epochs on the documents; validation picks how many are kept.
     bptt_window : int, optional
