@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from rnnmem.indicators.catalogue import beyond_range
-from rnnmem.report.format import memory_length, number
+from rnnmem.report.format import memory_length_text, number
 from rnnmem.sweep.seeds import SEEDS_STORE
 from rnnmem.sweep.study import load_study, measured_distance, verdicts
 
@@ -102,7 +102,7 @@ def spread(records: list[dict]) -> dict:
 def value_range(entry: dict, censored: bool) -> str:
     """"low to high" (one value when they are equal), an ML above its D as "> D"."""
     def read(value) -> str:
-        return memory_length(value, entry["last_measured"]) if censored else number(value)
+        return memory_length_text(value, entry["last_measured"]) if censored else number(value)
 
     low, high = read(entry["low"]), read(entry["high"])
     return low if low == high else f"{low} to {high}"

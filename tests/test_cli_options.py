@@ -12,7 +12,7 @@ from rnnmem.cli import app
 from rnnmem.errors import ConfigError
 from rnnmem.progress import progress_bar, showing_progress, ticking
 from rnnmem.sweep import ResultsStore, expand_grid, run_sweep
-from rnnmem.sweep.cell import CellConfig
+from rnnmem.pipeline.config import RunConfig
 
 runner = CliRunner()
 TINY = ["--max-len", "16", "--epochs", "2", "--hidden", "8", "--embedding-dim", "4", "--max-sequences", "20",
@@ -92,10 +92,10 @@ def test_a_sweeps_bar_advances_as_each_cell_finishes(tiny_csv, tmp_path, capsys)
 
 def test_new_cell_settings_keep_the_keys_of_stored_cells():
     # a key written by the code before tau was a cell setting (the default estimators gained replacement since)
-    assert CellConfig(unit="gru", max_len=32, seed=2, estimators=("occlusion",)).key == "e2a0d4a77775c195"
-    changed = CellConfig(tau=0.3)
-    assert changed.key != CellConfig().key != CellConfig(tau=0.2).key != changed.key
-    assert CellConfig.from_dict(json.loads(changed.to_json())) == changed
+    assert RunConfig(unit="gru", max_len=32, seed=2, estimators=("occlusion",)).key == "e2a0d4a77775c195"
+    changed = RunConfig(tau=0.3)
+    assert changed.key != RunConfig().key != RunConfig(tau=0.2).key != changed.key
+    assert RunConfig.from_dict(json.loads(changed.to_json())) == changed
 
 
 def test_sweep_help_keeps_the_grid_table_name():
@@ -160,12 +160,12 @@ def test_a_grid_with_an_unknown_estimator_or_setting_is_refused_before_any_cell_
 @pytest.mark.parametrize("option, message", [(["--unit", "lstmm"], "unknown unit 'lstmm'. Did you mean 'lstm'?"),
                                              (["--corpus", "tweet-docs"], "unknown corpus 'tweet-docs';")])
 def test_assess_checks_the_unit_and_corpus_names_before_loading_anything(option, message, monkeypatch, tmp_path):
-    from rnnmem.sweep import cell
+    from rnnmem.pipeline import classify
 
     def must_not_load(*args, **kwargs):
         raise AssertionError("loaded a corpus before checking the names")
 
-    monkeypatch.setattr(cell, "load_corpus", must_not_load)
+    monkeypatch.setattr(classify, "load_corpus", must_not_load)
     result = runner.invoke(app, ["assess", *option, "--out", str(tmp_path / "run")])
     assert result.exit_code == 2 and message in result.stderr, result.output
     assert "training" not in result.stderr and not (tmp_path / "run").exists()

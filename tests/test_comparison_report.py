@@ -18,7 +18,7 @@ from matplotlib.image import imread
 from rnnmem.errors import DataError
 from rnnmem.report.study_text import format_cell
 from rnnmem.sweep.study import cell_verdict, metric_values, t_interval, write_study_report
-from rnnmem.sweep import CellConfig, ResultsStore, run_cell
+from rnnmem.sweep import ResultsStore, RunConfig, run_cell
 
 UNITS = ("srn", "gru")
 LENGTHS = (8, 16)
@@ -52,11 +52,11 @@ def store_path(tmp_path_factory):
     for unit in UNITS:
         for length in LENGTHS:
             for seed in SEEDS:
-                cfg = CellConfig(unit=unit, max_len=length, seed=seed, **common)
+                cfg = RunConfig(unit=unit, max_len=length, seed=seed, **common)
                 store.add([cfg])
                 assert store.claim().key == cfg.key
                 store.finish(cfg.key, run_cell(cfg))
-    failed = CellConfig(unit="lstm", max_len=8, seed=0, **common)
+    failed = RunConfig(unit="lstm", max_len=8, seed=0, **common)
     store.add([failed])
     store.claim()
     store.fail(failed.key, f"{FAILED_ERROR}\nTraceback (most recent call last): ...")
@@ -77,7 +77,7 @@ def graded_store(store_path, tmp_path_factory):
     """The finished cells of ``store_path`` again, with their accuracy and baselines set by GRADED."""
     store = ResultsStore(tmp_path_factory.mktemp("graded") / "study.sqlite")
     for stored in ResultsStore(store_path).results():
-        config = CellConfig.from_dict(stored["config"])
+        config = RunConfig.from_dict(stored["config"])
         result = copy.deepcopy(stored["result"])
         result["metrics"].update(accuracy=GRADED[config.unit], majority_baseline=0.5, bag_of_words_baseline=0.95,
                                  test_size=200)
@@ -223,7 +223,7 @@ def test_no_finished_cells_is_a_clear_error(tmp_path):
         write_study_report(tmp_path / "missing.sqlite", tmp_path / "out")
     assert not (tmp_path / "missing.sqlite").exists()  # reading never creates a store
     empty = ResultsStore(tmp_path / "empty.sqlite")
-    empty.add([CellConfig(unit="srn")])
+    empty.add([RunConfig(unit="srn")])
     with pytest.raises(DataError, match="no finished cells.*rnnmem sweep"):
         write_study_report(empty.path, tmp_path / "out")
 

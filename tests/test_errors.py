@@ -269,9 +269,9 @@ def test_folder_without_a_model_is_named(tmp_path):
 
 
 def test_diverging_training_on_the_cli_stops_without_writing_a_report(tiny_csv, tmp_path, monkeypatch):
-    import rnnmem.sweep.cell as cell
+    import rnnmem.pipeline.classify as classify
 
-    real = cell.build_model
+    real = classify.build_model
 
     def poisoned(*args, **kwargs):
         model = real(*args, **kwargs)
@@ -279,7 +279,7 @@ def test_diverging_training_on_the_cli_stops_without_writing_a_report(tiny_csv, 
             model.readout.weight.fill_(float("nan"))
         return model
 
-    monkeypatch.setattr(cell, "build_model", poisoned)
+    monkeypatch.setattr(classify, "build_model", poisoned)
     out = tmp_path / "run"
     err = cli_error(["assess", "--unit", "srn", "--corpus", str(tiny_csv), "--out", str(out), *TINY])
     assert "training diverged at epoch 1 (loss is nan); lower the learning rate" in err
@@ -363,12 +363,12 @@ def test_grid_file_on_the_cli_is_refused_before_any_cell_runs(tiny_csv, tmp_path
 
 
 def test_ctrl_c_exits_130_and_says_finished_work_was_kept(tiny_csv, tmp_path, monkeypatch):
-    import rnnmem.sweep.cell as cell
+    import rnnmem.pipeline.classify as classify
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cell, "train_and_assess", interrupted)
+    monkeypatch.setattr(classify, "train_and_assess", interrupted)
     result = runner.invoke(app, ["assess", "--corpus", str(tiny_csv), "--out", str(tmp_path / "o"), *TINY])
     assert result.exit_code == 130
     assert "interrupted; finished work was kept" in result.stderr
@@ -376,24 +376,24 @@ def test_ctrl_c_exits_130_and_says_finished_work_was_kept(tiny_csv, tmp_path, mo
 
 
 def test_out_of_memory_is_a_message_not_a_traceback(tiny_csv, tmp_path, monkeypatch):
-    import rnnmem.sweep.cell as cell
+    import rnnmem.pipeline.classify as classify
 
     def huge(*args, **kwargs):
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: "
                            "you tried to allocate 1099511627776 bytes.")
 
-    monkeypatch.setattr(cell, "train_and_assess", huge)
+    monkeypatch.setattr(classify, "train_and_assess", huge)
     err = cli_error(["assess", "--corpus", str(tiny_csv), "--out", str(tmp_path / "o"), *TINY])
     assert "out of memory; use a smaller --hidden" in err
 
 
 def test_unexpected_errors_are_not_swallowed(tiny_csv, tmp_path, monkeypatch):
-    import rnnmem.sweep.cell as cell
+    import rnnmem.pipeline.classify as classify
 
     def bug(*args, **kwargs):
         raise RuntimeError("a bug in rnnmem")
 
-    monkeypatch.setattr(cell, "train_and_assess", bug)
+    monkeypatch.setattr(classify, "train_and_assess", bug)
     result = runner.invoke(app, ["assess", "--corpus", str(tiny_csv), "--out", str(tmp_path / "o"), *TINY])
     assert result.exit_code != 0 and isinstance(result.exception, RuntimeError)
 

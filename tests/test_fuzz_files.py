@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import rnnmem
 from rnnmem.errors import DataError, ModelProtocolError
 from rnnmem.sweep import ResultsStore
-from rnnmem.sweep.cell import CellConfig
+from rnnmem.pipeline.config import RunConfig
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -52,7 +52,7 @@ def test_load_model_on_any_model_json_gives_a_model_or_a_protocol_error(tmp_path
 row_values = st.one_of(st.none(), st.integers(-5, 5), st.floats(allow_nan=True), st.text(max_size=30),
                        st.binary(max_size=20), json_values.map(json.dumps),
                        st.sampled_from(["pending", "running", "done", "failed", "host:1", "nohost:x"]),
-                       st.just(CellConfig(unit="srn").to_json()), st.just(json.dumps({"metrics": {}})))
+                       st.just(RunConfig(unit="srn").to_json()), st.just(json.dumps({"metrics": {}})))
 
 
 @FAST
@@ -65,8 +65,8 @@ def test_store_methods_on_any_row_give_results_or_a_data_error(tmp_path, row):
     path = tmp_path / "fuzz.sqlite"
     path.unlink(missing_ok=True)
     store = ResultsStore(path)
-    config = CellConfig(unit="srn")
-    store.add([config, CellConfig(unit="gru")])
+    config = RunConfig(unit="srn")
+    store.add([config, RunConfig(unit="gru")])
     with sqlite3.connect(path) as db:
         for column, value in row.items():
             try:

@@ -17,8 +17,9 @@ from rnnmem.cli import app
 from rnnmem.guidance import (BELOW_BASELINE, INTERPRETABLE, NOT_LEARNED, VALIDITY_AT_FLOOR, VALIDITY_NOT_MEASURED,
                              interpretability_verdict)
 from rnnmem.indicators.validity import Validity
+from rnnmem.pipeline.classify import corpus_for, data_fingerprint
+from rnnmem.pipeline.config import RunConfig, corpus_options
 from rnnmem.report.console import run_summary
-from rnnmem.sweep.cell import CellConfig, corpus_for, corpus_options, data_fingerprint
 
 TINY = ["--max-len", "16", "--epochs", "2", "--hidden", "8", "--embedding-dim", "4", "--max-distance", "10",
         "--max-sequences", "20", "--seed", "3", "--quiet"]
@@ -192,11 +193,11 @@ def test_a_malformed_training_record_is_refused_by_name(tmp_path, record, messag
 
 
 def test_the_data_fingerprint_changes_with_the_data_and_nothing_else(tiny_csv):
-    config = CellConfig(corpus=str(tiny_csv), seed=3)
+    config = RunConfig(corpus=str(tiny_csv), seed=3)
     corpus = corpus_for(config)
     first = data_fingerprint(corpus, corpus_options(config))
     assert first == data_fingerprint(corpus_for(config), corpus_options(config)) and len(first) == 64
-    other_split = CellConfig(corpus=str(tiny_csv), seed=4)
+    other_split = RunConfig(corpus=str(tiny_csv), seed=4)
     assert data_fingerprint(corpus_for(other_split), corpus_options(other_split)) != first
     relabelled = copy.copy(corpus)
     relabelled.test_labels = [1 - label for label in corpus.test_labels]

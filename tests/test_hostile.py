@@ -28,7 +28,7 @@ from rnnmem.cli import app
 from rnnmem.errors import ConfigError, DataError, ModelProtocolError, StorageError
 from rnnmem.fileio import MANIFEST, RunOutputs, read_bounded, write_atomically
 from rnnmem.sweep import ResultsStore
-from rnnmem.sweep.cell import CellConfig
+from rnnmem.pipeline.config import RunConfig
 
 try:  # Click 8.2 keeps stderr apart by default; older Clicks need to be asked
     runner = CliRunner(mix_stderr=False)
@@ -105,8 +105,8 @@ def test_a_linked_subfolder_of_the_outputs_is_refused(tmp_path):
     out.mkdir()
     (out / "model").symlink_to(elsewhere, target_is_directory=True)
     with pytest.raises(ConfigError, match="model is a symbolic link; rnnmem writes outputs only inside"):
-        with RunOutputs(out, "assess") as stage:
-            write_atomically(stage / "model" / "model.pt", b"weights")
+        with RunOutputs(out, "assess") as staging:
+            write_atomically(staging / "model" / "model.pt", b"weights")
     assert list(elsewhere.iterdir()) == []
 
 
@@ -115,12 +115,12 @@ def test_a_linked_subfolder_of_the_outputs_is_refused(tmp_path):
 
 def test_a_new_run_removes_the_files_of_the_earlier_run_it_did_not_write(tmp_path):
     out = tmp_path / "out"
-    with RunOutputs(out, "assess") as stage:
+    with RunOutputs(out, "assess") as staging:
         for name in ("report.json", "validity.png", "model/model.pt"):
-            write_atomically(stage / name, name)
+            write_atomically(staging / name, name)
     (out / "notes-by-the-user.txt").write_text("mine")
-    with RunOutputs(out, "assess") as stage:
-        write_atomically(stage / "report.json", "second run")
+    with RunOutputs(out, "assess") as staging:
+        write_atomically(staging / "report.json", "second run")
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert names == [MANIFEST, "notes-by-the-user.txt", "report.json"]  # validity.png of the first run is gone
     assert (out / "report.json").read_text() == "second run"
@@ -141,32 +141,32 @@ def test_the_checkpoint_being_reassessed_is_kept_when_the_new_run_does_not_rewri
 
 def test_an_assessment_and_a_study_report_sharing_a_folder_keep_each_others_files(tmp_path):
     out = tmp_path / "shared"
-    with RunOutputs(out, "assess") as stage:
-        write_atomically(stage / "model" / "model.pt", b"trained weights")
-        write_atomically(stage / "report.md", "assessment")
-    with RunOutputs(out, "report") as stage:
-        write_atomically(stage / "comparison.md", "study")
-        write_atomically(stage / "report.md", "study report")
+    with RunOutputs(out, "assess") as staging:
+        write_atomically(staging / "model" / "model.pt", b"trained weights")
+        write_atomically(staging / "report.md", "assessment")
+    with RunOutputs(out, "report") as staging:
+        write_atomically(staging / "comparison.md", "study")
+        write_atomically(staging / "report.md", "study report")
     assert (out / "model" / "model.pt").read_bytes() == b"trained weights"
     assert listed(out) == {"assess": ["model/model.pt", "report.md"], "report": ["comparison.md", "report.md"]}
 
 
 def test_a_folder_where_a_file_goes_is_refused_before_anything_is_replaced(tmp_path):
     out = tmp_path / "out"
-    with RunOutputs(out, "assess") as stage:
-        write_atomically(stage / "a.json", "first")
+    with RunOutputs(out, "assess") as staging:
+        write_atomically(staging / "a.json", "first")
     (out / "report.json").mkdir()
     with pytest.raises(ConfigError, match="report.json is a folder where rnnmem writes a file"):
-        with RunOutputs(out, "assess") as stage:
-            write_atomically(stage / "a.json", "second")
-            write_atomically(stage / "report.json", "x")
+        with RunOutputs(out, "assess") as staging:
+            write_atomically(staging / "a.json", "second")
+            write_atomically(staging / "report.json", "x")
     assert (out / "a.json").read_text() == "first"
     (out / "report.json").rmdir()
     (out / "model").write_text("the user's notes")
     with pytest.raises(ConfigError, match="model is a file where rnnmem writes a folder"):
-        with RunOutputs(out, "assess") as stage:
-            write_atomically(stage / "a.json", "third")
-            write_atomically(stage / "model" / "model.pt", b"w")
+        with RunOutputs(out, "assess") as staging:
+            write_atomically(staging / "a.json", "third")
+            write_atomically(staging / "model" / "model.pt", b"w")
     assert (out / "a.json").read_text() == "first" and (out / "model").read_text() == "the user's notes"
 
 
@@ -176,19 +176,19 @@ def test_a_tampered_manifest_cannot_remove_files_outside_the_folder(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / MANIFEST).write_text(json.dumps({"runs": {"assess": ["../victim.txt", str(victim), "", 3, None]}}))
-    with RunOutputs(out, "assess") as stage:
-        write_atomically(stage / "report.md", "x")
+    with RunOutputs(out, "assess") as staging:
+        write_atomically(staging / "report.md", "x")
     assert victim.read_text() == "keep me"
 
 
 def test_a_failed_run_leaves_the_earlier_run_whole_and_no_staging_behind(tmp_path):
     out = tmp_path / "out"
-    with RunOutputs(out, "assess") as stage:
-        write_atomically(stage / "report.json", "first")
-        write_atomically(stage / "retention.png", b"png")
+    with RunOutputs(out, "assess") as staging:
+        write_atomically(staging / "report.json", "first")
+        write_atomically(staging / "retention.png", b"png")
     with pytest.raises(StorageError, match="the disk is full"):
-        with RunOutputs(out, "assess") as stage:
-            write_atomically(stage / "report.json", "second")
+        with RunOutputs(out, "assess") as staging:
+            write_atomically(staging / "report.json", "second")
             raise StorageError("cannot write retention.png: the disk is full", errno.ENOSPC)
     assert (out / "report.json").read_text() == "first" and (out / "retention.png").read_bytes() == b"png"
     assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "report.json", "retention.png"]
@@ -220,8 +220,8 @@ def test_sigterm_during_a_run_leaves_no_temporary_or_staging_file(tmp_path):
         from rnnmem.cli import main
         from rnnmem.fileio import RunOutputs, write_atomically
         main(debug=False)  # installs the SIGTERM handler, as every command does
-        with RunOutputs({str(out)!r}, "assess") as stage:
-            write_atomically(stage / "report.json", "x")
+        with RunOutputs({str(out)!r}, "assess") as staging:
+            write_atomically(staging / "report.json", "x")
             print("ready", flush=True)
             time.sleep(60)
     """)
@@ -238,16 +238,16 @@ def test_files_abandoned_by_a_killed_process_are_removed_by_the_next_run(tmp_pat
     script = textwrap.dedent(f"""
         import os
         from rnnmem.fileio import RunOutputs, write_atomically
-        stage = RunOutputs({str(out)!r}, "assess").__enter__()
-        write_atomically(stage / "report.json", "half")
+        staging = RunOutputs({str(out)!r}, "assess").__enter__()
+        write_atomically(staging / "report.json", "half")
         os._exit(9)  # as after SIGKILL: no cleanup runs
     """)
     subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(SRC)}, check=False)
     [abandoned] = list(out.iterdir())
     assert abandoned.name.startswith(".rnnmem-staging-") and (abandoned / "report.json").exists()
     (out / f".report.md.{os.getppid()}.xyz.tmp").write_text("a look-alike of a temporary: not provably ours")
-    with RunOutputs(out, "assess") as stage:
-        write_atomically(stage / "report.md", "done")
+    with RunOutputs(out, "assess") as staging:
+        write_atomically(staging / "report.md", "done")
     assert sorted(p.name for p in out.iterdir()) == [f".report.md.{os.getppid()}.xyz.tmp", MANIFEST, "report.md"]
 
 
@@ -455,8 +455,8 @@ def test_an_older_store_without_optional_columns_is_migrated_forward(tmp_path):
     path = _store_with(tmp_path, "CREATE TABLE cells (key TEXT PRIMARY KEY, config TEXT NOT NULL, status TEXT NOT NULL,"
                                  " result TEXT);")
     store = ResultsStore(path)
-    assert store.add([CellConfig(unit="srn")]) == 1
-    assert store.claim() == CellConfig(unit="srn")
+    assert store.add([RunConfig(unit="srn")]) == 1
+    assert store.claim() == RunConfig(unit="srn")
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 1
         assert db.execute("SELECT attempts, owner IS NOT NULL FROM cells").fetchone() == (1, 1)
@@ -485,8 +485,8 @@ def test_a_store_from_a_newer_schema_version_is_refused_with_the_way_out(tmp_pat
 def test_damaged_json_rows_are_named_with_the_row_and_the_fix(tmp_path):
     path = tmp_path / "s.sqlite"
     store = ResultsStore(path)
-    store.add([CellConfig(unit="srn")])
-    key = CellConfig(unit="srn").key
+    store.add([RunConfig(unit="srn")])
+    key = RunConfig(unit="srn").key
     with sqlite3.connect(path) as db:
         db.execute("UPDATE cells SET config='{\"unit\": \"srn\"', status='done', result='[1, 2' WHERE key=?", (key,))
     db.close()
@@ -504,7 +504,7 @@ def test_damaged_json_rows_are_named_with_the_row_and_the_fix(tmp_path):
 ])
 def test_a_store_whose_results_were_edited_into_another_shape_is_a_message(tmp_path, result, message):
     path = tmp_path / "s.sqlite"
-    ResultsStore(path).add([CellConfig(unit="srn")])
+    ResultsStore(path).add([RunConfig(unit="srn")])
     with sqlite3.connect(path) as db:
         db.execute("UPDATE cells SET status='done', result=?", (json.dumps(result),))
     db.close()
@@ -513,7 +513,7 @@ def test_a_store_whose_results_were_edited_into_another_shape_is_a_message(tmp_p
 
 def test_a_read_only_store_can_be_reported_and_a_write_names_the_fix(tmp_path, monkeypatch):
     path = tmp_path / "s.sqlite"
-    ResultsStore(path).add([CellConfig(unit="srn")])
+    ResultsStore(path).add([RunConfig(unit="srn")])
     monkeypatch.setattr(ResultsStore, "_connect", lambda self: sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
                                                                                 isolation_level=None))
     store = ResultsStore(path)  # a current store opens without writing
@@ -531,7 +531,7 @@ def test_a_store_locked_by_another_process_is_named_with_the_way_out(tmp_path, m
     holder.execute("BEGIN IMMEDIATE")  # another sweep in the middle of a write
     try:
         with pytest.raises(DataError, match="another process has held it locked .*wait for that sweep to finish"):
-            store.add([CellConfig(unit="srn")])
+            store.add([RunConfig(unit="srn")])
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -555,7 +555,7 @@ def test_a_full_disk_during_a_sweep_is_a_message_naming_the_store(tmp_path, monk
     monkeypatch.setattr(ResultsStore, "_connect", small_disk)
     store = ResultsStore(path)
     with pytest.raises(StorageError, match="the disk is full .*re-run the same command: finished cells are kept"):
-        store.add([CellConfig(unit="srn", seed=s, corpus="x" * 2000) for s in range(50)])
+        store.add([RunConfig(unit="srn", seed=s, corpus="x" * 2000) for s in range(50)])
 
 
 # ------------------------------------------------------------------------------- processes die with their parent
@@ -745,12 +745,12 @@ def test_a_number_written_one_way_keeps_its_spelling(tmp_path):
 
 
 def test_texts_far_longer_than_max_len_are_cut_and_the_report_says_so(tmp_path):
-    from rnnmem.sweep.cell import train_and_assess
+    from rnnmem.pipeline.classify import train_and_assess
 
     rows = [(i, " ".join(["good" if i % 2 else "bad"] + [f"w{j % 9}" for j in range(3000 if i < 6 else 10)]),
              "pos" if i % 2 else "neg") for i in range(40)]
     path = _csv(tmp_path / "long.csv", rows)
-    config = CellConfig(unit="srn", corpus=str(path), max_len=8, max_distance=6, epochs=1, hidden_size=8,
+    config = RunConfig(unit="srn", corpus=str(path), max_len=8, max_distance=6, epochs=1, hidden_size=8,
                         embedding_dim=4, max_sequences=12, n_resamples=20, estimators=("occlusion",))
     _, corpus, _, report, _ = train_and_assess(config)
     assert report.meta["sequence_length"]["max"] == 16  # 2 x max(max_len 8, max_distance + 1 = 7), not 3,001

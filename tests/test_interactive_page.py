@@ -15,7 +15,7 @@ import rnnmem
 from known_systems import LinearRecurrence
 from rnnmem.indicators.token_effects import TokenEffects
 from rnnmem.report.interactive import run_figure
-from rnnmem.sweep import CellConfig, ResultsStore, run_cell
+from rnnmem.sweep import ResultsStore, RunConfig, run_cell
 from rnnmem.sweep.study import write_study_report
 
 LAMBDA = 0.6
@@ -84,7 +84,7 @@ def study_page(tiny_csv, tmp_path_factory):
     store = ResultsStore(root / "study.sqlite")
     for unit in ("srn", "gru"):
         for length in (8, 16):
-            config = CellConfig(unit=unit, max_len=length, seed=0, corpus=str(tiny_csv), hidden_size=8,
+            config = RunConfig(unit=unit, max_len=length, seed=0, corpus=str(tiny_csv), hidden_size=8,
                                 embedding_dim=8, epochs=1, max_distance=6, max_sequences=20, n_resamples=20)
             result = run_cell(config)
             # graded competent (one epoch does not learn the cue): the page draws the memory of competent models only

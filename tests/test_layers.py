@@ -26,6 +26,7 @@ LAYERS = [
     ("report",),
     ("memory_report",),
     ("assessment", "assessment_views"),
+    ("pipeline",),
     ("sweep",),
     ("cli",),
 ]

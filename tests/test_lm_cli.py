@@ -48,7 +48,7 @@ def lm_run(bigram_csv, tmp_path_factory):
 
 def test_an_lm_on_a_bigram_chain_beats_the_unigram_model_and_uses_about_one_token(lm_run):
     _, _, report = lm_run
-    lm = report["meta"]["language_model"]
+    lm = report["language_model"]
     assert lm["test_perplexity"] < 0.5 * lm["unigram_perplexity"]
     assert lm["unigram_perplexity"] > 20  # 30 words almost equally frequent
     # the chain needs only the last word: beyond k = 1 or 2 the far context is worth nothing
@@ -58,7 +58,7 @@ def test_an_lm_on_a_bigram_chain_beats_the_unigram_model_and_uses_about_one_toke
 
 def test_the_reported_effective_context_is_the_one_of_the_curve_it_reports(lm_run):
     out, output, report = lm_run
-    lm = report["meta"]["language_model"]
+    lm = report["language_model"]
     for name, rise in lm["rise"].items():
         assert lm["effective_context"][name] == effective_context(lm["ks"], rise, lm["full_loss"], lm["tolerance"])
     assert lm["effective_context_interpolated"] == pytest.approx(
@@ -77,7 +77,7 @@ def test_an_lm_report_states_the_sketch_of_its_readout_and_keeps_the_model(lm_ru
     assert any("sketched through 16 random Gaussian directions" in note for note in report["notes"])
     assert (out / "model" / "model.pt").stat().st_size > 0
     history = json.loads((out / "history.json").read_text())
-    assert history["test_perplexity"] == pytest.approx(report["meta"]["language_model"]["test_perplexity"])
+    assert history["test_perplexity"] == pytest.approx(report["language_model"]["test_perplexity"])
 
 
 def test_an_lm_run_honours_tau_and_reports_as_an_lm(lm_run):
@@ -97,12 +97,26 @@ def test_an_lm_run_honours_tau_and_reports_as_an_lm(lm_run):
     assert "| test perplexity |" in markdown and f"({vocabulary} in all)" in markdown
 
 
+
+def test_the_lm_result_has_its_own_key_in_report_json_and_old_files_with_it_under_meta_still_load(lm_run):
+    from rnnmem.language_model import LanguageModelResult
+
+    _, _, report = lm_run
+    assert "language_model" not in report["meta"]
+    result = LanguageModelResult.from_report_json(report)
+    assert result.ks == report["language_model"]["ks"] and result.effective_context["cut"] <= 3
+    old = {key: value for key, value in report.items() if key != "language_model"}
+    old["meta"] = {**report["meta"], "language_model": report["language_model"]}  # as written before the key
+    assert LanguageModelResult.from_report_json(old) == result
+    classifier = {key: value for key, value in old.items() if key != "meta"}
+    assert LanguageModelResult.from_report_json({**classifier, "language_model": None}) is None
+
 def test_an_lm_refuses_a_device_it_cannot_train_on(tmp_path):
     from rnnmem.errors import ConfigError
-    from rnnmem.sweep.cell import CellConfig
-    from rnnmem.sweep.lm_cell import train_and_assess_lm
+    from rnnmem.pipeline.config import RunConfig
+    from rnnmem.pipeline.lm import train_and_assess_lm
     with pytest.raises(ConfigError, match="--task lm trains and assesses on the CPU only.*Leave out --device"):
-        train_and_assess_lm(CellConfig(corpus=str(tmp_path / "never-read.csv")), device="cuda")
+        train_and_assess_lm(RunConfig(corpus=str(tmp_path / "never-read.csv")), device="cuda")
 
 
 @pytest.mark.parametrize("args, message", [

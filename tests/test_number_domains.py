@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import rnnmem
 from rnnmem.cli import app
-from rnnmem.sweep import CellConfig
+from rnnmem.pipeline.config import RunConfig
 from test_errors import cli_error  # the one check that the CLI failed the CLI way
 
 try:  # Click 8.2 keeps stderr apart by default; older Clicks need to be asked
@@ -130,7 +130,7 @@ def test_a_store_row_over_the_size_limit_is_refused_before_it_is_read(tmp_path, 
     from rnnmem.sweep import store as store_module
 
     store = store_module.ResultsStore(tmp_path / "s.sqlite")
-    small, big = CellConfig(unit="srn", seed=0), CellConfig(unit="srn", seed=1)
+    small, big = RunConfig(unit="srn", seed=0), RunConfig(unit="srn", seed=1)
     store.add([small, big])
     parts = {part: {} for part in store_module.RESULT_PARTS}
     store.finish(small.key, parts)
@@ -169,7 +169,7 @@ def test_a_grid_over_the_cell_limit_is_refused_before_it_is_expanded(tmp_path):
 
 
 def test_resamples_whose_arrays_would_exceed_the_bound_are_refused_before_training(tmp_path, monkeypatch):
-    from rnnmem.sweep import cell
+    from rnnmem.pipeline import classify
 
     rows = [(" ".join(["good" if i % 2 else "bad"] + [f"w{j % 9}" for j in range(39)]), "pos" if i % 2 else "neg")
             for i in range(40)]
@@ -178,7 +178,7 @@ def test_resamples_whose_arrays_would_exceed_the_bound_are_refused_before_traini
     def never(*args, **kwargs):
         raise AssertionError("training started")
 
-    monkeypatch.setattr(cell, "train", never)
+    monkeypatch.setattr(classify, "train", never)
     args = ["assess", "--corpus", str(path), "--out", str(tmp_path / "out"), *TINY[:-2], "--max-len", "64"]
     message = " ".join(cli_error([*args, "--n-resamples", "1000000"]).split())
     assert ("n_resamples=1,000,000 resamples of curves over the 40 positions of the longest sequence would hold "

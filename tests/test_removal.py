@@ -30,7 +30,7 @@ from rnnmem.errors import DataError, OutputsWarning
 from rnnmem.fileio import MANIFEST, RunOutputs, exit_on_sigterm, write_atomically
 from rnnmem.ownership import STAGING_PREFIX, process_alive
 from rnnmem.sweep import ResultsStore
-from rnnmem.sweep.cell import CellConfig
+from rnnmem.pipeline.config import RunConfig
 from test_hostile import SRC, runner  # the CLI runner that keeps stderr apart, and the source folder
 
 TINY = ["--max-len", "16", "--epochs", "1", "--hidden", "8", "--embedding-dim", "4", "--max-distance", "6",
@@ -54,9 +54,9 @@ def run(out: Path, files: dict, kind: str = "assess") -> list[str]:
     """One RunOutputs run writing ``files`` (name -> text); the OutputsWarnings it gave."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with RunOutputs(out, kind) as stage:
+        with RunOutputs(out, kind) as staging:
             for name, text in files.items():
-                write_atomically(stage / name, text)
+                write_atomically(staging / name, text)
     return [str(w.message) for w in caught if issubclass(w.category, OutputsWarning)]
 
 
@@ -224,8 +224,8 @@ def test_library_use_leaves_no_staging_folder_or_temporary_after_sigterm_or_sigh
     during_a_run = """
         import time
         from rnnmem.fileio import RunOutputs, write_atomically
-        with RunOutputs({out!r}, "assess") as stage:
-            write_atomically(stage / "report.json", "x")
+        with RunOutputs({out!r}, "assess") as staging:
+            write_atomically(staging / "report.json", "x")
             print("ready", flush=True)
             time.sleep(60)
     """
@@ -281,7 +281,7 @@ def test_an_ignored_sighup_stays_ignored_under_nohup():
 def test_a_cell_of_a_gone_or_reused_pid_is_reclaimed_and_a_live_one_is_not(tmp_path):
     store = ResultsStore(tmp_path / "s.sqlite")
     host = socket.gethostname()
-    cells = [CellConfig(unit="srn", seed=seed) for seed in range(3)]
+    cells = [RunConfig(unit="srn", seed=seed) for seed in range(3)]
     store.add(cells)
     parent = os.getppid()  # alive, and started before this test
     store.claim(keys=[cells[0].key], owner=f"{host}:{dead_pid()}")
@@ -299,7 +299,7 @@ def test_the_sweep_says_it_freed_cells_left_running_by_a_killed_worker(tiny_csv,
     store = tmp_path / "s.sqlite"
     grid = ["--units", "srn", "--lengths", "8", "--seeds", "0", "--corpus", str(tiny_csv), "--hidden", "8",
             "--embedding-dim", "4", "--epochs", "1", "--max-distance", "6", "--max-sequences", "12", "--workers", "1"]
-    ResultsStore(store).add([CellConfig(unit="srn", max_len=8, seed=0, corpus=str(tiny_csv), hidden_size=8,
+    ResultsStore(store).add([RunConfig(unit="srn", max_len=8, seed=0, corpus=str(tiny_csv), hidden_size=8,
                                         embedding_dim=4, epochs=1, max_distance=6, max_sequences=12)])
     assert ResultsStore(store).claim(owner=f"{socket.gethostname()}:{dead_pid()}") is not None
     result = runner.invoke(app, ["sweep", "--store", str(store), "--quiet", *grid])

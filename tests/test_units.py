@@ -1,12 +1,14 @@
 """Every registered unit follows the unit protocol; each new unit keeps its own promise."""
 
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 import rnnmem
 from rnnmem.errors import ConfigError
-from rnnmem.units import UNITS, build_unit
+from rnnmem.units import UNITS, UnitSpec, build_unit
 from rnnmem.units.esn import ESNUnit
 from rnnmem.units.lru import LRUUnit
 from rnnmem.units.mingru import MinGRUUnit
@@ -174,3 +176,43 @@ def test_delay_unit_remembers_exactly_k_tokens(k):
         torch.testing.assert_close(torch.tensor(report.retention[name].to_numpy()), torch.tensor(expected),
                                    atol=1e-6, rtol=0, msg=name)
         assert report.memory_length(0.5, name) == k
+
+
+def documented_example_unit() -> type:
+    """The example unit of docs/architecture.md ("The unit protocol"), defined by running its code block."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "architecture.md").read_text()
+    section = text.split("## The unit protocol", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace = {}
+    exec(compile(code, "docs/architecture.md (LeakyUnit)", "exec"), namespace)
+    return namespace["LeakyUnit"]
+
+
+def test_the_documented_example_unit_trains_is_assessed_and_is_built_once_registered(tiny_csv, monkeypatch):
+    leaky = documented_example_unit()
+    corpus = rnnmem.read_corpus(tiny_csv)
+    sizes = dict(hidden_size=8, embedding_dim=4, pad_id=corpus.vocabulary.pad_id)
+    with pytest.raises(ConfigError, match="unknown unit 'leaky'"):
+        rnnmem.build_model("leaky", len(corpus.vocabulary), corpus.num_classes, **sizes)
+    monkeypatch.setitem(UNITS, "leaky", UnitSpec("leaky", leaky.__doc__.splitlines()[0], leaky))
+    model = rnnmem.build_model("leaky", len(corpus.vocabulary), corpus.num_classes, **sizes)
+    assert isinstance(model.unit, leaky)
+
+    # the protocol: the final state continues the sequence, and run_from replays it from states_before
+    x = random_input()
+    whole, _ = model.unit(x)
+    first, state = model.unit(x[:, :5])
+    torch.testing.assert_close(torch.cat([first, model.unit(x[:, 5:], state)[0]], dim=1), whole)
+    torch.testing.assert_close(model.unit.run_from(x[:, 7:], model.unit.states_before(x)[:, 7]), whole[:, 7:])
+
+    leak_before = model.unit.leak.detach().clone()
+    history = rnnmem.train(model, corpus, max_len=16, epochs=3, lr=0.02, validation_fraction=0.0, progress=False)
+    assert not torch.equal(model.unit.leak, leak_before)  # the unit's own parameters learned
+    assert history.loss[-1] < history.loss[0]
+    assert history.final_accuracy > history.majority_baseline  # the cue word sits early in every text
+
+    report = rnnmem.assess(model, corpus, max_distance=6, estimators=["occlusion"], max_sequences=40,
+                           n_resamples=50, progress=False)
+    curve = report.curve("occlusion")
+    assert curve.shape == (7,) and np.nanmax(curve) == pytest.approx(1.0)  # r(d) relative to its peak
+    assert report.floor is not None and isinstance(report.floor.curve("occlusion"), np.ndarray)  # built by name

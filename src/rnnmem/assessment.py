@@ -181,18 +181,18 @@ def untrained_floor(model: nn.Module, floor: nn.Module | bool, notes: list[str])
 def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamples, seed, progress, notes,
              hull: bool = True) -> MemoryReport:
     with stage("SES points"):
-        o0 = ses.origin(model, neutral)
-        trajectory = ses.trajectories(model, tokens, o0.point)
+        origin = ses.origin(model, neutral)
+        trajectory = ses.trajectories(model, tokens, origin.point)
         points = ses.sequence_points(trajectory, lengths).double().numpy()
-        ids, word_table = ses.word_point_table(model, tokens, lengths, o0.point)
-    if not o0.route.startswith("initial state"):
-        notes.append(f"SES origin o_0: {o0.route}.")
+        ids, word_table = ses.word_point_table(model, tokens, lengths, origin.point)
+    if not origin.route.startswith("initial state"):
+        notes.append(f"SES origin o_0: {origin.route}.")
     lens = lengths.numpy()
     words_at = ses.words_by_position(tokens, lengths, ids, word_table)
     words_by_distance = ses.by_distance(words_at, lens)
     # occluding x_t alone, from the initial state, moves the state by ||s(x_t) - s(neutral)||: occlusion's
     # yardstick for which words sit at each distance, and the hull's for whether a word is retained
-    neutral_point = ses.word_points(model, torch.tensor([neutral]), o0.point).double().numpy()[0]
+    neutral_point = ses.word_points(model, torch.tensor([neutral]), origin.point).double().numpy()[0]
     swap_norms = np.linalg.norm(words_by_distance[:, : max_distance + 1] - neutral_point, axis=-1)
 
     min_sequences, reach = supported_sequences(lens)
@@ -227,11 +227,11 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
         trajectory_tokens=[tokens[i, : lens[i]].tolist() for i in range(min(len(lens), EXAMPLE_SEQUENCES))],
         notes=notes,
         meta={"n_sequences": int(len(lens)), "max_distance": int(max_distance),
-              "estimators": list(curves), "origin": o0.route,
+              "estimators": list(curves), "origin": origin.route,
               "sequence_length": {"min": int(lens.min()), "median": float(np.median(lens)), "max": int(lens.max())}},
     )
     report.sequence_points = points
-    report.predicted_labels = np.argmax(points + o0.point.double().reshape(-1).numpy(), axis=-1)
+    report.predicted_labels = np.argmax(points + origin.point.double().reshape(-1).numpy(), axis=-1)
     report.token_effects = {key: effects for result in results.values() for key, effects in result.token_effects.items()}
     for result in results.values():
         for column, values in result.columns.items():

@@ -12,6 +12,8 @@ from typing import Optional
 import typer
 
 from rnnmem.fileio import TERMINATED_EXIT_CODES, RunOutputs, exit_on_sigterm, json_safe, write_atomically
+from rnnmem.pipeline.config import default  # the settings' defaults, written once (no heavy import)
+from rnnmem.pipeline.settings import list_option
 
 app = typer.Typer(
     add_completion=False,
@@ -100,36 +102,36 @@ def _guarded(fn):
 @_guarded
 def assess(
     ctx: typer.Context,
-    unit: str = typer.Option("lstm", help="Recurrent unit to train (see `rnnmem units`)."),
+    unit: str = typer.Option(default("unit"), help="Recurrent unit to train (see `rnnmem units`)."),
     task: str = typer.Option("classify", help="'classify' (the corpus's labels) or 'lm' (a next-token language model on its texts, with the context it uses beside ML(0.1))."),
-    corpus: str = typer.Option("tweets-docs", help="Corpus name (see `rnnmem corpora`) or a path to a .csv/.jsonl file."),
+    corpus: str = typer.Option(default("corpus"), help="Corpus name (see `rnnmem corpora`) or a path to a .csv/.jsonl file."),
     out: Optional[str] = typer.Option(None, help="Output folder for report.json, report.md, plots and the model. Default: runs/UNIT-CORPUS."),
-    max_len: int = typer.Option(128, help="Training length: sequences are truncated to this many tokens."),
-    keep: str = typer.Option("first", help="Which tokens truncation keeps: 'first' or 'last'."),
-    doc_tokens: int = typer.Option(128, help="tweets-docs only: target tokens per document."),
-    text_column: str = typer.Option("text", help="CSV/JSONL only: column holding the text."),
-    label_column: str = typer.Option("label", help="CSV/JSONL only: column holding the class label."),
-    hidden_size: int = typer.Option(64, "--hidden", help="Hidden units of the recurrent unit."),
-    embedding_dim: int = typer.Option(64, help="Word embedding size."),
-    epochs: int = typer.Option(12, help="Most epochs on the documents; a validation split picks the epoch kept (early stopping)."),
-    batch_size: int = typer.Option(64, help="Training batch size."),
-    lr: float = typer.Option(3e-3, help="Adam learning rate."),
-    dropout: float = typer.Option(0.0, help="Dropout on the unit's inputs and on its states before the readout, while training."),
-    piece_epochs: int = typer.Option(2, help="tweets-docs only: curriculum epochs on the single tweets before the documents."),
-    bptt_window: Optional[int] = typer.Option(None, help="Truncated BPTT window in steps (default: full sequence)."),
+    max_len: int = typer.Option(default("max_len"), help="Training length: sequences are truncated to this many tokens."),
+    keep: str = typer.Option(default("keep"), help="Which tokens truncation keeps: 'first' or 'last'."),
+    doc_tokens: int = typer.Option(default("doc_tokens"), help="tweets-docs only: target tokens per document."),
+    text_column: str = typer.Option(default("text_column"), help="CSV/JSONL only: column holding the text."),
+    label_column: str = typer.Option(default("label_column"), help="CSV/JSONL only: column holding the class label."),
+    hidden_size: int = typer.Option(default("hidden_size"), "--hidden", help="Hidden units of the recurrent unit."),
+    embedding_dim: int = typer.Option(default("embedding_dim"), help="Word embedding size."),
+    epochs: int = typer.Option(default("epochs"), help="Most epochs on the documents; a validation split picks the epoch kept (early stopping)."),
+    batch_size: int = typer.Option(default("batch_size"), help="Training batch size."),
+    lr: float = typer.Option(default("lr"), help="Adam learning rate."),
+    dropout: float = typer.Option(default("dropout"), help="Dropout on the unit's inputs and on its states before the readout, while training."),
+    piece_epochs: int = typer.Option(default("piece_epochs"), help="tweets-docs only: curriculum epochs on the single tweets before the documents."),
+    bptt_window: Optional[int] = typer.Option(default("bptt_window"), help="Truncated BPTT window in steps (default: full sequence)."),
     checkpoint: Optional[Path] = typer.Option(None, help="Skip training: load a model folder written by an earlier run (model.json + model.pt)."),
-    max_distance: int = typer.Option(100, help="Largest distance from the end to measure retention at."),
+    max_distance: int = typer.Option(default("max_distance"), help="Largest distance from the end to measure retention at."),
     estimators: Optional[list[str]] = typer.Option(
         None, metavar="<names>",
         help="Retention estimators, comma-separated or the option repeated (default: every estimator; names in docs/estimators.md)."),
-    max_sequences: int = typer.Option(256, help="Test sequences to assess on (seeded subset)."),
-    seed: int = typer.Option(0, help="Seed for the split, initialisation, training order and bootstrap."),
+    max_sequences: int = typer.Option(default("max_sequences"), help="Test sequences to assess on (seeded subset)."),
+    seed: int = typer.Option(default("seed"), help="Seed for the split, initialisation, training order and bootstrap."),
     seeds: Optional[str] = typer.Option(None, help="Comma-separated seeds, e.g. 0,1,2: train and assess once per seed "
                                         "(into seeds.sqlite) and report the headline's spread across them (seeds.md)."),
     quiet: bool = typer.Option(False, help="No progress bars."),
     # the API's remaining settings, and a file to hold them all
-    n_resamples: int = typer.Option(1000, help="Bootstrap resamples behind every 95% interval."),
-    tau: float = typer.Option(0.1, help="Retention threshold of the recommended training length, ML(tau); in (0, 1)."),
+    n_resamples: int = typer.Option(default("n_resamples"), help="Bootstrap resamples behind every 95% interval."),
+    tau: float = typer.Option(default("tau"), help="Retention threshold of the recommended training length, ML(tau); in (0, 1)."),
     device: str = typer.Option("cpu", help="Where the model trains and runs: cpu, cuda, cuda:1, mps."),
     config_file: Optional[Path] = typer.Option(
         None, "--config", help="TOML file with an [assess] table of these settings by their Python names (max_len = 64, "
@@ -144,9 +146,9 @@ def assess(
     from rnnmem.progress import showing_progress
     from rnnmem.report.console import run_summary
     from rnnmem.report.language_model import language_model_summary
-    from rnnmem.sweep.cell import assess_checkpoint, train_and_assess
-    from rnnmem.sweep.lm_cell import TASKS, write_lm_run
-    from rnnmem.sweep.settings import assess_settings, cell_config
+    from rnnmem.pipeline.classify import assess_checkpoint, train_and_assess
+    from rnnmem.pipeline.lm import TASKS, write_lm_run
+    from rnnmem.pipeline.settings import assess_settings, run_config
     from rnnmem.validation import check_choice, check_device, check_seed
 
     started = time.perf_counter()
@@ -154,7 +156,7 @@ def assess(
     given = {name for name in ctx.params if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
     # a repeatable option not given reads as (): the default, not an empty list
     settings = assess_settings({**ctx.params, "estimators": ctx.params["estimators"] or None}, given, config_file)
-    config = cell_config(settings).check()
+    config = run_config(settings).check()
     device = check_device(settings["device"])
     check_seed(config.seed)
     unit, corpus, quiet = config.unit, config.corpus, settings["quiet"]
@@ -171,27 +173,27 @@ def assess(
         from rnnmem.sweep.seeds import write_seed_spread
         if task == "lm" or checkpoint is not None:
             raise ConfigError("--seeds trains a classifier per seed: leave out --checkpoint and --task lm, or --seeds.")
-        with outputs as stage, showing_progress(not quiet):
-            text = write_seed_spread(config, _list_option(seeds, int, "--seeds", "0,1,2"), stage, progress=not quiet)
+        with outputs as staging, showing_progress(not quiet):
+            text = write_seed_spread(config, list_option(seeds, int, "--seeds", "0,1,2"), staging, progress=not quiet)
         typer.echo(f"{text}\nwrote {outputs.folder}/seeds.md and seeds.sqlite (`rnnmem report` reads each seed's numbers)")
         return
-    with outputs as stage, showing_progress(not quiet):
+    with outputs as staging, showing_progress(not quiet):
         if task == "lm":
             if not quiet:
                 typer.echo(f"training {unit} as a language model (max_len {config.max_len}) on {corpus}, then "
                            "assessing ...", err=True)
-            report = write_lm_run(config, stage, progress=not quiet, device=device)
+            report = write_lm_run(config, staging, progress=not quiet, device=device)
         elif checkpoint is None:
             if not quiet:
                 typer.echo(f"training {unit} (max_len {config.max_len}) on {corpus}, then assessing ...", err=True)
             model, data, history, report, _ = train_and_assess(config, progress=not quiet, device=device)
-            save_model(model, stage / "model", data.vocabulary.to_dict(), list(data.label_names),
+            save_model(model, staging / "model", data.vocabulary.to_dict(), list(data.label_names),
                        training=report.training_record())
-            write_atomically(stage / "history.json", json.dumps(json_safe(
+            write_atomically(staging / "history.json", json.dumps(json_safe(
                 {**vars(history), "final_accuracy": history.final_accuracy, "competence": history.verdict}), indent=2))
         else:
             report = assess_checkpoint(checkpoint, config, progress=not quiet, device=device)
-        report.write_files(stage, title=f"Memory of {report.meta['model']['unit']} on {report.meta['model']['corpus']}")
+        report.write_files(staging, title=f"Memory of {report.meta['model']['unit']} on {report.meta['model']['corpus']}")
     typer.echo(run_summary(report, report.meta["model"]["unit"]))
     if task == "lm":
         typer.echo(language_model_summary(report))
@@ -207,7 +209,7 @@ def sweep(
     units: Optional[str] = typer.Option(None, help="Comma-separated units, e.g. srn,lstm,gru."),
     lengths: Optional[str] = typer.Option(None, help="Comma-separated training lengths, e.g. 16,32,64."),
     seeds: Optional[str] = typer.Option(None, help="Comma-separated seeds, e.g. 0,1,2."),
-    corpus: Optional[str] = typer.Option(None, help="Corpus name or a .csv/.jsonl path (default tweets-docs)."),
+    corpus: Optional[str] = typer.Option(None, help=f"Corpus name or a .csv/.jsonl path (default {default('corpus')})."),
     epochs: Optional[int] = typer.Option(None, help="Training epochs per cell."),
     hidden_size: Optional[int] = typer.Option(None, "--hidden", help="Hidden units of the recurrent unit."),
     embedding_dim: Optional[int] = typer.Option(None, help="Word embedding size."),
@@ -227,9 +229,9 @@ def sweep(
     from rnnmem.sweep import ResultsStore, expand_grid, load_grid_file, run_sweep
 
     base, axes = load_grid_file(grid) if grid else ({}, {})
-    flags = {"unit": _list_option(units, str, "--units", "srn,lstm"),
-             "max_len": _list_option(lengths, int, "--lengths", "16,32,64"),
-             "seed": _list_option(seeds, int, "--seeds", "0,1,2")}
+    flags = {"unit": list_option(units, str, "--units", "srn,lstm"),
+             "max_len": list_option(lengths, int, "--lengths", "16,32,64"),
+             "seed": list_option(seeds, int, "--seeds", "0,1,2")}
     settings = {"corpus": corpus, "epochs": epochs, "hidden_size": hidden_size, "embedding_dim": embedding_dim,
                 "doc_tokens": doc_tokens, "max_distance": max_distance, "max_sequences": max_sequences}
     # a flag replaces the file's value for that setting, whether the file has it as an axis or fixed
@@ -244,18 +246,6 @@ def sweep(
     typer.echo(sweep_summary(summary, store))
     if summary["failed"]:
         raise typer.Exit(code=1)
-
-
-def _list_option(text: Optional[str], kind: type, flag: str, example: str) -> Optional[list]:
-    """Parse a comma-separated option (None when it was not given)."""
-    from rnnmem.errors import ConfigError
-
-    if text is None:
-        return None
-    try:
-        return [kind(part.strip()) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise ConfigError(f"{flag} must be a comma-separated list like {example}; got {text!r}.") from None
 
 
 @app.command()
@@ -274,9 +264,9 @@ def report(
     from rnnmem.sweep.study import write_study_report
 
     outputs = RunOutputs(store.with_name(store.stem + "-report") if out is None else out, "report")
-    with outputs as stage, showing_progress(not quiet):
+    with outputs as staging, showing_progress(not quiet):
         try:
-            written = write_study_report(store, stage)
+            written = write_study_report(store, staging)
         except (KeyError, TypeError, ValueError, IndexError) as exc:  # rows edited into another shape
             raise DataError(f"the results in {store} are not what `rnnmem sweep` writes ({type(exc).__name__}: {exc}); "
                             "re-run the sweep into a new --store, or run with --debug to see where.") from exc

@@ -220,7 +220,7 @@ def _kind(mode: int) -> str:
 class RunOutputs:
     """The files of one run in an output folder, replaced as a set.
 
-    ``with RunOutputs(folder) as stage:`` gives a fresh staging folder inside ``folder``;
+    ``with RunOutputs(folder) as staging:`` gives a fresh staging folder inside ``folder``;
     everything the run writes goes there. When the block ends without an error, each
     staged file is renamed into place, the files the earlier run of this ``kind`` wrote and
     this run did not are removed, and the new manifest (``.rnnmem-outputs.json``) records each
@@ -244,7 +244,7 @@ class RunOutputs:
         self.folder = Path(folder)
         self.kind = kind
         self.keep = tuple(Path(k) for k in keep)
-        self.stage: Path | None = None
+        self.staging: Path | None = None
         self._marker: dict | None = None
         self._signals = contextlib.ExitStack()
 
@@ -255,31 +255,31 @@ class RunOutputs:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             remove_abandoned_staging(self.folder)
-            self.stage, self._marker = make_staging(self.folder)
+            self.staging, self._marker = make_staging(self.folder)
         except OSError as exc:
             self._signals.close()
             raise ConfigError(f"cannot write to the output folder {self.folder} ({exc.strerror}); "
                               "pass --out a writable folder.") from None
         try:
-            write_atomically(self.stage / STAGING_MARKER, json.dumps(self._marker))
+            write_atomically(self.staging / STAGING_MARKER, json.dumps(self._marker))
         except BaseException:
-            self.stage.rmdir()  # still empty: the writer removes its temporary when it fails
+            self.staging.rmdir()  # still empty: the writer removes its temporary when it fails
             self._signals.close()
             raise
-        return self.stage
+        return self.staging
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         try:
             if exc_type is None:
                 self._commit()
         finally:
-            remove_staging(self.folder, self.stage.name, self._marker)
+            remove_staging(self.folder, self.staging.name, self._marker)
             self._signals.close()
         return False
 
     def _commit(self) -> None:
-        written = sorted(PurePosixPath(p.relative_to(self.stage).as_posix()) for p in self.stage.rglob("*")
-                         if p.is_file() and not p.is_symlink() and p != self.stage / STAGING_MARKER)
+        written = sorted(PurePosixPath(p.relative_to(self.staging).as_posix()) for p in self.staging.rglob("*")
+                         if p.is_file() and not p.is_symlink() and p != self.staging / STAGING_MARKER)
         runs, listed = read_manifest(self.folder / MANIFEST, _MANIFEST_LIMIT)
         earlier = runs.get(self.kind, {})
         others = {path for kind, files in runs.items() if kind != self.kind for path in files}
@@ -300,7 +300,7 @@ class RunOutputs:
             for rel in written:
                 target = self.folder / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(self.stage / rel, target)
+                os.replace(self.staging / rel, target)
         except OSError as exc:
             raise storage_error(exc, self.folder / rel) from None
         left = []
@@ -315,9 +315,9 @@ class RunOutputs:
         manifest = {"version": MANIFEST_VERSION, "runs": {kind: [path if entry is None else entry for path, entry in
                                                                  sorted(files.items())] for kind, files in runs.items()}}
         # staged and renamed like every output, so a kill here leaves no temporary outside the staging folder
-        write_atomically(self.stage / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+        write_atomically(self.staging / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
         try:
-            os.replace(self.stage / MANIFEST, self.folder / MANIFEST)
+            os.replace(self.staging / MANIFEST, self.folder / MANIFEST)
         except OSError as exc:
             raise storage_error(exc, self.folder / MANIFEST) from None
         warn_left_in_place(self.folder, MANIFEST, left, unlisted)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -47,6 +47,37 @@ class LanguageModelRecord:
     @property
     def unigram_perplexity(self) -> float:
         return math.exp(self.unigram_test_loss)
+
+
+@dataclass(frozen=True)
+class LanguageModelResult:
+    """What `rnnmem assess --task lm` measures beside the SES (`MemoryReport.language_model`; report.json's
+    top-level ``"language_model"``): perplexities, the training curves, the context curve and its effective contexts.
+    """
+
+    test_perplexity: float
+    unigram_perplexity: float
+    best_epoch: int
+    train_loss: list[float]
+    validation_loss: list[float]
+    ks: list[int]  # the cut points of the context curve
+    full_loss: float  # nats per target with the full context
+    rise: dict[str, list[float]]  # perturbation -> rise in loss at each k
+    targets: int  # held-out positions the curve averages over
+    tolerance: float  # k_eff: the rise stays within this share of full_loss
+    effective_context: dict[str, int | None]  # perturbation -> k_eff on the grid (None: beyond the last k)
+    effective_context_interpolated: float | None  # the cut's k_eff read between grid points in log k
+    context_area: float  # nats x tokens under the cut's rise
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_report_json(cls, document: dict) -> LanguageModelResult | None:
+        """The result a report.json holds (None for a classifier's); files written before it had a key of its own
+        kept it under ``meta``."""
+        values = document.get("language_model") or (document.get("meta") or {}).get("language_model")
+        return None if values is None else cls(**values)
 
 
 def next_token_loss(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -97,7 +128,8 @@ def train_language_model(model: nn.Module, corpus: Corpus, max_len: int = 128, e
     decides: after each epoch its loss is measured, training stops when it has not improved for
     ``patience`` epochs, and the weights of the best epoch are restored. Gradients are clipped
     to norm ``grad_clip``. The record carries the test loss beside an add-one unigram model's
-    fitted on the same training texts (perplexity = exp(loss)).
+    fitted on the same training texts (perplexity = exp(loss)). The defaults are this function's own;
+    `rnnmem assess --task lm` passes the run's settings (`rnnmem.pipeline.config.RunConfig`).
     """
     check_int("max_len", max_len, low=2, high=1_000_000)
     check_int("epochs", epochs, low=1, high=10_000)

@@ -25,6 +25,7 @@ from rnnmem.indicators.estimators import headline_estimator
 from rnnmem.indicators.fidelity import fidelity_at, fidelity_knee
 from rnnmem.indicators.floor import FloorDifference, floor_difference
 from rnnmem.indicators.hull import HullView
+from rnnmem.language_model import LanguageModelResult
 from rnnmem.report import interactive, single, tables, token_table
 from rnnmem.validation import check_choice, check_tau
 
@@ -75,6 +76,8 @@ class MemoryReport:
         Per-token effect and yardstick on the first sequences (those of ``trajectories``), by
         estimator ("occlusion", "gradient", "replacement"; regression fits one weight per distance and
         has none): the interactive page.
+    language_model : LanguageModelResult or None
+        A language model's perplexities and context curve (`rnnmem assess --task lm`); None for a classifier.
     """
 
     retention: pd.DataFrame
@@ -97,6 +100,7 @@ class MemoryReport:
     predicted_labels: np.ndarray | None = field(default=None, repr=False)
     token_effects: dict = field(default_factory=dict)
     recommendation_tau: float = 0.1  # tau of the recommended training length's ML(tau) (`rnnmem assess --tau`)
+    language_model: LanguageModelResult | None = None
 
     @classmethod
     def from_curves(cls, distance, curves: dict[str, Estimate], fidelity, lengths, word_ids, word_points,
@@ -277,6 +281,7 @@ class MemoryReport:
                 name: None if v is None else v.to_dict() for name, v in self.semantic_validity.items()},
             "floor": None if self.floor is None else {"retention": self.floor.retention.to_dict(orient="list"),
                                                       "fidelity": self.floor.fidelity.to_dict(orient="list")},
+            "language_model": None if self.language_model is None else self.language_model.to_dict(),
         })
 
     def to_json(self, path: str | Path) -> Path:

@@ -104,9 +104,9 @@ def _open_below(folder: Path, parts: tuple[str, ...]) -> int:
 def make_staging(folder: Path) -> tuple[Path, dict]:
     """A fresh staging folder in ``folder`` (made exclusively) and the marker that proves it this process's,
     which the caller writes into it as `STAGING_MARKER`."""
-    stage = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=folder))
-    info = os.lstat(stage)
-    return stage, {"kind": "staging folder", "inode": info.st_ino, "device": info.st_dev, "pid": os.getpid(),
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=folder))
+    info = os.lstat(staging)
+    return staging, {"kind": "staging folder", "inode": info.st_ino, "device": info.st_dev, "pid": os.getpid(),
                    "host": socket.gethostname(), "created": time.time()}
 
 

@@ -170,6 +170,7 @@ def train(
     ----------
     max_len : int
         Training sequences are truncated to this many tokens (``keep`` = "first" or "last").
+        The defaults 64 (and ``lr`` 2e-3) are the API's own, kept on purpose; `rnnmem assess` passes 128, 3e-3.
     epochs : int
         Budget: at most this many epochs on the documents; validation picks how many are kept.
     bptt_window : int, optional

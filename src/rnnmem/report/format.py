@@ -39,7 +39,7 @@ def with_ci(value, ci) -> str:
     return f"{number(value)} [{number(low)}, {number(high)}]"
 
 
-def memory_length(value, last_measured: int) -> str:
+def memory_length_text(value, last_measured: int) -> str:
     """ML(tau) as read everywhere: the distance, or "> D" when r(d) never fell to tau within 0..D.
 
     ``last_measured`` is D, the largest distance with a measured r(d)
@@ -51,13 +51,13 @@ def memory_length(value, last_measured: int) -> str:
     return number(value)
 
 
-def memory_length_with_ci(value, ci, last_measured: int) -> str:
-    """ML(tau) with its 95% interval, each bound read as `memory_length` reads it."""
-    shown = memory_length(value, last_measured)
+def memory_length_with_ci_text(value, ci, last_measured: int) -> str:
+    """ML(tau) with its 95% interval, each bound read as `memory_length_text` reads it."""
+    shown = memory_length_text(value, last_measured)
     low, high = ci
     if missing(low) or missing(high):
         return shown
-    return f"{shown} [{memory_length(low, last_measured)}, {memory_length(high, last_measured)}]"
+    return f"{shown} [{memory_length_text(low, last_measured)}, {memory_length_text(high, last_measured)}]"
 
 
 def indicator_value(reading, interval: bool = True) -> str:
@@ -65,8 +65,8 @@ def indicator_value(reading, interval: bool = True) -> str:
     for a censored one (an ML), 3 significant digits otherwise; with its 95% interval unless ``interval`` is False."""
     if reading.indicator.censored:
         if interval:
-            return memory_length_with_ci(reading.value, (reading.low, reading.high), reading.last_measured)
-        return memory_length(reading.value, reading.last_measured)
+            return memory_length_with_ci_text(reading.value, (reading.low, reading.high), reading.last_measured)
+        return memory_length_text(reading.value, reading.last_measured)
     return with_ci(reading.value, (reading.low, reading.high)) if interval else number(reading.value)
 
 

@@ -11,7 +11,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from rnnmem.report.format import memory_length
+from rnnmem.report.format import memory_length_text
 from rnnmem.report.style import (BOX, HALO, STYLE, distance_axis, draw_thresholds, estimator_color,
                                   label_retention_axes, legend_below, new_figure, place_labels)
 
@@ -44,7 +44,7 @@ def retention_figure(report) -> Figure:
             hi = report.retention[f"{name}_hi"].to_numpy(float)
             ml = report.memory_length(0.5, name)
             label = (f"{name}: ML(0.5) {'= ' if ml is not None else ''}"
-                     f"{memory_length(ml, report.last_measured_distance(name))}, "
+                     f"{memory_length_text(ml, report.last_measured_distance(name))}, "
                      f"retention capacity = {report.retention_capacity(name):.3g}")
             ax.fill_between(distance, lo, hi, color=color, alpha=0.18, linewidth=0)
             ax.plot(distance, r, color=color, lw=1.8, marker=None if many else "o", ms=3.5, label=label)

@@ -15,7 +15,7 @@ from rnnmem.progress import progress_bar
 from rnnmem.report import hull_plots, plots, ses_plots
 from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, html_body, to_html, to_markdown
 from rnnmem.report.console import against_baseline
-from rnnmem.report.format import indicator_value, memory_length, number, powers_of_two, with_ci
+from rnnmem.report.format import indicator_value, memory_length_text, number, powers_of_two, with_ci
 from rnnmem.report.language_model import language_model_blocks
 from rnnmem.report.style import save_figure
 from rnnmem.validation import counted
@@ -84,7 +84,7 @@ def write_figures(report, directory: str | Path) -> dict[str, Path]:
 
 def report_blocks(report) -> list:
     summary = report.summary()
-    out = _verdict_section(report, summary) + [Paragraph(_context(report)), Heading("Headline")]
+    out = _verdict_section(report, summary) + [Paragraph(_setup_text(report)), Heading("Headline")]
     if report.estimators:
         labels = [entry.label for entry in catalogue.CURVE_INDICATORS]
         header, rows = ["estimator"] + [f"{label} [95% CI]" for label in labels], []
@@ -293,7 +293,7 @@ def _validity_section(report) -> list:
     return out
 
 
-def _context(report) -> str:
+def _setup_text(report) -> str:
     meta = report.meta
     parts = []
     n = meta.get("n_sequences")
@@ -325,7 +325,7 @@ def _context(report) -> str:
 
 def _evidence_value(key: str, value, last: int) -> str:
     if key.startswith("ML("):
-        return memory_length(value, last)
+        return memory_length_text(value, last)
     if value is None:
         return "none"
     return number(value) if isinstance(value, (int, float, np.number)) else str(value)

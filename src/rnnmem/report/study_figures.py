@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from rnnmem.report.format import memory_length, number
+from rnnmem.report.format import memory_length_text, number
 from rnnmem.report.ses_plots import ses_figure_from_arrays, words_caption
 from rnnmem.report.study_text import CI_NOTE
 from rnnmem.report.style import (OKABE_ITO, STYLE, UNIT_MARKERS, distance_axis, draw_thresholds, label_retention_axes,
@@ -149,7 +149,7 @@ def memory_length_figure(study, table: pd.DataFrame) -> Figure:
             if len(limits) and rows["n_beyond"].fillna(0).gt(0).any():  # some seed never fell below tau
                 beyond = int(limits.min()) + 1
                 ax.axhline(beyond, color="0.4", ls="--", lw=1.0)
-                ax.annotate(f"{memory_length(None, beyond - 1)}: not reached within the measured range", (0.02, beyond),
+                ax.annotate(f"{memory_length_text(None, beyond - 1)}: not reached within the measured range", (0.02, beyond),
                             xycoords=("axes fraction", "data"), xytext=(0, -12), textcoords="offset points",
                             fontsize=8, color="0.3")
                 top = max(top, beyond)

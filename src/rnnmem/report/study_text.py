@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rnnmem.baselines import COMPETENCE_ALPHA, COMPETENCE_MARGIN
 from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, to_markdown
-from rnnmem.report.format import duration, memory_length, number
+from rnnmem.report.format import duration, memory_length_text, number
 from rnnmem.validation import counted
 
 TITLE = "rnnmem study report"
@@ -54,7 +54,7 @@ def format_cell(row) -> str:
     if row is None or row["n"] == 0:
         return "—"
     if row["n_beyond"] and row["n_beyond"] == row["n"]:
-        return memory_length(None, int(row["max_distance"]))
+        return memory_length_text(None, int(row["max_distance"]))
     text = number(row["mean"])
     if not math.isnan(row["lo"]):
         text += f" ± {number((row['hi'] - row['lo']) / 2)}"

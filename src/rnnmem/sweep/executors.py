@@ -32,15 +32,16 @@ from contextlib import contextmanager
 from multiprocessing import get_context
 
 from rnnmem.errors import ConfigError, RnnmemError
+from rnnmem.pipeline.config import RunConfig
 from rnnmem.progress import progress_bar, ticking
-from rnnmem.sweep.cell import CellConfig, run_cell
+from rnnmem.sweep.cell import run_cell
 from rnnmem.sweep.store import ResultsStore
 
 EXECUTORS = ("local", "ray")
 PARENT_POLL_SECONDS = 0.5
 
 
-def run_sweep(store: ResultsStore, configs: list[CellConfig], executor: str = "local", workers: int | None = None,
+def run_sweep(store: ResultsStore, configs: list[RunConfig], executor: str = "local", workers: int | None = None,
               address: str | None = None, progress: bool = True) -> dict:
     """Run every cell of ``configs`` that the store does not hold as done.
 
@@ -48,7 +49,7 @@ def run_sweep(store: ResultsStore, configs: list[CellConfig], executor: str = "l
     ----------
     store : ResultsStore
         Where cells and results live; shared safely with other sweeps.
-    configs : list[CellConfig]
+    configs : list[RunConfig]
         The grid (duplicates are run once).
     executor : {"local", "ray"}
         Local worker processes, or Ray tasks (results come back to this process, which
@@ -232,7 +233,7 @@ def _ray_cell(config_json: str) -> tuple[str, object]:
     """Body of the Ray task: run a cell where Ray placed it and send back (status, result or error)."""
     _single_threaded()  # as in the local executor (see the module docstring)
     try:
-        return "done", run_cell(CellConfig.from_dict(json.loads(config_json)))
+        return "done", run_cell(RunConfig.from_dict(json.loads(config_json)))
     except Exception as exc:
         return "failed", _describe(exc)
 

@@ -19,8 +19,8 @@ from dataclasses import fields
 from pathlib import Path
 
 from rnnmem.errors import ConfigError
-from rnnmem.sweep.cell import CellConfig
-from rnnmem.sweep.settings import check_type, read_toml_table
+from rnnmem.pipeline.config import RunConfig
+from rnnmem.pipeline.settings import check_type, read_toml_table
 from rnnmem.validation import did_you_mean
 
 MAX_GRID_CELLS = 10_000  # checked before expanding: 300,000 cells took 190 s to expand before any message
@@ -37,23 +37,23 @@ epochs = 3"""
 
 
 def field_name(name: str) -> str:
-    """The CellConfig field a grid key sets (``units`` -> ``unit``); unknown names pass through."""
+    """The RunConfig field a grid key sets (``units`` -> ``unit``); unknown names pass through."""
     return AXIS_ALIASES.get(name, name)
 
 
-def expand_grid(base: dict, axes: dict[str, list]) -> list[CellConfig]:
+def expand_grid(base: dict, axes: dict[str, list]) -> list[RunConfig]:
     """Every combination of the axes' values on top of the fixed settings.
 
     Parameters
     ----------
     base : dict
-        Fixed cell settings (CellConfig field names, or the plural axis names).
+        Fixed cell settings (RunConfig field names, or the plural axis names).
     axes : dict[str, list]
         Setting name -> the values to sweep. The first axis varies slowest.
 
     Returns
     -------
-    list[CellConfig]
+    list[RunConfig]
         One config per combination, in ``itertools.product`` order of ``axes``.
     """
     base = _normalise(base)
@@ -76,7 +76,7 @@ def expand_grid(base: dict, axes: dict[str, list]) -> list[CellConfig]:
         for value in values:
             check_type(name, value)
     names = list(axes)
-    return [CellConfig.from_dict({**base, **dict(zip(names, combo))}).check()
+    return [RunConfig.from_dict({**base, **dict(zip(names, combo))}).check()
             for combo in itertools.product(*(axes[n] for n in names))]
 
 
@@ -103,7 +103,7 @@ def load_grid_file(path: str | Path) -> tuple[dict, dict]:
 
 def _normalise(settings: dict) -> dict:
     """Map plural aliases to field names; reject unknown names and a setting given under both spellings."""
-    known = {f.name for f in fields(CellConfig)}
+    known = {f.name for f in fields(RunConfig)}
     unknown = sorted(k for k in settings if field_name(k) not in known)
     if unknown:
         valid = sorted(known | set(AXIS_ALIASES))

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from rnnmem.errors import ConfigError
 from rnnmem.fileio import write_atomically
+from rnnmem.pipeline.config import RunConfig
 from rnnmem.report.seed_spread import seed_spread_markdown
-from rnnmem.sweep.cell import CellConfig
 from rnnmem.sweep.executors import run_sweep
 from rnnmem.sweep.store import ResultsStore
 from rnnmem.sweep.study import comparison_table, load_study, metric_values, verdicts
@@ -22,7 +22,7 @@ from rnnmem.sweep.study import comparison_table, load_study, metric_values, verd
 SEEDS_STORE = "seeds.sqlite"
 
 
-def write_seed_spread(config: CellConfig, seeds: list[int], directory: str | Path, progress: bool = True) -> str:
+def write_seed_spread(config: RunConfig, seeds: list[int], directory: str | Path, progress: bool = True) -> str:
     """`assess_seeds` into ``directory``, and its table written there as seeds.md; returns that text."""
     text = seed_spread_markdown(assess_seeds(config, seeds, directory, progress=progress),
                                 f"{config.unit} on {config.corpus}, seeds {', '.join(map(str, seeds))}")
@@ -30,7 +30,7 @@ def write_seed_spread(config: CellConfig, seeds: list[int], directory: str | Pat
     return text
 
 
-def assess_seeds(config: CellConfig, seeds: list[int], directory: str | Path, workers: int | None = None,
+def assess_seeds(config: RunConfig, seeds: list[int], directory: str | Path, workers: int | None = None,
                  progress: bool = True) -> dict:
     """Train and assess ``config`` once per seed into ``directory``/seeds.sqlite; the headline across seeds.
 

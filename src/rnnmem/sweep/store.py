@@ -28,7 +28,7 @@ import pandas as pd
 from rnnmem.errors import DataError, RnnmemError, StorageError
 from rnnmem.fileio import check_regular_file
 from rnnmem.ownership import process_alive
-from rnnmem.sweep.cell import CellConfig
+from rnnmem.pipeline.config import RunConfig
 
 SCHEMA_VERSION = 1
 REQUIRED_COLUMNS = ("key", "config", "status")
@@ -43,8 +43,8 @@ MAX_VALUE_CHARACTERS = 64 * 2**20
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cells (
-    key         TEXT PRIMARY KEY,   -- CellConfig.key
-    config      TEXT NOT NULL,      -- CellConfig as JSON
+    key         TEXT PRIMARY KEY,   -- RunConfig.key
+    config      TEXT NOT NULL,      -- RunConfig as JSON
     status      TEXT NOT NULL,      -- pending | running | done | failed
     attempts    INTEGER NOT NULL DEFAULT 0,
     owner       TEXT,               -- host:pid of the process running it
@@ -151,14 +151,14 @@ class ResultsStore:
                             f"edited); delete that row (sqlite3 {self.path} \"DELETE FROM cells WHERE key='{key}'\") "
                             "and re-run the sweep to recompute it.") from None
 
-    def _config(self, key: str, text: str | None) -> CellConfig:
-        return CellConfig.from_dict(self._config_dict(key, text))
+    def _config(self, key: str, text: str | None) -> RunConfig:
+        return RunConfig.from_dict(self._config_dict(key, text))
 
     def _config_dict(self, key: str, text: str | None) -> dict:
         """A row's config as stored, after checking it is a cell configuration."""
         values = self._decode(key, "config", text)
         try:
-            CellConfig.from_dict(values)
+            RunConfig.from_dict(values)
             return values
         except (RnnmemError, TypeError, ValueError, AttributeError) as exc:
             raise DataError(f"the config of cell {key} in {self.path} is not a cell configuration ({exc}); delete "
@@ -186,7 +186,7 @@ class ResultsStore:
         with self._errors("read"), closing(self._connect()) as db:
             return db.execute(sql, params).fetchall()
 
-    def add(self, configs: list[CellConfig]) -> int:
+    def add(self, configs: list[RunConfig]) -> int:
         """Register cells; cells already in the store are left as they are. Returns how many were new."""
         with self._errors("write"), closing(self._connect()) as db:
             db.execute("BEGIN IMMEDIATE")
@@ -198,7 +198,7 @@ class ResultsStore:
             db.execute("COMMIT")
         return after - before
 
-    def claim(self, keys: list[str] | None = None, owner: str | None = None) -> CellConfig | None:
+    def claim(self, keys: list[str] | None = None, owner: str | None = None) -> RunConfig | None:
         """Atomically take one pending or failed cell (of ``keys``, if given) and mark it running."""
         owner = owner or owner_id()
         with self._errors("write"), closing(self._connect()) as db:

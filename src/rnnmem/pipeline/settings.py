@@ -1,7 +1,8 @@
-"""Settings files: the TOML that `rnnmem sweep --grid` ([grid]) and `rnnmem assess --config` ([assess]) read.
+"""Settings given in files and flags: the TOML that `rnnmem sweep --grid` ([grid]) and `rnnmem assess --config`
+([assess]) read, and the comma-separated lists of flags such as ``--seeds 0,1,2`` (`list_option`).
 
-Both are read the same way (bounded size, TOML only, exactly one named table) and their
-values are checked against the cell settings (`CellConfig`) before any work starts. An
+Both files are read the same way (bounded size, TOML only, exactly one named table) and their
+values are checked against the run settings (`RunConfig`) before any work starts. An
 assess file looks like::
 
     [assess]
@@ -19,12 +20,12 @@ from pathlib import Path
 
 from rnnmem.errors import ConfigError, DataError
 from rnnmem.fileio import read_bounded
-from rnnmem.sweep.cell import CellConfig
+from rnnmem.pipeline.config import RunConfig
 from rnnmem.validation import did_you_mean
 
 MAX_SETTINGS_BYTES = 2**20
 
-# settings of `rnnmem assess` that are not cell settings, with the type an [assess] file must give them
+# settings of `rnnmem assess` that are not run settings, with the type an [assess] file must give them
 ASSESS_OPTIONS = {"task": str, "out": str, "checkpoint": str, "device": str, "quiet": bool}
 
 ASSESS_EXAMPLE = """[assess]
@@ -65,14 +66,14 @@ def read_toml_table(path: str | Path, table: str, example: str, flag: str) -> di
 
 
 def load_assess_file(path: str | Path, options: dict[str, type]) -> dict:
-    """The settings of an ``[assess]`` file: cell settings (`CellConfig` fields) and the command's own ``options``.
+    """The settings of an ``[assess]`` file: run settings (`RunConfig` fields) and the command's own ``options``.
 
     Parameters
     ----------
     path : str or Path
         A ``.toml`` file with one ``[assess]`` table (see the module docstring).
     options : dict[str, type]
-        Settings of the command that are not cell settings (e.g. ``device``), with their type.
+        Settings of the command that are not run settings (e.g. ``device``), with their type.
 
     Returns
     -------
@@ -80,7 +81,7 @@ def load_assess_file(path: str | Path, options: dict[str, type]) -> dict:
         Setting name -> value, each of the right type (``estimators`` as a tuple).
     """
     table = read_toml_table(path, "assess", ASSESS_EXAMPLE, "--config")
-    valid = sorted({f.name for f in fields(CellConfig)} | set(options))
+    valid = sorted({f.name for f in fields(RunConfig)} | set(options))
     for name, value in table.items():
         if name not in valid:
             raise ConfigError(f"unknown setting '{name}' in {path}.{did_you_mean(name, valid)} "
@@ -105,19 +106,19 @@ def assess_settings(values: dict, given: set[str], config_file: str | Path | Non
     return settings
 
 
-def cell_config(settings: dict) -> CellConfig:
-    """The CellConfig of the cell settings among ``settings`` (None: the default); estimators are split at commas."""
-    names = {f.name for f in fields(CellConfig)}
-    cell = {name: value for name, value in settings.items() if name in names and value is not None}
-    if "estimators" in cell:
-        cell["estimators"] = tuple(part.strip() for entry in cell["estimators"] for part in entry.split(",")
-                                   if part.strip())
-    return CellConfig.from_dict(cell)
+def run_config(settings: dict) -> RunConfig:
+    """The RunConfig of the run settings among ``settings`` (None: the default); estimators are split at commas."""
+    names = {f.name for f in fields(RunConfig)}
+    run = {name: value for name, value in settings.items() if name in names and value is not None}
+    if "estimators" in run:
+        run["estimators"] = tuple(part.strip() for entry in run["estimators"] for part in entry.split(",")
+                                  if part.strip())
+    return RunConfig.from_dict(run)
 
 
 def check_type(name: str, value) -> None:
-    """Fail before any training when a value cannot be the cell setting ``name`` (e.g. lengths = ["16"])."""
-    expected = type(getattr(CellConfig(), name))
+    """Fail before any training when a value cannot be the run setting ``name`` (e.g. lengths = ["16"])."""
+    expected = type(getattr(RunConfig(), name))
     if expected in (int, float, str) and not is_a(value, expected):
         raise ConfigError(f"{name} must be {expected.__name__} values; got {value!r}.")
     if name == "estimators" and (not isinstance(value, (list, tuple)) or not all(isinstance(e, str) for e in value)):
@@ -133,3 +134,13 @@ def is_a(value, expected: type) -> bool:
     if expected is float:
         return isinstance(value, (int, float))
     return isinstance(value, expected)
+
+
+def list_option(text: str | None, kind: type, flag: str, example: str) -> list | None:
+    """Parse a comma-separated option (None when it was not given)."""
+    if text is None:
+        return None
+    try:
+        return [kind(part.strip()) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"{flag} must be a comma-separated list like {example}; got {text!r}.") from None

@@ -1,4 +1,4 @@
-"""A language-model cell: train a unit to predict the next token of a corpus's texts, assess it, and measure
+"""A language model's run: train a unit to predict the next token of a corpus's texts, assess it, and measure
 the context it uses (`rnnmem assess --task lm`).
 
 The SES of a language model is its readout, one dimension per vocabulary word; the gradient
@@ -17,9 +17,11 @@ from rnnmem.errors import ConfigError, DataError
 from rnnmem.fileio import json_safe, write_atomically
 from rnnmem.indicators.context import PERTURBATIONS, context_area
 from rnnmem.indicators.retention import SKETCH_DIMENSIONS
-from rnnmem.language_model import FINE_KS, context_loss_rise, train_language_model, unigram_log_probs
+from rnnmem.language_model import (FINE_KS, LanguageModelResult, context_loss_rise, train_language_model,
+                                   unigram_log_probs)
 from rnnmem.model import build_model, save_model
-from rnnmem.sweep.cell import CellConfig, assess_with_config, assessed_length, corpus_for, cut_notes, provenance
+from rnnmem.pipeline.classify import assess_with_config, corpus_for, cut_notes, provenance
+from rnnmem.pipeline.config import RunConfig, assessed_length
 
 TASKS = ("classify", "lm")
 # readout dimensions of an LM: the most frequent training words, the rest read as <unk>; the
@@ -34,12 +36,12 @@ def context_ks(max_distance: int) -> list[int]:
     return [k for k in FINE_KS if k <= max(max_distance, 1)]
 
 
-def train_and_assess_lm(config: CellConfig, progress: bool = False, device: str = "cpu"):
+def train_and_assess_lm(config: RunConfig, progress: bool = False, device: str = "cpu"):
     """Train ``config.unit`` as a next-token LM on the corpus's training texts, then assess it and its context curve.
 
-    The assessment takes the cell's settings (tau, occlusion normalisation) as a classifier's does, on the
+    The assessment takes the run's settings (tau, occlusion normalisation) as a classifier's does, on the
     encoded test texts: the SES axes are vocabulary words, so no class names and no semantic validity.
-    Returns (model, vocabulary, record, report, timings); ``report.meta["language_model"]``
+    Returns (model, vocabulary, record, report, timings); ``report.language_model`` (`LanguageModelResult`)
     holds perplexities, the loss-rise curves and the effective contexts.
     """
     if device != "cpu":
@@ -80,22 +82,20 @@ def train_and_assess_lm(config: CellConfig, progress: bool = False, device: str 
             "language model).")
     report.meta["model"] = {"unit": config.unit, "hidden_size": config.hidden_size, "corpus": corpus.name,
                             "task": "lm", "vocabulary": len(vocabulary), **lm_training_record(config, corpus, record)}
-    report.meta["language_model"] = {
-        "test_perplexity": record.test_perplexity, "unigram_perplexity": record.unigram_perplexity,
-        "best_epoch": record.best_epoch, "train_loss": record.train_loss, "validation_loss": record.validation_loss,
-        "ks": curve.ks, "full_loss": curve.full_loss, "rise": curve.rise, "targets": curve.n_targets,
-        "tolerance": TOLERANCE,
-        "effective_context": {name: curve.effective_context(name, TOLERANCE) for name in PERTURBATIONS},
-        "effective_context_interpolated": curve.effective_context("cut", TOLERANCE, interpolate=True),
-        "context_area": context_area(curve.ks, curve.rise["cut"]),
-    }
+    report.language_model = LanguageModelResult(
+        test_perplexity=record.test_perplexity, unigram_perplexity=record.unigram_perplexity,
+        best_epoch=record.best_epoch, train_loss=record.train_loss, validation_loss=record.validation_loss,
+        ks=curve.ks, full_loss=curve.full_loss, rise=curve.rise, targets=curve.n_targets, tolerance=TOLERANCE,
+        effective_context={name: curve.effective_context(name, TOLERANCE) for name in PERTURBATIONS},
+        effective_context_interpolated=curve.effective_context("cut", TOLERANCE, interpolate=True),
+        context_area=context_area(curve.ks, curve.rise["cut"]))
     report.meta["corpus_notes"] = corpus.notes
     return model, vocabulary, record, report, {"train_s": trained - started,
                                                "assess_s": time.perf_counter() - trained}
 
 
-def lm_training_record(config: CellConfig, corpus, record) -> dict:
-    """An LM's training record, as a classifier's (`cell.training_record`) with perplexity in place of accuracy."""
+def lm_training_record(config: RunConfig, corpus, record) -> dict:
+    """An LM's training record, as a classifier's (`classify.training_record`) with perplexity in place of accuracy."""
     better = record.test_perplexity < record.unigram_perplexity
     settings = {"max_len": config.max_len, "epochs": config.epochs, "batch_size": config.batch_size, "lr": config.lr,
                 "seed": config.seed}
@@ -106,11 +106,12 @@ def lm_training_record(config: CellConfig, corpus, record) -> dict:
                       **provenance(config, corpus, settings)})
 
 
-def write_lm_run(config: CellConfig, stage, progress: bool = True, device: str = "cpu"):
-    """`rnnmem assess --task lm`: train and assess, and write the model and history.json into ``stage``."""
+def write_lm_run(config: RunConfig, staging, progress: bool = True, device: str = "cpu"):
+    """`rnnmem assess --task lm`: train and assess, and write the model and history.json into the run's ``staging``
+    folder."""
     model, vocabulary, record, report, _ = train_and_assess_lm(config, progress=progress, device=device)
-    save_model(model, stage / "model", vocabulary.to_dict(), [])
-    write_atomically(stage / "history.json", json.dumps(json_safe(
+    save_model(model, staging / "model", vocabulary.to_dict(), [])
+    write_atomically(staging / "history.json", json.dumps(json_safe(
         {**vars(record), "test_perplexity": record.test_perplexity,
          "unigram_perplexity": record.unigram_perplexity}), indent=2))
     return report
