@@ -31,6 +31,9 @@ class Recommendation:
     def __str__(self) -> str:
         return f"{'at least ' if self.at_least else ''}{counted(self.length, 'token')} ({self.rule})"
 
+    def to_dict(self) -> dict:
+        return {"length": self.length, "at_least": self.at_least, "rule": self.rule, "evidence": self.evidence}
+
 
 def recommend_length(retention: np.ndarray, lengths: np.ndarray, tau: float = 0.1,
                      data_quantile: float = 0.95, context: dict | None = None) -> Recommendation:

@@ -30,8 +30,11 @@ def run_summary(report, unit: str) -> str:
         lines.append(f"semantic validity: Spearman rho {_rho(views['trained'])} (untrained floor "
                      f"{_rho(views.get('untrained'))})")
     rec = summary["recommended_length"]
-    lines.append(f"recommended training length: {'at least ' if rec.get('at_least') else ''}{counted(rec['length'], 'token')} "
-                 f"({rec['rule']})")
+    if rec["length"] is None:
+        lines.append(f"recommended training length: none, this report has {rec['rule']}")
+    else:
+        lines.append(f"recommended training length: {'at least ' if rec.get('at_least') else ''}"
+                     f"{counted(rec['length'], 'token')} ({rec['rule']})")
     if record:
         pieces = record.get("epochs_on_pieces")
         source = " (from the checkpoint's record)" if report.meta.get("model", {}).get("checkpoint") else ""

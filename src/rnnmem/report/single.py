@@ -99,7 +99,7 @@ def report_blocks(report) -> list:
             header.append("untrained floor: " + " / ".join(labels))
         out.append(Table(header, rows))
     else:
-        out.append(Paragraph("No retention estimator was computed."))
+        out.append(Paragraph(f"This report has {report.no_curve_reason()}"))
     out.append(Bullets(_headline_items(report, summary)))
     out += _training_section(report, summary["training"])
     out += language_model_blocks(report)
@@ -143,6 +143,9 @@ def _headline_items(report, summary: dict) -> list[tuple[str, str]]:
                       f"cosine {number(summary['fidelity_at_median_length'])}"
                       + (f" (untrained floor {number(floor_fidelity)})" if floor_fidelity is not None else "")))
     rec = summary["recommended_length"]
+    if rec["length"] is None:
+        return items + [("Recommended training length", "none — no estimator gave the retention curve it is read from "
+                                                        "(see above).")]
     last = report.last_measured_distance(default) if default else 0
     evidence = "; ".join(f"{key} = {_evidence_value(key, value, last)}" for key, value in rec["evidence"].items())
     items.append(("Recommended training length", f"{'at least ' if rec.get('at_least') else ''}{counted(rec['length'], 'token')} — "
@@ -153,7 +156,7 @@ def _headline_items(report, summary: dict) -> list[tuple[str, str]]:
 def _retention_table(report) -> str:
     distance = report.retention["distance"].to_numpy()
     if not len(distance) or not report.estimators:
-        return Paragraph("No retention curve was measured.")
+        return Paragraph("No retention curve was measured (see the headline).")
     wanted = set(powers_of_two(int(distance[-1]))) | {0}
     rows = []
     for i, d in enumerate(distance):
