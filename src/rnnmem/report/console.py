@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rnnmem.guidance import next_steps
 from rnnmem.report.format import indicator_value, missing, number
 from rnnmem.report.tables import indicator_readings
 from rnnmem.validation import counted
@@ -46,6 +47,7 @@ def run_summary(report, unit: str) -> str:
                      f"{(record.get('data_fingerprint') or 'unknown')[:16]}; trained with {versions or 'unknown versions'}")
     else:
         lines.append("training: unknown (the checkpoint keeps no training record)")
+    lines += ["next steps:"] + [f"  - {step}" for step in next_steps(summary) or ["none: the numbers ask for no rerun"]]
     return "\n".join(lines)
 
 

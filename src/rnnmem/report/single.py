@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnmem.guidance import next_steps
 from rnnmem.indicators import catalogue, estimators
 from rnnmem.progress import progress_bar
 from rnnmem.report import hull_plots, plots, ses_plots
@@ -115,7 +116,8 @@ def report_blocks(report) -> list:
     shown = {"hull": report.hull is not None and bool(report.hull.example), "validity": bool(_validity_views(report)),
              "training": "curves" in report.training_record()}
     out += [Image(f"{name}.png", alt) for name, alt in IMAGES if shown.get(name, True)]
-    return out
+    steps = next_steps(summary)
+    return out + [Heading("Next steps"), Bullets(steps or ["none: the numbers ask for no rerun."])]
 
 
 def _explanations() -> list[tuple[str, str]]:
