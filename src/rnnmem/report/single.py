@@ -16,7 +16,7 @@ from rnnmem.progress import progress_bar
 from rnnmem.report import hull_plots, plots, ses_plots
 from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, html_body, to_html, to_markdown
 from rnnmem.report.console import against_baseline
-from rnnmem.report.format import indicator_value, memory_length, number, powers_of_two, with_ci
+from rnnmem.report.format import OUTSIDE_MARK, indicator_value, memory_length, number, powers_of_two, with_ci
 from rnnmem.report.language_model import language_model_blocks
 from rnnmem.report.style import save_figure
 from rnnmem.validation import counted
@@ -99,6 +99,8 @@ def report_blocks(report) -> list:
         if report.floor is not None:
             header.append("untrained floor: " + " / ".join(labels))
         out.append(Table(header, rows))
+        if any(reading.outside_interval for name in report.estimators for reading in report.indicator_values(name)):
+            out.append(Paragraph(f"{OUTSIDE_MARK} {catalogue.OUTSIDE_INTERVAL}", note=True))
     else:
         out.append(Paragraph(f"This report has {report.no_curve_reason()}"))
     out.append(Bullets(_headline_items(report, summary)))
