@@ -131,7 +131,6 @@ def _explanations() -> list[tuple[str, str]]:
 
 
 def _headline_items(report, summary: dict) -> list[tuple[str, str]]:
-    default = report.default_estimator() if report.estimators else None
     items = []
     knee = summary["fidelity_knee"]
     if knee is None:
@@ -150,7 +149,7 @@ def _headline_items(report, summary: dict) -> list[tuple[str, str]]:
     if rec["length"] is None:
         return items + [("Recommended training length", "none — no estimator gave the retention curve it is read from "
                                                         "(see above).")]
-    last = report.last_measured_distance(default) if default else 0
+    last = report.last_measured_distance(report.default_estimator())
     evidence = "; ".join(f"{key} = {_evidence_value(key, value, last)}" for key, value in rec["evidence"].items())
     items.append(("Recommended training length", f"{'at least ' if rec.get('at_least') else ''}{counted(rec['length'], 'token')} — "
                                                  f"{rec['rule']}. Evidence: {evidence}."))
