@@ -56,3 +56,20 @@ class DelayLine(nn.Module):
 
     def forward(self, tokens):
         return self.forward_embedded(self.embed(tokens))
+
+
+class Differencer(nn.Module):
+    """o_t = e_t - c e_{t-1}: the token before the last weighs -c, so the regression, which needs a positive sum of
+    word points, declines (indicators.retention.regression_decline) for c above a tenth."""
+
+    def __init__(self, c: float = 0.8, vocab_size: int = 40, dim: int = 3, seed: int = 0):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        table = torch.randn(vocab_size, dim, generator=g, dtype=torch.float64)
+        table[0] = 0.0
+        self.table = nn.Parameter(table, requires_grad=False)
+        self.c = c
+
+    def forward(self, tokens):
+        emb = self.table[tokens]
+        return emb - self.c * torch.cat([torch.zeros_like(emb[:, :1]), emb[:, :-1]], dim=1)

@@ -2,15 +2,17 @@
 recommendation rule, and arguments checked where they enter."""
 
 import copy
+import json
 
 import numpy as np
 import pytest
 import torch
 
 import rnnmem
-from known_systems import LinearRecurrence
+from known_systems import Differencer, LinearRecurrence
 from rnnmem.report.console import run_summary
 from rnnmem.guidance import recommend_for_unit
+from rnnmem.indicators import estimators as registry
 from rnnmem.indicators import hull_vertices, word_hull
 from rnnmem.indicators.classical import drive_unit
 
@@ -88,3 +90,37 @@ def test_a_unit_recommendation_is_the_rounded_up_median_at_its_longest_training_
     assert recommend_for_unit({8: [3, 4], 16: [5, 6]}, {8: [False, False], 16: [False, True]}).at_least
     assert not recommend_for_unit({8: [3, 4], 16: [5, 6]}, {8: [True, True], 16: [False, False]}).at_least
 
+
+
+# -- every estimator declines --------------------------------------------------------------
+def _tokens(n=16, length=12, seed=0):
+    return torch.randint(1, 40, (n, length), generator=torch.Generator().manual_seed(seed))
+
+
+def test_a_report_whose_every_estimator_declined_says_so_in_every_view(tmp_path):
+    report = rnnmem.assess(Differencer(0.8), _tokens(), max_distance=11, estimators=("regression",), progress=False,
+                           n_resamples=20, probes=False)
+    assert report.estimators == [] and list(report.meta["no_curve"]) == ["regression"]
+    why = "regression declined: its weight at d = 1 is -0.80"
+    assert why in report.meta["no_curve"]["regression"]
+    report.write_files(tmp_path)  # json, md, html, tables, token effects, interactive page
+    markdown = (tmp_path / "report.md").read_text()
+    assert f"This report has no retention curve: {why}" in markdown
+    assert "**Recommended training length**: none" in markdown
+    assert why in (tmp_path / "report.html").read_text()
+    recommended = json.loads((tmp_path / "report.json").read_text())["summary"]["recommended_length"]
+    assert recommended["length"] is None and why in recommended["rule"]
+    cli = run_summary(report, "toy")
+    assert "recommended training length: none, this report has no retention curve: " + why in cli
+    assert report.to_frame().empty and (tmp_path / "indicators.csv").read_text().startswith("estimator,indicator,")
+    with pytest.raises(rnnmem.ConfigError, match="no indicator of r\\(d\\) can be read .*" + why):
+        report.memory_length(0.5, "regression")
+
+
+def test_an_estimator_that_declines_without_a_note_is_still_named(monkeypatch):
+    silent = registry.Estimator("silent", "#000000", "declines every model", lambda inputs: registry.EstimatorResult(None))
+    monkeypatch.setattr(registry, "ESTIMATORS", registry.ESTIMATORS + (silent,))
+    report = rnnmem.assess(LinearRecurrence(0.5), _tokens(), max_distance=11, estimators=("silent",), progress=False,
+                           n_resamples=20, probes=False, floor=False)
+    assert report.meta["no_curve"] == {"silent": "silent declined without saying why."}
+    assert "no retention curve: silent declined without saying why." in report.to_markdown()

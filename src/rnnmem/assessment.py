@@ -203,16 +203,19 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
         notes.append(f"only {min_sequences} sequences were measured: every r(d) rests on fewer than {MIN_SEQUENCES}.")
     inputs = EstimatorInputs(model, tokens, lengths, neutral, max_distance, n_resamples, seed, progress,
                              words_by_distance, points, swap_norms, EXAMPLE_SEQUENCES, min_sequences)
-    results = {}
+    results, no_curve = {}, {}
     for estimator in registry.ESTIMATORS:  # registry order, whatever order they were named in
         if estimator.name not in estimators:
             continue
         if not estimator.offered_by(model):
-            notes.append(f"{estimator.name} estimator skipped: the model has no {estimator.requires_text}.")
+            no_curve[estimator.name] = f"{estimator.name} estimator skipped: the model has no {estimator.requires_text}."
+            notes.append(no_curve[estimator.name])
             continue
         with stage(estimator.name):
             results[estimator.name] = result = estimator.measure(inputs)
         notes.extend(result.notes)
+        if result.curve is None:
+            no_curve[estimator.name] = " ".join(result.notes) or f"{estimator.name} declined without saying why."
 
     traj = trajectory.double().numpy()
     with stage("fidelity"):
@@ -227,7 +230,7 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
         trajectory_tokens=[tokens[i, : lens[i]].tolist() for i in range(min(len(lens), EXAMPLE_SEQUENCES))],
         notes=notes,
         meta={"n_sequences": int(len(lens)), "max_distance": int(max_distance),
-              "estimators": list(curves), "origin": origin.route,
+              "estimators": list(curves), "no_curve": no_curve, "origin": origin.route,
               "sequence_length": {"min": int(lens.min()), "median": float(np.median(lens)), "max": int(lens.max())}},
     )
     report.sequence_points = points

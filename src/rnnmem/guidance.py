@@ -31,6 +31,9 @@ class Recommendation:
     def __str__(self) -> str:
         return f"{'at least ' if self.at_least else ''}{counted(self.length, 'token')} ({self.rule})"
 
+    def to_dict(self) -> dict:
+        return {"length": self.length, "at_least": self.at_least, "rule": self.rule, "evidence": self.evidence}
+
 
 def recommend_length(retention: np.ndarray, lengths: np.ndarray, tau: float = 0.1,
                      data_quantile: float = 0.95, context: dict | None = None) -> Recommendation:
@@ -164,6 +167,48 @@ def _at_floor(validity: Validity | None, floor: Validity | None) -> bool:
 
 def _rho(validity: Validity) -> str:
     return f"{validity.rho:.2f} [{validity.low:.2f}, {validity.high:.2f}]"
+
+
+RETRAIN_ADVICE = "train it further (more --epochs, another --lr or a larger --hidden) before reading its memory"
+
+
+def next_steps(summary: dict) -> list[str]:
+    """What the numbers of one report (`MemoryReport.summary`) ask the reader to do next, most pressing first.
+
+    - not competent (`baselines.competence_verdict` on the training record's numbers): train further first; the
+      other steps then wait, since the recommendation describes untrained dynamics;
+    - no retention curve: rerun with an estimator that measures any model;
+    - a recommendation that is a lower bound (``at_least``): measure farther;
+    - a recommended length other than the recorded training length: retrain at it;
+    - a model trained by rnnmem (a classifier's training record): it is one seed, so add seeds.
+
+    Empty when nothing is asked for.
+    """
+    record, rec = summary.get("training") or {}, summary["recommended_length"]
+    accuracy, majority, bag_of_words = (_known(record.get(key)) for key in
+                                        ("test_accuracy", "majority_baseline", "bag_of_words_baseline"))
+    competence = competence_verdict(accuracy, Baselines(majority, bag_of_words, record.get("test_size")))
+    if competence == NOT_ABOVE_MAJORITY:
+        return [f"not competent: held-out accuracy {accuracy:.3f} is not clearly above the majority baseline's "
+                f"{majority:.3f}; {RETRAIN_ADVICE} (its numbers describe its untrained dynamics)"]
+    if competence == BELOW_BAG_OF_WORDS:
+        return [f"not competent: held-out accuracy {accuracy:.3f} is below bag-of-words {bag_of_words:.3f}; "
+                f"{RETRAIN_ADVICE}"]
+    steps = []
+    trained_at = record.get("train_max_len")
+    if rec["length"] is None:
+        steps.append("no estimator gave a retention curve: rerun with --estimators occlusion (it measures any model)")
+    elif rec.get("at_least"):
+        steps.append(f"at least {counted(rec['length'], 'token')}: the unit still uses the farthest distance measured; "
+                     f"rerun with a larger --max-distance (max_distance), on sequences longer than {rec['length']} "
+                     "tokens, to find the recommendation")
+    elif trained_at is not None and rec["length"] != trained_at:
+        steps.append(f"retrain at {counted(rec['length'], 'token')} (--max-len {rec['length']}; this model was trained "
+                     f"at {trained_at}): {rec['rule']}")
+    if "test_accuracy" in record:
+        steps.append("this is one seed: add --seeds 0,1,2 (same settings, no --checkpoint) to see how far each "
+                     "headline number moves between trainings")
+    return steps
 
 
 @dataclass(frozen=True)

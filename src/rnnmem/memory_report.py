@@ -48,7 +48,7 @@ class MemoryReport:
     notes : list of str
         Everything the reader must know about how the numbers were obtained.
     meta : dict
-        Number of sequences, lengths, seed, versions, thread count.
+        Number of sequences, lengths, seed, versions, thread count; no_curve: why an estimator asked for gave no r(d).
     probes : DataFrame or None
         Linear-probe accuracy by distance from h_T: distance, token_accuracy, token_chance,
         token_n and, for corpora with segment labels, segment_accuracy/_chance/_n.
@@ -129,6 +129,9 @@ class MemoryReport:
 
     def curve(self, estimator: str = "occlusion") -> np.ndarray:
         """r(d) of one estimator."""
+        if not self.estimators:
+            raise ConfigError(f"no indicator of r(d) can be read from this report, which has {self.no_curve_reason()} "
+                              "Assess with an estimator that measures this model (occlusion measures any model).")
         check_choice("estimators of this report", estimator, self.estimators, what="estimator")
         return self.retention[estimator].to_numpy()
 
@@ -224,7 +227,12 @@ class MemoryReport:
         return (f"it needs a sentiment task whose classes include positive and negative, and these are "
                 f"{', '.join(self.label_names)}")
 
-    def default_estimator(self) -> str:
+    def no_curve_reason(self) -> str:
+        """Why an estimator asked for gave no r(d) (``meta["no_curve"]``: it declined or was skipped), in one phrase."""
+        reasons = self.meta.get("no_curve") or {}
+        return "no retention curve" + (": " + " ".join(reasons.values()) if reasons else " (no estimator gave one).")
+
+    def default_estimator(self) -> str | None:
         """The estimator headline numbers use (`indicators.estimators.headline_estimator`)."""
         return headline_estimator(self.estimators)
 
@@ -246,7 +254,8 @@ class MemoryReport:
                 per_estimator[name][f"{reading.indicator.key} CI"] = (reading.low, reading.high)
                 if reading.indicator.censored:  # None is "past 0..D" (true), not a missing number
                     per_estimator[name][f"{reading.indicator.key} censored"] = reading.censored
-        rec = self.recommend_length()
+        rec = (self.recommend_length().to_dict() if self.estimators else
+               {"length": None, "at_least": False, "rule": self.no_curve_reason(), "evidence": {}})
         return {
             "verdict": self.verdict().to_dict(),
             "training": self.training_record(),
@@ -254,8 +263,7 @@ class MemoryReport:
             "estimators": per_estimator,
             "fidelity_knee": self.fidelity_knee(),
             "fidelity_at_median_length": self.fidelity_at(self.median_length()),
-            "recommended_length": {"length": rec.length, "at_least": rec.at_least, "rule": rec.rule,
-                                   "evidence": rec.evidence},
+            "recommended_length": rec,
             "floor": None if self.floor is None else self.floor.summary(),
             "trained_minus_floor": self.floor_differences(),
         }

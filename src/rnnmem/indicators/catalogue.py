@@ -8,6 +8,16 @@ metrics are all generated from `CURVE_INDICATORS`. A new indicator is its functi
 The one censoring rule lives here too: an ML(tau) whose r(d) never fell to tau within the
 measured distances 0..D is *past the range*; where a number is needed (an interval bound, a
 table's numeric column, a mean over seeds) it counts as D + 1, a lower bound (`beyond_range`).
+
+An interval need not contain its estimate (`IndicatorValue.outside_interval`, `OUTSIDE_INTERVAL`): the
+percentile bootstrap reads the indicator off resampled curves, which are noisier than the curve
+measured on all sequences, and two indicators are not smooth in that noise. The memory length's
+upper envelope max_{d' >= d} r(d') is raised by it, so resampled MLs lie farther out; the recent
+share's positive part r+(d) turns it into retention mass in the far distances, so resampled shares
+lie lower. On a curve whose far r(d) is noise around zero (a regression's, over a long range) every
+resample can then lie on one side of the estimate. Both definitions are kept (the envelope makes
+one noisy dip unable to end the memory, the positive part keeps the share in [0, 1]); the reports
+mark such a value instead of moving its interval.
 """
 
 from __future__ import annotations
@@ -93,11 +103,24 @@ class IndicatorValue:
         return self.indicator.censored and self.value is None
 
     @property
+    def outside_interval(self) -> bool:
+        """Whether the value (as a number) lies outside its own 95% interval: see `OUTSIDE_INTERVAL`."""
+        value = self.number
+        return not any(math.isnan(x) for x in (value, self.low, self.high)) and not self.low <= value <= self.high
+
+    @property
     def number(self) -> float:
         """The value as a number: D + 1 (a lower bound) when censored, NaN when undefined."""
         value = beyond_range(self.value, self.last_measured) if self.indicator.censored else self.value
         return math.nan if value is None else float(value)
 
+
+# What a report says under a table that marks a value outside its own interval (the module docstring says more).
+OUTSIDE_INTERVAL = ("the value lies outside its own 95% bootstrap interval: the resampled curves are noisier than "
+                    "the measured one, and this indicator is not smooth in that noise (a memory length's upper "
+                    "envelope rises with it, a recent share's positive part turns it into far retention mass), so "
+                    "the resamples lie to one side. Read the interval as the spread, and the value as biased by "
+                    "at least the gap between them (docs/indicators.md).")
 
 CURVE_INDICATORS: tuple[Indicator, ...] = (
     Indicator("ML(0.5)", "ML(0.5)", "Memory length ML(0.5), half-life",

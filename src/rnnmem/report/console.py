@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rnnmem.guidance import next_steps
 from rnnmem.report.format import indicator_value, missing, number
 from rnnmem.report.tables import indicator_readings
 from rnnmem.validation import counted
@@ -30,8 +31,11 @@ def run_summary(report, unit: str) -> str:
         lines.append(f"semantic validity: Spearman rho {_rho(views['trained'])} (untrained floor "
                      f"{_rho(views.get('untrained'))})")
     rec = summary["recommended_length"]
-    lines.append(f"recommended training length: {'at least ' if rec.get('at_least') else ''}{counted(rec['length'], 'token')} "
-                 f"({rec['rule']})")
+    if rec["length"] is None:
+        lines.append(f"recommended training length: none, this report has {rec['rule']}")
+    else:
+        lines.append(f"recommended training length: {'at least ' if rec.get('at_least') else ''}"
+                     f"{counted(rec['length'], 'token')} ({rec['rule']})")
     if record:
         pieces = record.get("epochs_on_pieces")
         source = " (from the checkpoint's record)" if report.meta.get("model", {}).get("checkpoint") else ""
@@ -43,6 +47,7 @@ def run_summary(report, unit: str) -> str:
                      f"{(record.get('data_fingerprint') or 'unknown')[:16]}; trained with {versions or 'unknown versions'}")
     else:
         lines.append("training: unknown (the checkpoint keeps no training record)")
+    lines += ["next steps:"] + [f"  - {step}" for step in next_steps(summary) or ["none: the numbers ask for no rerun"]]
     return "\n".join(lines)
 
 

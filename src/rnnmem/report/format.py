@@ -6,6 +6,9 @@ import math
 
 import numpy as np
 
+# Beside a value outside its own interval (`catalogue.IndicatorValue.outside_interval`); the table's note says why.
+OUTSIDE_MARK = "†"
+
 
 def number(value) -> str:
     """Short human form: integers as such, floats to 3 significant digits, missing as an em dash."""
@@ -62,12 +65,13 @@ def memory_length_with_ci_text(value, ci, last_measured: int) -> str:
 
 def indicator_value(reading, interval: bool = True) -> str:
     """One catalogue indicator's value (an `IndicatorValue`) as every report reads it: "> D" past the measured range
-    for a censored one (an ML), 3 significant digits otherwise; with its 95% interval unless ``interval`` is False."""
-    if reading.indicator.censored:
-        if interval:
-            return memory_length_with_ci_text(reading.value, (reading.low, reading.high), reading.last_measured)
-        return memory_length_text(reading.value, reading.last_measured)
-    return with_ci(reading.value, (reading.low, reading.high)) if interval else number(reading.value)
+    for a censored one (an ML), 3 significant digits otherwise; with its 95% interval unless ``interval`` is False,
+    marked `OUTSIDE_MARK` when the value lies outside it."""
+    if not interval:
+        return memory_length_text(reading.value, reading.last_measured) if reading.indicator.censored else number(reading.value)
+    shown = (memory_length_with_ci_text(reading.value, (reading.low, reading.high), reading.last_measured)
+             if reading.indicator.censored else with_ci(reading.value, (reading.low, reading.high)))
+    return f"{shown} {OUTSIDE_MARK}" if reading.outside_interval else shown
 
 
 def duration(seconds: float) -> str:

@@ -4,7 +4,9 @@ A reader picks an example sequence and sees each token coloured by its share r_i
 (`rnnmem.indicators.token_effects`), hovers a token for its numbers, scrubs the state's path
 through the SES plane of the report's SES figure, and switches estimator. Every control is a
 Plotly dropdown or slider: the page has no JavaScript of its own. Reads a `MemoryReport`
-through its attributes (``trajectories``, ``trajectory_tokens``, ``token_effects``, ...).
+through its attributes (``trajectories``, ``trajectory_tokens``, ``token_effects``, ...). What each
+token's cell shows is `rnnmem.report.token_grid`; this module lays out the page, the state's path
+and the controls.
 """
 
 from __future__ import annotations
@@ -17,18 +19,15 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from rnnmem.indicators.estimators import registered
-from rnnmem.report.format import number
 from rnnmem.report.html import page
 from rnnmem.report.style import THRESHOLDS, estimator_color
+from rnnmem.report.token_grid import TOKENS_PER_ROW, hover_template, share_grid, token_heatmap, token_title
 from rnnmem.ses import project_2d
 from rnnmem.validation import counted
 
-TOKENS_PER_ROW = 16
 SHOWN_WORD_POINTS = 300
 LABELLED_WORD_POINTS = 12
 DONE, CURRENT, FUTURE = "#0072B2", "#D55E00", "rgba(120,120,120,0.18)"
-SHARE_SCALE = "Blues"
-TOKEN_CHARACTERS = 10
 # the figure is laid out at a fixed width that fits the page (report.html.CSS: max-width 1100px)
 PAGE_WIDTH = 1060
 PLAY_STEP_MS = 150
@@ -63,7 +62,7 @@ def run_figure(report) -> go.Figure:
     rows = max(1, math.ceil(max(map(len, sequences), default=1) / TOKENS_PER_ROW))
     fig = make_subplots(rows=2, cols=2, specs=[[{"colspan": 2}, None], [{}, {}]], vertical_spacing=0.12,
                         row_heights=[0.12 + 0.04 * rows, 0.55], subplot_titles=(
-                            _token_title(next(iter(effects), None)), "State path in the SES plane",
+                            token_title(next(iter(effects), None)), "State path in the SES plane",
                             "Retention r(d), all sequences"))
     plane, axis_names = _plane(report)
     for trace in _word_traces(report, plane):
@@ -80,7 +79,7 @@ def run_figure(report) -> go.Figure:
     sequence_traces, sliders, frames = [], [], []
     for i, words in enumerate(sequences):
         first = len(fig.data)
-        fig.add_trace(_token_heatmap(i, words, effects, next(iter(effects), None), rows, visible=i == 0), row=1, col=1)
+        fig.add_trace(token_heatmap(i, words, effects, next(iter(effects), None), rows, visible=i == 0), row=1, col=1)
         fig.add_trace(_token_cursor(words, window, visible=i == 0), row=1, col=1)
         steps = np.asarray(report.trajectories[i], float) @ plane.T
         path = np.vstack([np.zeros((1, steps.shape[1])), steps])
@@ -109,12 +108,6 @@ def run_figure(report) -> go.Figure:
 
 def _decode(report, ids: list[int]) -> list[str]:
     return report.vocabulary.decode(ids) if report.vocabulary is not None else [str(i) for i in ids]
-
-
-def _token_title(estimator: str | None) -> str:
-    if estimator is None:
-        return "Tokens (no per-token effects were measured)"
-    return f"Share of each token the final state still holds: {estimator}"
 
 
 def _plane(report) -> tuple[np.ndarray, list[str]]:
@@ -160,56 +153,6 @@ def _retention_traces(report) -> list[go.Scatter]:
                                  line=dict(color=color, width=2),
                                  hovertemplate=f"{name}: r(%{{x}}) = %{{y:.3f}}<extra></extra>"))
     return traces
-
-
-def _grid(values: list, rows: int, fill=None) -> list[list]:
-    """Values in token order laid out TOKENS_PER_ROW to a row, ``rows`` rows, padded with ``fill``."""
-    cells = list(values) + [fill] * (rows * TOKENS_PER_ROW - len(values))
-    return [cells[r * TOKENS_PER_ROW : (r + 1) * TOKENS_PER_ROW] for r in range(rows)]
-
-
-def _shares(words: list[str], effects, estimator: str, index: int, rows: int) -> list[list]:
-    """The grid of one sequence's token shares under one estimator (None where there is none)."""
-    share = effects[estimator].share()[index]
-    values = [share[d] if d < len(share) else np.nan for d in range(len(words) - 1, -1, -1)]
-    return _grid([None if np.isnan(v) else round(float(v), 3) for v in values], rows)
-
-
-def _hover_data(words: list[str], effects, index: int, rows: int) -> list[list]:
-    """Per token: [token, d, then per estimator its share and its effect and yardstick], as text; the estimator
-    menu only switches which of them the hover template reads (`_hover_template`)."""
-    length, cells = len(words), []
-    shares = {name: numbers.share()[index] for name, numbers in effects.items()}
-    for position, word in enumerate(words):
-        d = length - 1 - position
-        cell = [escape(word), d]
-        for name, numbers in effects.items():
-            effect = numbers.effect[index, d] if d < numbers.effect.shape[1] else np.nan
-            share = shares[name][d] if d < numbers.effect.shape[1] else np.nan
-            cell.append("not measured (d > D)" if np.isnan(effect) else
-                        "undefined (zero yardstick)" if np.isnan(share) else number(share))
-            cell.append("" if np.isnan(effect) else f"effect {number(effect)}, yardstick "
-                                                    f"{number(numbers.yardstick[index, d])}")
-        cells.append(cell)
-    return _grid(cells, rows, [])
-
-
-def _hover_template(effects, estimator: str | None) -> str:
-    where = "<b>%{customdata[0]}</b><br>distance from the end d = %{customdata[1]}"
-    if estimator is None:
-        return where + "<extra></extra>"
-    k = 2 + 2 * list(effects).index(estimator)
-    return f"{where}<br>share held r = %{{customdata[{k}]}}<br>%{{customdata[{k + 1}]}}<extra></extra>"
-
-
-def _token_heatmap(index: int, words, effects, estimator, rows, visible) -> go.Heatmap:
-    z = _shares(words, effects, estimator, index, rows) if estimator else _grid([], rows)
-    return go.Heatmap(z=z, text=_grid([w[:TOKEN_CHARACTERS] for w in words], rows, ""),
-                      customdata=_hover_data(words, effects, index, rows), texttemplate="%{text}",
-                      hovertemplate=_hover_template(effects, estimator), zmin=0.0, zmax=1.0,
-                      colorscale=SHARE_SCALE, xgap=2, ygap=2, visible=visible, showscale=True, name="tokens",
-                      colorbar=dict(title="share r", len=0.3, y=1.0, yanchor="top", xref="container", x=0.99,
-                                    xanchor="right"))
 
 
 def _step_colours(window: int, done: str, current: str, future: str) -> list:
@@ -303,10 +246,10 @@ def _layout(report, sequences, sequence_traces, sliders, effects, rows) -> dict:
     heatmaps = [traces[0] for traces in sequence_traces]
     choose_estimator = []
     for name in effects:
-        shares = [_shares(words, effects, name, i, rows) for i, words in enumerate(sequences)]
+        shares = [share_grid(words, effects, name, i, rows) for i, words in enumerate(sequences)]
         choose_estimator.append({"method": "update", "label": name, "args": [
-            {"z": shares, "hovertemplate": _hover_template(effects, name)},
-            {"annotations[0].text": _token_title(name)}, heatmaps]})
+            {"z": shares, "hovertemplate": hover_template(effects, name)},
+            {"annotations[0].text": token_title(name)}, heatmaps]})
     menus = [dict(buttons=choose_sequence, x=0.0, y=1.09, xanchor="left", yanchor="bottom", direction="down",
                   showactive=True, name="sequence")]
     if effects:

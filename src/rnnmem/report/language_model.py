@@ -16,6 +16,8 @@ def _k_eff_text(k_eff, ks) -> str:
 
 def _horizon(report) -> str:
     estimator = report.default_estimator()
+    if estimator is None:
+        return "not measured (no retention curve)"
     return f"{memory_length_text(report.memory_length(0.1, estimator), report.last_measured_distance(estimator))} ({estimator})"
 
 

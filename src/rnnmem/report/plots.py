@@ -65,7 +65,8 @@ def retention_figure(report) -> Figure:
         if report.estimators:
             legend_below(ax, ncol=2 if len(ax.get_legend_handles_labels()[1]) > 3 else 1)
         else:
-            ax.text(0.5, 0.5, "no retention estimator was computed", transform=ax.transAxes, ha="center")
+            ax.text(0.5, 0.5, "no estimator gave a retention curve:\nsee the report's notes", transform=ax.transAxes,
+                    ha="center")
         place_labels(ax, labels, markers=[(xy, 10) for xy in markers])
     return fig
 

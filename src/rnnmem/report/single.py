@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnmem.guidance import next_steps
 from rnnmem.indicators import catalogue, estimators
 from rnnmem.progress import progress_bar
 from rnnmem.report import hull_plots, plots, ses_plots
 from rnnmem.report.blocks import Bullets, Heading, Image, Paragraph, Table, html_body, to_html, to_markdown
 from rnnmem.report.console import against_baseline
-from rnnmem.report.format import indicator_value, memory_length_text, number, powers_of_two, with_ci
+from rnnmem.report.format import OUTSIDE_MARK, indicator_value, memory_length_text, number, powers_of_two, with_ci
 from rnnmem.report.language_model import language_model_blocks
 from rnnmem.report.style import save_figure
 from rnnmem.validation import counted
@@ -98,8 +99,10 @@ def report_blocks(report) -> list:
         if report.floor is not None:
             header.append("untrained floor: " + " / ".join(labels))
         out.append(Table(header, rows))
+        if any(reading.outside_interval for name in report.estimators for reading in report.indicator_values(name)):
+            out.append(Paragraph(f"{OUTSIDE_MARK} {catalogue.OUTSIDE_INTERVAL}", note=True))
     else:
-        out.append(Paragraph("No retention estimator was computed."))
+        out.append(Paragraph(f"This report has {report.no_curve_reason()}"))
     out.append(Bullets(_headline_items(report, summary)))
     out += _training_section(report, summary["training"])
     out += language_model_blocks(report)
@@ -115,7 +118,8 @@ def report_blocks(report) -> list:
     shown = {"hull": report.hull is not None and bool(report.hull.example), "validity": bool(_validity_views(report)),
              "training": "curves" in report.training_record()}
     out += [Image(f"{name}.png", alt) for name, alt in IMAGES if shown.get(name, True)]
-    return out
+    steps = next_steps(summary)
+    return out + [Heading("Next steps"), Bullets(steps or ["none: the numbers ask for no rerun."])]
 
 
 def _explanations() -> list[tuple[str, str]]:
@@ -127,7 +131,6 @@ def _explanations() -> list[tuple[str, str]]:
 
 
 def _headline_items(report, summary: dict) -> list[tuple[str, str]]:
-    default = report.default_estimator() if report.estimators else None
     items = []
     knee = summary["fidelity_knee"]
     if knee is None:
@@ -143,7 +146,10 @@ def _headline_items(report, summary: dict) -> list[tuple[str, str]]:
                       f"cosine {number(summary['fidelity_at_median_length'])}"
                       + (f" (untrained floor {number(floor_fidelity)})" if floor_fidelity is not None else "")))
     rec = summary["recommended_length"]
-    last = report.last_measured_distance(default) if default else 0
+    if rec["length"] is None:
+        return items + [("Recommended training length", "none — no estimator gave the retention curve it is read from "
+                                                        "(see above).")]
+    last = report.last_measured_distance(report.default_estimator())
     evidence = "; ".join(f"{key} = {_evidence_value(key, value, last)}" for key, value in rec["evidence"].items())
     items.append(("Recommended training length", f"{'at least ' if rec.get('at_least') else ''}{counted(rec['length'], 'token')} — "
                                                  f"{rec['rule']}. Evidence: {evidence}."))
@@ -153,7 +159,7 @@ def _headline_items(report, summary: dict) -> list[tuple[str, str]]:
 def _retention_table(report) -> str:
     distance = report.retention["distance"].to_numpy()
     if not len(distance) or not report.estimators:
-        return Paragraph("No retention curve was measured.")
+        return Paragraph("No retention curve was measured (see the headline).")
     wanted = set(powers_of_two(int(distance[-1]))) | {0}
     rows = []
     for i, d in enumerate(distance):

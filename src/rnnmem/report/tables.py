@@ -4,7 +4,9 @@
 `rnnmem.indicators.catalogue`); ``indicators.tex`` the same rows as a booktabs tabular, formatted
 as the Markdown report formats them. Censoring is explicit: an ML(τ) whose r(d) did not fall to τ
 within the measured distances 0..max_distance has ``trained_censored`` (``floor_censored``) true and
-its value is the lower bound max_distance + 1; the LaTeX reads it "> max_distance".
+its value is the lower bound max_distance + 1; the LaTeX reads it "> max_distance". A value outside
+its own interval (`catalogue.OUTSIDE_INTERVAL`) is kept as measured: the CSV's bounds show it, the
+LaTeX marks it † with the reason under the table.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from pathlib import Path
 import pandas as pd
 
 from rnnmem.fileio import write_atomically
-from rnnmem.report.format import indicator_value, with_ci
+from rnnmem.indicators.catalogue import OUTSIDE_INTERVAL
+from rnnmem.report.format import OUTSIDE_MARK, indicator_value, with_ci
 
 COLUMNS = ["estimator", "indicator", "trained", "trained_low", "trained_high", "trained_censored", "floor", "floor_low",
            "floor_high", "floor_censored", "max_distance"]
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
                   "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", ">": r"$>$", "<": r"$<$",
-                  "—": "--", "ρ": r"$\rho$", "τ": r"$\tau$"}
+                  "—": "--", "ρ": r"$\rho$", "τ": r"$\tau$", OUTSIDE_MARK: r"\textdagger{}"}
 
 
 def indicator_table(report) -> pd.DataFrame:
@@ -49,7 +52,9 @@ def indicators_latex(report) -> str:
     """The rows of `indicator_table` as a booktabs tabular (needs ``\\usepackage{booktabs}``)."""
     lines = [r"\begin{tabular}{llrr}", r"\toprule",
              r"Estimator & Indicator & Trained [95\% CI] & Untrained floor [95\% CI] \\", r"\midrule"]
+    marked = False
     for name, trained, untrained in indicator_readings(report):
+        marked |= trained.outside_interval or (untrained is not None and untrained.outside_interval)
         cells = [name, trained.indicator.label, indicator_value(trained),
                  "—" if untrained is None else indicator_value(untrained)]
         lines.append(" & ".join(_latex_escape(cell) for cell in cells) + r" \\")
@@ -58,6 +63,9 @@ def indicators_latex(report) -> str:
         cells = ["SES", "semantic validity (Spearman ρ)", _validity_shown(views["trained"]),
                  _validity_shown(views.get("untrained"))]
         lines.append(" & ".join(_latex_escape(cell) for cell in cells) + r" \\")
+    if marked:  # the note spans the table's width as a paragraph column
+        lines.append(r"\multicolumn{4}{p{0.9\linewidth}}{\footnotesize " + _latex_escape(f"{OUTSIDE_MARK} {OUTSIDE_INTERVAL}")
+                     + r"} \\")
     lines += [r"\bottomrule", r"\end{tabular}", ""]
     return "\n".join(lines)
 
