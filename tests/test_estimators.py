@@ -17,7 +17,6 @@ import rnnmem
 from known_systems import DelayLine, LinearRecurrence
 from rnnmem import ses
 from rnnmem.data.text import encode_batch
-from rnnmem.errors import ConfigError
 from rnnmem.indicators import memory_length
 from rnnmem.indicators.retention import fitted_tail_decay, regression_design
 

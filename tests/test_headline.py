@@ -12,7 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 import rnnmem
-from known_systems import DelayLine, LinearRecurrence
+from known_systems import LinearRecurrence
 from rnnmem.cli import app
 from rnnmem.guidance import (BELOW_BASELINE, INTERPRETABLE, NOT_LEARNED, VALIDITY_AT_FLOOR, VALIDITY_NOT_MEASURED,
                              interpretability_verdict)

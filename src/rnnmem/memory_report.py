@@ -1,8 +1,7 @@
 """MemoryReport: the numbers of one assessment, as `assess` returns them.
 
-It stores the measured curves and tables; each indicator it offers is one call into
-`rnnmem.indicators` (or `rnnmem.guidance` for the recommendation). Rendering is left to
-`rnnmem.report`, which reads a report without importing this module."""
+It stores the measured curves and tables; each indicator it offers is one call into `rnnmem.indicators` (or
+`rnnmem.guidance` for the recommendation). Rendering is left to `rnnmem.report`, which does not import this module."""
 
 from __future__ import annotations
 
@@ -67,15 +66,13 @@ class MemoryReport:
     predicted_labels : array [N] or None
         With ``sequence_labels``: the class the model's readout o_T = S(x) + o_0 ranks first (its prediction).
     floor : MemoryReport or None
-        The untrained floor: the same architecture at initialisation, assessed on the same sequences
-        with the same settings (retention, fidelity; no probes, hull or validity of its own). What
-        the model's indicators exceed it by is what training added.
+        The untrained floor: the same architecture at initialisation, assessed on the same sequences with the same
+        settings (retention, fidelity; no probes, hull or validity of its own): a reference, not a lower bound.
     recommendation_tau : float
-        Threshold of the recommended training length, ML(tau) (report.json keeps it under meta).
+        Threshold of the recommended training length's ML(tau) (`rnnmem assess --tau`; report.json: meta).
     token_effects : dict of str -> TokenEffects
-        Per-token effect and yardstick on the first sequences (those of ``trajectories``), by
-        estimator ("occlusion", "gradient", "replacement"; regression fits one weight per distance and
-        has none): the interactive page.
+        Per-token effect and yardstick on the first sequences (those of ``trajectories``), by estimator
+        (regression fits one weight per distance and has none): the interactive page.
     language_model : LanguageModelResult or None
         A language model's perplexities and context curve (`rnnmem assess --task lm`); None for a classifier.
     """
@@ -99,7 +96,7 @@ class MemoryReport:
     sequence_labels: np.ndarray | None = field(default=None, repr=False)
     predicted_labels: np.ndarray | None = field(default=None, repr=False)
     token_effects: dict = field(default_factory=dict)
-    recommendation_tau: float = 0.1  # tau of the recommended training length's ML(tau) (`rnnmem assess --tau`)
+    recommendation_tau: float = 0.1
     language_model: LanguageModelResult | None = None
 
     @classmethod
@@ -271,9 +268,7 @@ class MemoryReport:
     def words(self) -> list[str]:
         """The word of each row of ``word_points`` (its id when the report has no vocabulary)."""
         ids = self.word_points["token_id"].tolist()
-        if self.vocabulary is None:
-            return [str(i) for i in ids]
-        return self.vocabulary.decode(ids)
+        return [str(i) for i in ids] if self.vocabulary is None else self.vocabulary.decode(ids)
 
     def to_dict(self) -> dict:
         return json_safe({
@@ -348,8 +343,6 @@ class MemoryReport:
         return write_atomically(path, interactive.render_run_page(self, title, links))
 
     def plot(self, directory: str | Path) -> dict[str, Path]:
-        """Write retention.png, fidelity.png, ses.png (and hull.png, validity.png when measured) into ``directory``.
-
-        Returns the paths by name.
-        """
+        """Write retention.png, fidelity.png, ses.png (and hull.png, validity.png when measured) into ``directory``;
+        returns the paths by name."""
         return single.write_figures(self, directory)

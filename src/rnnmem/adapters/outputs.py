@@ -195,6 +195,6 @@ class PrefixAdapter(_Wrapper):
             hint = adapter_hint(out) if self.readout is None else None
             raise ModelProtocolError(
                 f"PrefixAdapter needs the readout after the last token, a tensor [B, K] = [{batch}, K]; the model "
-                f"returned {describe_output(out)}." + (f" Name its field with PrefixAdapter(model, readout=...)."
+                f"returned {describe_output(out)}." + (" Name its field with PrefixAdapter(model, readout=...)."
                                                        if hint else ""))
         return out
