@@ -64,6 +64,7 @@ def use_run_page(page) -> None:
 
 def use_study_page(page) -> None:
     choose(page, 1, "ML(0.1)")
+    page.wait_for_timeout(500)  # the menu's list, which covers the right-hand panel, folds away
 
 
 def main() -> None:

@@ -249,3 +249,13 @@ def test_the_study_page_marks_a_mean_past_the_measured_range_as_a_lower_bound():
     _metric_traces(fig, SimpleNamespace(units=["gru"]), table, "ML(0.1)", visible=True)
     (line,) = fig.data
     assert list(line.marker.symbol) == ["circle", "triangle-up"] and list(line.y) == [3.0, 7.0]
+
+
+@needs_browser
+def test_the_estimator_menu_sits_beside_the_sequence_menu_not_over_its_label(browser, run_page):
+    _, path = run_page
+    page, errors = _open(browser, path)
+    sequence, estimator = (page.locator("g.updatemenu-header-group").nth(i).bounding_box() for i in (0, 1))
+    # the sequence labels name the truth and the prediction: their header is far wider than "occlusion"'s
+    assert sequence["width"] > 250 and sequence["x"] + sequence["width"] <= estimator["x"]
+    assert errors == []

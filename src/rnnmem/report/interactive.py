@@ -253,10 +253,11 @@ def _layout(report, sequences, sequence_traces, sliders, effects, rows) -> dict:
     menus = [dict(buttons=choose_sequence, x=0.0, y=1.09, xanchor="left", yanchor="bottom", direction="down",
                   showactive=True, name="sequence")]
     if effects:
-        # beside the sequence menu, whose header is about 180 px wide: placed by paper x, short estimator
-        # names ("occlusion") put it over that header
-        menus.append(dict(buttons=choose_estimator, x=0.0, y=1.09, xanchor="left", yanchor="bottom", pad={"l": 200},
-                          direction="down", showactive=True, name="estimator"))
+        # beside the sequence menu, whose header is as wide as its longest label (about 7 px a character at
+        # Plotly's 12 px font, and its arrow): placed by paper x, a fixed offset puts it over that header
+        header = 7 * max(len(entry["label"]) for entry in choose_sequence) + 40
+        menus.append(dict(buttons=choose_estimator, x=0.0, y=1.09, xanchor="left", yanchor="bottom",
+                          pad={"l": header}, direction="down", showactive=True, name="estimator"))
     menus += [_play_buttons(i, words, visible=i == 0) for i, words in enumerate(sequences)]
     # the slider spans the page below both panels, so the legend goes below the slider
     return dict(width=PAGE_WIDTH, height=620 + 34 * rows, margin=dict(t=90, l=60, r=30, b=190), updatemenus=menus,
