@@ -153,6 +153,31 @@ def test_baselines_on_a_corpus_with_a_known_answer():
     assert found.bag_of_words == 1.0
 
 
+def cue_first_corpus(n_train=120, n_test=60, seed=0):
+    """The cue word opens every text, 8 filler words follow: only a reader of the first tokens sees it."""
+    rng = random.Random(seed)
+    labels = [i % 2 for i in range(n_train + n_test)]
+    texts = [" ".join(["good" if label else "bad"] + [rng.choice(FILLER) for _ in range(8)]) for label in labels]
+    return Corpus("cue-first", ("neg", "pos"), texts[:n_train], labels[:n_train], texts[n_train:], labels[n_train:])
+
+
+def test_the_bag_of_words_reads_the_tokens_the_model_reads():
+    corpus = cue_first_corpus()
+    assert baselines(corpus).bag_of_words == 1.0
+    assert baselines(corpus, max_len=3, keep="first").bag_of_words == 1.0
+    # the last 3 tokens are filler only: word counts of them cannot beat chance by much, as a model reading them cannot
+    assert baselines(corpus, max_len=3, keep="last").bag_of_words < 0.75
+
+
+def test_training_records_the_bag_of_words_of_its_own_truncation():
+    """A model trained on the last 3 tokens is compared with word counts of those 3 tokens, not of the cue it never
+    saw: otherwise every model trained shorter than its documents would be called below bag-of-words."""
+    corpus = cue_first_corpus()
+    model = rnnmem.build_model("gru", len(corpus.vocabulary), 2, hidden_size=8, embedding_dim=4, seed=0)
+    history = rnnmem.train(model, corpus, max_len=3, keep="last", epochs=1, progress=False)
+    assert history.bag_of_words_baseline == baselines(corpus, 0, max_len=3, keep="last").bag_of_words < 0.75
+
+
 def test_competence_needs_accuracy_clearly_above_majority_and_near_bag_of_words():
     reference = Baselines(majority=0.5, bag_of_words=0.71, test_size=1000)
     assert competence_verdict(0.65, reference) == BELOW_BAG_OF_WORDS  # 6 points below: outside the 3-point margin

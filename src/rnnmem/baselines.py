@@ -58,11 +58,11 @@ class Baselines:
         return asdict(self)
 
 
-def baselines(corpus: Corpus, seed: int = 0) -> Baselines:
+def baselines(corpus: Corpus, seed: int = 0, max_len: int | None = None, keep: str = "first") -> Baselines:
     """Fit both baselines on ``corpus``'s training split and score them on its test split.
 
-    The answer is kept for the process, by a fingerprint of the texts and labels and the seed,
-    so that a sweep training several units on one corpus fits the bag of words once.
+    The answer is kept for the process, by a fingerprint of the texts and labels, the seed and the
+    truncation, so that a sweep training several units on one corpus fits the bag of words once.
 
     Parameters
     ----------
@@ -70,20 +70,24 @@ def baselines(corpus: Corpus, seed: int = 0) -> Baselines:
         Any labelled corpus; only its texts and labels are read.
     seed : int
         Seed of the logistic regression's solver (its answer barely depends on it).
+    max_len, keep : int or None, {"first", "last"}
+        The bag of words reads each text truncated as `Corpus.encode` truncates it for the model: a
+        model that reads the first 16 tokens of a document is compared with the word counts of those
+        16 tokens, not of words it never saw (None: whole texts).
 
     Returns
     -------
     Baselines
     """
-    key = (_fingerprint(corpus), seed)
+    key = (_fingerprint(corpus), seed, max_len, keep)
     if key not in _FITTED:
-        _FITTED[key] = _fit_baselines(corpus, seed)
+        _FITTED[key] = _fit_baselines(corpus, seed, max_len, keep)
         while len(_FITTED) > 8:  # a few corpora at once; each entry is two floats
             _FITTED.pop(next(iter(_FITTED)))
     return _FITTED[key]
 
 
-_FITTED: dict[tuple[str, int], Baselines] = {}
+_FITTED: dict[tuple[str, int, int | None, str], Baselines] = {}
 
 
 def _fingerprint(corpus: Corpus) -> str:
@@ -93,13 +97,19 @@ def _fingerprint(corpus: Corpus) -> str:
     return digest.hexdigest()
 
 
-def _fit_baselines(corpus: Corpus, seed: int) -> Baselines:
+def _fit_baselines(corpus: Corpus, seed: int, max_len: int | None, keep: str) -> Baselines:
     train_labels, test_labels = np.asarray(corpus.train_labels), np.asarray(corpus.test_labels)
     most_common = np.bincount(train_labels).argmax()
     majority = float(np.mean(test_labels == most_common))
     if len(np.unique(train_labels)) < 2:  # nothing to fit: the bag of words can only repeat the one class
         return Baselines(majority=majority, bag_of_words=majority, test_size=len(test_labels))
-    vectorizer = CountVectorizer(tokenizer=tokenize, lowercase=False, token_pattern=None, binary=True)
+    def read(text: str) -> list[str]:
+        tokens = tokenize(text)
+        if max_len is None or len(tokens) <= max_len:
+            return tokens
+        return tokens[:max_len] if keep == "first" else tokens[-max_len:]
+
+    vectorizer = CountVectorizer(tokenizer=read, lowercase=False, token_pattern=None, binary=True)
     features = vectorizer.fit_transform(corpus.train_texts)
     classifier = LogisticRegression(max_iter=2000, random_state=seed).fit(features, train_labels)
     bag_of_words = float(np.mean(classifier.predict(vectorizer.transform(corpus.test_texts)) == test_labels))
