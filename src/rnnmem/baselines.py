@@ -103,6 +103,7 @@ def _fit_baselines(corpus: Corpus, seed: int, max_len: int | None, keep: str) ->
     majority = float(np.mean(test_labels == most_common))
     if len(np.unique(train_labels)) < 2:  # nothing to fit: the bag of words can only repeat the one class
         return Baselines(majority=majority, bag_of_words=majority, test_size=len(test_labels))
+
     def read(text: str) -> list[str]:
         tokens = tokenize(text)
         if max_len is None or len(tokens) <= max_len:
