@@ -8,15 +8,19 @@ import torch
 from torch import nn
 
 
+def fixed_word_table(vocab_size: int, dim: int, seed: int) -> nn.Parameter:
+    """Seeded random word vectors, frozen; token 0 (the neutral token) carries no input."""
+    table = torch.randn(vocab_size, dim, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    table[0] = 0.0
+    return nn.Parameter(table, requires_grad=False)
+
+
 class LinearRecurrence(nn.Module):
     """h_t = lam * h_{t-1} + e_t with identity readout: r(d) = lam^d for every estimator."""
 
     def __init__(self, lam: float, vocab_size: int = 40, dim: int = 3, seed: int = 0):
         super().__init__()
-        g = torch.Generator().manual_seed(seed)
-        table = torch.randn(vocab_size, dim, generator=g, dtype=torch.float64)
-        table[0] = 0.0  # the neutral token carries no input
-        self.table = nn.Parameter(table, requires_grad=False)
+        self.table = fixed_word_table(vocab_size, dim, seed)
         self.lam = lam
 
     def embed(self, tokens):
@@ -39,10 +43,7 @@ class DelayLine(nn.Module):
 
     def __init__(self, k: int, vocab_size: int = 40, dim: int = 3, seed: int = 0):
         super().__init__()
-        g = torch.Generator().manual_seed(seed)
-        table = torch.randn(vocab_size, dim, generator=g, dtype=torch.float64)
-        table[0] = 0.0
-        self.table = nn.Parameter(table, requires_grad=False)
+        self.table = fixed_word_table(vocab_size, dim, seed)
         self.k = k
 
     def embed(self, tokens):
@@ -64,10 +65,7 @@ class Differencer(nn.Module):
 
     def __init__(self, c: float = 0.8, vocab_size: int = 40, dim: int = 3, seed: int = 0):
         super().__init__()
-        g = torch.Generator().manual_seed(seed)
-        table = torch.randn(vocab_size, dim, generator=g, dtype=torch.float64)
-        table[0] = 0.0
-        self.table = nn.Parameter(table, requires_grad=False)
+        self.table = fixed_word_table(vocab_size, dim, seed)
         self.c = c
 
     def forward(self, tokens):

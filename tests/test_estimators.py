@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 import rnnmem
-from known_systems import DelayLine, LinearRecurrence
+from known_systems import DelayLine, LinearRecurrence, fixed_word_table
 from rnnmem import ses
 from rnnmem.data.text import encode_batch
 from rnnmem.indicators import memory_length
@@ -89,9 +89,7 @@ class DampedInput(nn.Module):
 
     def __init__(self, lam, gain, vocab_size=40, dim=3, seed=0):
         super().__init__()
-        table = torch.randn(vocab_size, dim, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-        table[0] = 0.0
-        self.table = nn.Parameter(table, requires_grad=False)
+        self.table = fixed_word_table(vocab_size, dim, seed)
         self.lam, self.gain = lam, gain
 
     def forward(self, tokens):

@@ -23,6 +23,7 @@ from rnnmem.progress import showing_progress, stage
 from rnnmem.train import train
 from rnnmem.validation import check_resample_memory
 
+
 def corpus_for(config: RunConfig):
     with stage(f"loading {config.corpus}"):
         return load_corpus(config.corpus, **corpus_options(config))
