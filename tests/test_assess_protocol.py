@@ -7,6 +7,7 @@ from torch import nn
 
 import rnnmem
 from known_systems import LinearRecurrence
+from rnnmem.units import UNITS
 
 
 class ForwardOnly(nn.Module):
@@ -72,7 +73,8 @@ def test_same_seed_same_numbers():
     assert a["meta"]["seed"] == 4 and a["meta"]["versions"]["torch"] == torch.__version__
 
 
-@pytest.mark.parametrize("unit", ["srn", "lstm", "gru", "mgu", "indrnn", "mingru", "lru", "esn", "delay"])
+# the windowed two-layer transformer masks cached keys by position as well as by prefix length
+@pytest.mark.parametrize("unit", [*UNITS, "transformer:layers=2,window=4"])
 def test_occlusion_from_cached_prefix_states_equals_running_from_the_start(unit):
     from rnnmem.indicators.retention import occlusion_effects
 

@@ -89,3 +89,73 @@ def test_all_tokens_every_estimator_reads_the_full_window(suite, unit):
     for name in report.estimators:
         assert report.memory_length(0.1, name) is None, name  # r(d) > 0.1 at every d of the 15-token texts
         assert report.last_measured_distance(name) == 14, name
+
+
+# attention reads its context directly: without a window it reaches the key wherever it lies, and with a window w
+# (one layer) nothing at d >= w can move its readout, so r(d) is 0 there and ML(0.1) is at most w
+ATTENTION = {("transformer", "key-5"), ("transformer", "key-10"), ("transformer:window=8", "key-5"),
+             ("transformer:window=4", "key-5"), ("transformer:window=4", "all")}
+
+
+@pytest.fixture(scope="module")
+def attention_suite():
+    out = {}
+    for unit, task in sorted(ATTENTION):
+        name, size = TASKS[task]
+        corpus = rnnmem.load_corpus(name, size=size, seed=0)
+        model = rnnmem.build_model(unit, len(corpus.vocabulary), corpus.num_classes, seed=0, **SUITE_MODEL)
+        history = rnnmem.train(model, corpus, progress=False, **SUITE_TRAINING)
+        out[unit, task] = history.final_accuracy, rnnmem.assess(
+            model, corpus, max_distance=100, max_sequences=60, n_resamples=20, floor=False, probes=False,
+            progress=False, estimators=("occlusion", "replacement"))
+    return out
+
+
+@pytest.mark.parametrize("unit, k", [("transformer", 5), ("transformer", 10), ("transformer:window=8", 5)])
+def test_a_transformer_with_the_key_in_its_context_reads_the_key(attention_suite, unit, k):
+    accuracy, report = attention_suite[unit, f"key-{k}"]
+    assert accuracy >= 0.95
+    flips = report.retention["replacement_flip_rate"].to_numpy()
+    assert flips[k] > 0.3 and np.delete(flips, k).max() < 0.05
+    reference = report.memory_length(0.1, "replacement")
+    assert k + 1 <= reference <= k + 3
+    assert abs(report.memory_length(0.1, "occlusion") - reference) <= 2
+
+
+def test_a_transformer_whose_window_misses_the_key_cannot_learn_it(attention_suite):
+    accuracy, report = attention_suite["transformer:window=4", "key-5"]
+    assert accuracy < 0.6  # the label is the token at d = 5, outside every readout's window of 4
+    assert np.nanmax(report.curve("replacement")[4:]) < 1e-4
+
+
+def test_a_windowed_transformer_forgets_exactly_at_its_window(attention_suite):
+    _, report = attention_suite["transformer:window=4", "all"]
+    for name in ("occlusion", "replacement"):
+        r = report.curve(name)
+        assert r[1:4].min() > 0.3 and np.nanmax(r[4:]) < 1e-4, name  # every token in the window counts, none past it
+    reference = report.memory_length(0.1, "replacement")
+    assert reference == 4
+    assert abs(report.memory_length(0.1, "occlusion") - reference) <= 2
+
+
+@pytest.mark.parametrize("unit, task", sorted(ATTENTION))
+def test_every_attention_retention_is_a_share_in_zero_to_one(attention_suite, unit, task):
+    _, report = attention_suite[unit, task]
+    for name in report.estimators:
+        r = report.curve(name)
+        assert np.nanmin(r) >= 0 and np.nanmax(r) == pytest.approx(1.0), name
+
+
+def test_an_untrained_transformers_floor_is_flat_where_a_recurrent_units_decays():
+    # at initialisation attention spreads evenly over the context: the current token passes through the residual
+    # (r(0) = 1) and every earlier token gets about the same small share, whatever its distance; an untrained GRU's
+    # contraction makes r(d) fall with d instead
+    corpus = rnnmem.load_corpus("synthetic:all:15", size=400, seed=0)
+    curves = {}
+    for unit in ("transformer", "gru"):
+        model = rnnmem.build_model(unit, len(corpus.vocabulary), corpus.num_classes, seed=0, **SUITE_MODEL)
+        report = rnnmem.assess(model, corpus, max_distance=100, max_sequences=60, n_resamples=20, floor=False,
+                               probes=False, progress=False, estimators=("occlusion",))
+        curves[unit] = report.curve("occlusion")[1:15]
+    assert curves["transformer"].max() < 0.1 and curves["transformer"].max() < 2 * curves["transformer"].min()
+    assert curves["gru"][0] > 0.3 and curves["gru"][-1] < 0.1 * curves["gru"][0]

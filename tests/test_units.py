@@ -51,7 +51,10 @@ def test_run_from_states_before_replays_forward(name):
     x = random_input()
     outputs, _ = unit(x)
     states = unit.states_before(x)
-    assert states.shape[:2] == (B, T) and not states.requires_grad and not states.is_complex()
+    assert tuple(states.shape[:2]) == (B, T)
+    # a packed state [B, T, S], or an attention model's keys and values of every position
+    held = [states] if isinstance(states, torch.Tensor) else [t for layer in states.layers for t in layer]
+    assert not any(t.requires_grad or t.is_complex() for t in held)
     replayed = torch.stack([unit.run_from(x[:, t : t + 1], states[:, t])[:, 0] for t in range(T)], dim=1)
     torch.testing.assert_close(replayed, outputs, atol=1e-5, rtol=1e-5)
     # a whole suffix from a mid-sequence state equals the tail of the full run
@@ -216,3 +219,43 @@ def test_the_documented_example_unit_trains_is_assessed_and_is_built_once_regist
     curve = report.curve("occlusion")
     assert curve.shape == (7,) and np.nanmax(curve) == pytest.approx(1.0)  # r(d) relative to its peak
     assert report.floor is not None and isinstance(report.floor.curve("occlusion"), np.ndarray)  # built by name
+
+
+@pytest.mark.parametrize("layers, reach", [(1, 3), (2, 6)])
+def test_a_windowed_transformer_reads_nothing_older_than_its_window(layers, reach):
+    # window w: each layer reads w positions, so o_t sees x_{t - layers (w - 1)} .. x_t and nothing before
+    unit = build_unit(f"transformer:window=4,layers={layers}", E, H).eval()
+    x = random_input(length=16)
+    changed = x.clone()
+    changed[:, 5] += 1.0
+    moved = (unit(changed)[0] - unit(x)[0]).abs().amax(dim=(0, 2))
+    assert (moved[:5] == 0).all() and (moved[5 : 5 + reach + 1] > 1e-4).all() and (moved[5 + reach + 1 :] == 0).all()
+
+
+def test_a_transformer_without_a_window_reads_its_whole_context():
+    unit = build_unit("transformer", E, H).eval()
+    x = random_input(length=40)
+    changed = x.clone()
+    changed[:, 0] += 1.0
+    assert ((unit(changed)[0] - unit(x)[0]).abs().amax(dim=(0, 2)) > 1e-4).all()
+
+
+@pytest.mark.parametrize("name, problem", [("transformer:depth=2", "'depth=2' is not a setting of transformer"),
+                                           ("transformer:window=0", "'window=0' is not a setting"),
+                                           ("gru:window=3", "gru takes no settings")])
+def test_unit_settings_are_checked_by_name(name, problem):
+    with pytest.raises(ConfigError, match=problem):
+        build_unit(name, E, H)
+
+
+def test_unit_settings_reach_the_unit_and_survive_a_checkpoint(tmp_path):
+    model = rnnmem.build_model("transformer:layers=2,window=5", 30, 2, hidden_size=16, embedding_dim=8)
+    assert len(model.unit.blocks) == 2 and model.unit.window == 5
+    rnnmem.save_model(model, tmp_path)
+    loaded, _ = rnnmem.load_model(tmp_path)
+    assert len(loaded.unit.blocks) == 2 and loaded.unit.window == 5
+
+
+def test_a_transformer_hidden_size_must_split_into_heads_of_even_width():
+    with pytest.raises(ConfigError, match="must be a multiple of 8"):
+        build_unit("transformer", E, 12)
