@@ -136,6 +136,16 @@ def test_occlusion_from_the_key_value_cache_equals_rerunning_every_variant(two_l
                                atol=1e-5, rtol=0)
 
 
+def test_a_sliding_window_model_keeps_no_prefix_cache_to_continue_from():
+    config = transformers.MistralConfig(vocab_size=60, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+                                        sliding_window=8, pad_token_id=0, bos_token_id=1, eos_token_id=1)
+    windowed = rnnmem.HuggingFaceAdapter(transformers.MistralForCausalLM(config).eval())
+    assert not hasattr(windowed, "states_before") and not hasattr(windowed, "readout_from")  # it drops old keys
+    config.sliding_window = None  # the same model attending to every earlier position keeps them all
+    assert hasattr(rnnmem.HuggingFaceAdapter(transformers.MistralForCausalLM(config).eval()), "states_before")
+
+
 # ------------------------------------------------------------------ every failure is rnnmem's own error
 
 
