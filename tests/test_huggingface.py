@@ -5,6 +5,8 @@ import pytest
 import torch
 
 import rnnmem
+from rnnmem.adapters import huggingface
+from rnnmem.indicators.retention import occlusion_effects, replaced_runs
 
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
@@ -72,6 +74,8 @@ def test_a_per_token_classifier_is_read_through_its_logits(tmp_path):
     tokens = torch.randint(2, len(WORDS), (3, 9), generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         np.testing.assert_allclose(adapter(tokens), original(tokens).logits, atol=1e-5)
+    # a classifier cannot generate, so it keeps no key/value cache: occlusion reruns each variant from the start
+    assert not hasattr(adapter, "states_before") and not hasattr(adapter, "readout_from")
     with pytest.raises(rnnmem.ConfigError, match="Did you mean 'causal-lm'"):
         rnnmem.load_huggingface(tmp_path, task="causal_lm")
 
@@ -88,6 +92,58 @@ def test_a_directory_without_a_saved_model_is_named(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(rnnmem.ModelProtocolError, match="transformers could not load"):
         rnnmem.load_huggingface(tmp_path)
+
+
+# ------------------------------------------------------------------ the key/value cache route of occlusion
+
+
+@pytest.fixture(scope="module")
+def two_layers(tmp_path_factory):
+    """A 2-layer GPT-2 over 60 words and 64 positions, read back from save_pretrained, and 1..64 tokens padded right."""
+    directory = tmp_path_factory.mktemp("two-layer-gpt2")
+    config = transformers.GPT2Config(vocab_size=60, n_positions=64, n_embd=32, n_layer=2, n_head=2,
+                                     bos_token_id=1, eos_token_id=1, pad_token_id=0)
+    torch.manual_seed(0)
+    transformers.GPT2LMHeadModel(config).save_pretrained(directory)
+    lengths = torch.tensor([64, 9, 33, 1, 50, 17])  # 64 fills every position: a batch's padding steps pass the last
+    tokens = torch.randint(2, 60, (len(lengths), 64), generator=torch.Generator().manual_seed(3))
+    tokens[torch.arange(64) >= lengths[:, None]] = 0
+    return rnnmem.load_huggingface(directory), tokens, lengths
+
+
+def test_readout_from_the_cached_prefix_before_t_replays_the_logits_from_t_on(two_layers):
+    adapter, tokens, _ = two_layers
+    with torch.no_grad():
+        whole = adapter(tokens)
+    prefixes = adapter.states_before(tokens)
+    assert prefixes.shape == tuple(tokens.shape)
+    for t in (0, 1, 20, 63):  # t = 0: an empty prefix
+        replayed = adapter.readout_from(adapter.embed(tokens[:, t:]), prefixes[:, t])
+        torch.testing.assert_close(replayed, whole[:, t:], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("numbers_per_part", [2**26, 5_000])  # 5,000: a part of one variant, so parts are joined
+def test_occlusion_from_the_key_value_cache_equals_rerunning_every_variant(two_layers, monkeypatch, numbers_per_part):
+    adapter, tokens, lengths = two_layers
+    monkeypatch.setattr(huggingface, "CACHED_NUMBERS_PER_PART", numbers_per_part)
+    from_cache = occlusion_effects(adapter, tokens, lengths, 0, 40, reuse_prefix=True, progress=False)
+    from_start = occlusion_effects(adapter, tokens, lengths, 0, 40, reuse_prefix=False, progress=False)
+    assert np.isfinite(from_cache).sum() == lengths.clamp(max=41).sum() and (np.nan_to_num(from_cache) > 0).any()
+    np.testing.assert_allclose(from_cache, from_start, atol=1e-5, rtol=0)
+    draws = torch.randint(2, 60, (int(lengths.clamp(max=41).sum()),), generator=torch.Generator().manual_seed(4))
+    np.testing.assert_allclose(replaced_runs(adapter, tokens, lengths, draws, 40, reuse_prefix=True, progress=False),
+                               replaced_runs(adapter, tokens, lengths, draws, 40, reuse_prefix=False, progress=False),
+                               atol=1e-5, rtol=0)
+
+
+def test_a_sliding_window_model_keeps_no_prefix_cache_to_continue_from():
+    config = transformers.MistralConfig(vocab_size=60, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+                                        sliding_window=8, pad_token_id=0, bos_token_id=1, eos_token_id=1)
+    windowed = rnnmem.HuggingFaceAdapter(transformers.MistralForCausalLM(config).eval())
+    assert not hasattr(windowed, "states_before") and not hasattr(windowed, "readout_from")  # it drops old keys
+    config.sliding_window = None  # the same model attending to every earlier position keeps them all
+    assert hasattr(rnnmem.HuggingFaceAdapter(transformers.MistralForCausalLM(config).eval()), "states_before")
 
 
 # ------------------------------------------------------------------ every failure is rnnmem's own error

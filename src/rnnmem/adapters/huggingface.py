@@ -7,20 +7,25 @@ Nothing is downloaded: the model (and its tokenizer, when the directory has one)
 from __future__ import annotations
 
 import importlib
+import inspect
 import pickle
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from rnnmem.adapters.outputs import OutputAdapter
+from rnnmem.adapters.outputs import OutputAdapter, pick
 from rnnmem.errors import ModelProtocolError, RnnmemError
+from rnnmem.units.prefix import KeyValuePrefixes, PrefixCache
 from rnnmem.validation import MAX_WEIGHTS, check_choice, check_seed
 
 # which transformers class reads the directory: a readout after every token needs a causal LM head
 # or a per-token classifier (the causality check refuses a bidirectional encoder)
 AUTO_CLASSES = {"causal-lm": "AutoModelForCausalLM", "token-classification": "AutoModelForTokenClassification"}
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "vocab.txt", "spiece.model")
+# readout_from continues at most this many cached keys and values (all layers) at once: 256 MiB in float32, and the
+# model's own concatenation with the suffix's keys copies them once more
+CACHED_NUMBERS_PER_PART = 2**26
 
 
 class HuggingFaceAdapter(OutputAdapter):
@@ -29,6 +34,13 @@ class HuggingFaceAdapter(OutputAdapter):
     The embedding route (``inputs_embeds``) gives the gradient estimator, and the last layer's
     hidden states give the probes h_T. ``tokenizer`` is the directory's tokenizer (or None):
     ``rnnmem.encode_texts(texts, adapter.tokenizer, max_len=adapter.max_positions)``.
+
+    A causal language model whose every layer caches the keys and values of every position (full attention:
+    no sliding window, no recurrent state) also offers ``states_before`` and ``readout_from``, so occlusion and
+    the replacement reference continue each variant from the cached prefix before its replaced token instead
+    of rerunning the sequence (about D^2 / 2 suffix token-steps per sequence instead of D * T). Like the other
+    optional parts of the protocol they are properties that raise AttributeError where the model cannot serve
+    them, so one adapter class reads every head and `replaced_runs` picks the route by hasattr().
     """
 
     def __init__(self, model: nn.Module, tokenizer=None):
@@ -36,16 +48,69 @@ class HuggingFaceAdapter(OutputAdapter):
                          hidden="hidden_states")
         self.tokenizer = tokenizer
         self.max_positions = getattr(model.config, "max_position_embeddings", None)
-        model.config.use_cache = False  # assess never generates: a key/value cache would only hold memory
+        self.cache_keyword = _key_value_cache_keyword(model)
+        model.config.use_cache = False  # the forward keeps no cache (it would only hold memory); states_before asks
 
-    def run(self, tokens: torch.Tensor | None = None, emb: torch.Tensor | None = None, hidden: bool = False):
+    def run(self, tokens: torch.Tensor | None = None, emb: torch.Tensor | None = None, hidden: bool = False,
+            **context):
+        """The model's output on tokens or embeddings; ``context`` passes a cache, its mask and positions through."""
         width = (tokens if emb is None else emb).shape[1]
         if self.max_positions is not None and width > self.max_positions:
             raise ModelProtocolError(
                 f"the model reads at most {self.max_positions} tokens (its max_position_embeddings) but was given "
                 f"sequences of {width}; pass max_len={self.max_positions} to assess (or to encode_texts).")
         inputs = {"input_ids": tokens} if emb is None else {"inputs_embeds": emb}
-        return self.model(**inputs, output_hidden_states=hidden, return_dict=True)
+        return self.model(**inputs, **context, output_hidden_states=hidden, return_dict=True)
+
+    @property
+    def states_before(self):
+        """tokens [B, T] -> `KeyValuePrefixes` [B, T]: the prefix before step t is the cache of positions < t."""
+        if self.cache_keyword is None:
+            raise AttributeError("states_before")
+        return self._states_before
+
+    @property
+    def readout_from(self):
+        """(suffix embeddings [n, L, E], `PrefixCache` of n variants) -> the logits of the suffix steps, [n, L, V]."""
+        if self.cache_keyword is None:
+            raise AttributeError("readout_from")
+        return self._readout_from
+
+    @torch.no_grad()
+    def _states_before(self, tokens: torch.Tensor) -> KeyValuePrefixes:
+        cache = pick(self.run(tokens, use_cache=True), self.cache_keyword, "key/value cache")
+        # the model lays its keys out [B, heads, T, head size]; a prefix is picked by (row, step), so time goes second
+        return KeyValuePrefixes(tuple((layer.keys.transpose(1, 2), layer.values.transpose(1, 2))
+                                      for layer in cache.layers))
+
+    @torch.no_grad()
+    def _readout_from(self, emb: torch.Tensor, state: PrefixCache) -> torch.Tensor:
+        numbers_per_position = 2 * sum(keys[0, 0].numel() for keys, _ in state.layers)
+        longest = int(state.lengths.max()) + emb.shape[1]
+        size = max(1, CACHED_NUMBERS_PER_PART // (numbers_per_position * longest))
+        return torch.cat([self._continued(emb[start : start + size], *state.part(slice(start, start + size)))
+                          for start in range(0, len(state), size)])
+
+    def _continued(self, emb: torch.Tensor, layers: list[tuple[torch.Tensor, torch.Tensor]],
+                   lengths: torch.Tensor) -> torch.Tensor:
+        """The logits of the steps ``emb`` [m, L, E], each variant after the first ``lengths`` positions of ``layers``."""
+        from transformers import DynamicCache
+
+        cache = DynamicCache()
+        for index, (keys, values) in enumerate(layers):
+            cache.update(keys.transpose(1, 2), values.transpose(1, 2), index)
+        steps, width = emb.shape[1], layers[0][0].shape[1]
+        # the gathered prefixes are as wide as the longest: a shorter one's later positions are its row's own
+        # continuation and must not be attended to
+        prefix = torch.arange(width, device=emb.device) < lengths[:, None]
+        attention_mask = torch.cat([prefix, prefix.new_ones(len(emb), steps)], dim=1).long()
+        positions = lengths[:, None] + torch.arange(steps, device=emb.device)
+        if self.max_positions is not None:
+            # steps past a variant's own end only pad the batch (nothing reads them), but their positions must exist
+            positions = positions.clamp(max=self.max_positions - 1)
+        out = self.run(emb=emb, attention_mask=attention_mask, position_ids=positions, use_cache=True,
+                       **{self.cache_keyword: cache})
+        return pick(out, self.readout, "readout")
 
     def untrained(self, seed: int = 0) -> HuggingFaceAdapter:
         """The same configuration with fresh weights drawn from ``seed``: the floor, ``assess(..., floor=...)``."""
@@ -99,6 +164,27 @@ def load_huggingface(directory: str | Path, task: str = "causal-lm") -> HuggingF
                                  f"({type(exc).__name__}: {_first_line(exc)}); check that the directory was written "
                                  "by save_pretrained for that task.") from None
     return HuggingFaceAdapter(model.eval(), tokenizer)
+
+
+def _key_value_cache_keyword(model: nn.Module) -> str | None:
+    """The keyword by which ``model`` takes a key/value cache of every position, or None when it keeps no such cache.
+
+    Only a model that generates keeps a cache, and only full-attention layers keep every position: a sliding
+    window drops the oldest keys and a linear-attention or state-space layer keeps a state, not a key per position.
+    Newer transformers call the keyword ``cache``, older ones ``past_key_values``; one too old to tell its
+    cache's layer types (no ``DynamicCache(config=...)``) gets no cache route.
+    """
+    parameters = inspect.signature(model.forward).parameters
+    keyword = next((name for name in ("cache", "past_key_values") if name in parameters), None)
+    if keyword is None or not model.can_generate():
+        return None
+    try:
+        from transformers.cache_utils import DynamicCache, DynamicLayer
+
+        layers = DynamicCache(config=model.config).layers
+    except (ImportError, TypeError):
+        return None
+    return keyword if all(type(layer) is DynamicLayer for layer in layers) else None
 
 
 def _check_embedding_size(directory: Path, config) -> None:

@@ -70,8 +70,9 @@ def replaced_runs(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor,
     pass, fewer by K / 16 for a readout of K > 31 dimensions (this bounds memory). The origin
     o_0 cancels in the difference. Two routes give the same numbers. From the start: each
     variant runs its whole sequence. From the cache, when the model offers ``states_before`` and
-    ``readout_from`` (SequenceModel does): the states before position t are the same for every
-    variant that replaces t, so each variant starts from the cached state h_{t-1} and runs
+    ``readout_from`` (SequenceModel does, and so does a full-attention causal LM from load_huggingface):
+    the states before position t are the same for every variant that replaces t, so each variant
+    starts from the cached state h_{t-1} (a Transformer: the keys and values of positions < t) and runs
     only the d + 1 steps after it, about D^2 / 2 token-steps per sequence instead of D * T,
     plus one pass for the states. Variants of different widths share a batch where padding
     costs less than another pass (`plan_batches`). With ``reuse_prefix`` None each chunk of
