@@ -14,18 +14,17 @@ MAX_SCORES = 2**24
 ROTARY_BASE = 10_000.0
 
 
-def rotate(x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-    """Rotary position embedding (Su et al. 2021) of x [n, L, heads, d] at absolute ``positions`` [n, L].
+def rotary_turns(positions: torch.Tensor, width: int) -> torch.Tensor:
+    """Rotary position embedding (Su et al. 2021): unit complex numbers [n, L, 1, 1, width / 2] at ``positions`` [n, L].
 
-    Each pair of halves (x1, x2) turns by the angle position / base^(2i/d), so the score q . k of
-    two rotated vectors depends on their positions only through the offset between them.
+    A head's query or key, read as width / 2 complex numbers (pairs of neighbours), is multiplied by them: pair i
+    turns by the angle position / base^(2i/width), so the score q . k of two turned vectors depends on their
+    positions only through the offset between them. Computed once per call and shared by every layer.
     """
-    half = x.shape[-1] // 2
-    frequencies = ROTARY_BASE ** (-torch.arange(half, device=x.device, dtype=torch.float32) / half)
-    angles = positions[..., None, None].float() * frequencies  # [n, L, 1, half]
-    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
-    x1, x2 = x[..., :half], x[..., half:]
-    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+    half = width // 2
+    frequencies = ROTARY_BASE ** (-torch.arange(half, device=positions.device, dtype=torch.float32) / half)
+    angles = positions[..., None, None, None].float() * frequencies
+    return torch.polar(torch.ones_like(angles), angles)
 
 
 class Block(nn.Module):
@@ -40,15 +39,17 @@ class Block(nn.Module):
         self.mlp_norm = nn.LayerNorm(width)
         self.mlp = nn.Sequential(nn.Linear(width, mlp_ratio * width), nn.GELU(), nn.Linear(mlp_ratio * width, width))
 
-    def forward(self, h, positions, past, allowed):
-        """h [n, L, W] at ``positions`` [n, L]; past (keys, values) [n, P, heads, d] or None; allowed [n, 1, L, P+L].
-        Returns the new h and this call's (keys, values) [n, L, heads, d]."""
+    def forward(self, h, turns, past, allowed):
+        """h [n, L, W], its queries and keys turned by ``turns`` (`rotary_turns`); past (keys, values) [n, P, heads, d]
+        or None; allowed [n, 1, L, P + L] (None: plain causal attention). Returns the new h and this call's
+        (keys, values) [n, L, heads, d]."""
         n, length, width = h.shape
-        q, k, v = self.qkv(self.attention_norm(h)).view(n, length, 3, self.heads, -1).unbind(dim=2)
-        q, k = rotate(q, positions), rotate(k, positions)
+        qkv = self.qkv(self.attention_norm(h)).view(n, length, 3, self.heads, -1, 2)
+        q, k = torch.view_as_real(torch.view_as_complex(qkv[:, :, :2]) * turns).flatten(-2).unbind(dim=2)
+        v = qkv[:, :, 2].flatten(-2)
         keys, values = (k, v) if past is None else (torch.cat([past[0], k], 1), torch.cat([past[1], v], 1))
         attended = F.scaled_dot_product_attention(q.transpose(1, 2), keys.transpose(1, 2), values.transpose(1, 2),
-                                                  attn_mask=allowed)
+                                                  attn_mask=allowed, is_causal=allowed is None)
         h = h + self.attention_out(attended.transpose(1, 2).reshape(n, length, width))
         return h + self.mlp(self.mlp_norm(h)), (k, v)
 
@@ -127,10 +128,13 @@ class TransformerUnit(nn.Module):
                         [tuple(torch.cat(t) for t in zip(*layer)) for layer in zip(*(c for _, c in runs))])
         steps = torch.arange(x.shape[1], device=x.device)
         positions = past_lengths[:, None] + steps  # [n, L]
-        allowed = self._allowed(positions, past_lengths, 0 if past is None else past[0][0].shape[1])
+        # whole sequences without a window are plain causal attention, which the kernel masks itself, faster
+        allowed = (None if past is None and self.window is None
+                   else self._allowed(positions, past_lengths, 0 if past is None else past[0][0].shape[1]))
+        turns = rotary_turns(positions, self.hidden_size // self.blocks[0].heads)
         h, cache = self.input_proj(x), []
         for i, block in enumerate(self.blocks):
-            h, kv = block(h, positions, None if past is None else past[i], allowed)
+            h, kv = block(h, turns, None if past is None else past[i], allowed)
             cache.append(kv)
         return self.norm(h), cache
 
