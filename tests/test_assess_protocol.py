@@ -72,7 +72,7 @@ def test_same_seed_same_numbers():
     assert a["meta"]["seed"] == 4 and a["meta"]["versions"]["torch"] == torch.__version__
 
 
-@pytest.mark.parametrize("unit", ["srn", "lstm", "gru", "mgu", "indrnn", "mingru", "lru", "esn", "delay"])
+@pytest.mark.parametrize("unit", ["srn", "lstm", "gru", "mgu", "indrnn", "mingru", "lru", "mamba", "esn", "delay"])
 def test_occlusion_from_cached_prefix_states_equals_running_from_the_start(unit):
     from rnnmem.indicators.retention import occlusion_effects
 
