@@ -1,5 +1,6 @@
 """Every registered unit follows the unit protocol; each new unit keeps its own promise."""
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from rnnmem.errors import ConfigError
 from rnnmem.units import UNITS, UnitSpec, build_unit
 from rnnmem.units.esn import ESNUnit
 from rnnmem.units.lru import LRUUnit
+from rnnmem.units.mamba import MambaUnit
 from rnnmem.units.mingru import MinGRUUnit
 
 B, T, E, H = 3, 12, 4, 8  # H a multiple of E, so the delay line holds 2 tokens
@@ -99,6 +101,84 @@ def test_lru_parallel_scan_equals_sequential_loop(complex_):
     expected = (s @ torch.complex(unit.C[0], unit.C[1]).T).real if complex_ else s @ unit.C[0].T
     expected = expected + x @ unit.D.weight.T
     torch.testing.assert_close(unit(x)[0], expected, atol=1e-5, rtol=0)
+
+
+def mamba_step_by_step(unit, x):
+    """Mamba's equations (Gu & Dao 2023, algorithm 2) one step at a time, from a zero state."""
+    u, z = unit.in_proj(x).chunk(2, dim=-1)
+    width = unit.conv_width
+    taps = unit.conv.weight[:, 0]  # [Di, width]; the last tap reads the current step
+    window = torch.cat([torch.zeros(B, width - 1, unit.inner_size), u], dim=1)
+    h = torch.zeros(B, unit.inner_size, unit.state_size)
+    a = -torch.exp(unit.A_log)
+    outputs = []
+    for t in range(x.shape[1]):
+        v = torch.nn.functional.silu((window[:, t : t + width] * taps.T).sum(1) + unit.conv.bias)
+        dt, b, c = unit.x_proj(v).split([unit.dt_rank, unit.state_size, unit.state_size], dim=-1)
+        step = torch.nn.functional.softplus(unit.dt_proj(dt))  # [B, Di]
+        h = torch.exp(step[:, :, None] * a) * h + (step * v)[:, :, None] * b[:, None, :]
+        y = (h * c[:, None, :]).sum(-1) + unit.D * v
+        outputs.append(unit.out_proj(y * torch.nn.functional.silu(z[:, t])))
+    return torch.stack(outputs, dim=1)
+
+
+@pytest.mark.parametrize("conv_width", [4, 1])
+def test_mamba_chunked_scan_equals_sequential_loop(conv_width):
+    torch.manual_seed(0)
+    unit = MambaUnit(E, H, state_size=5, conv_width=conv_width)
+    x = random_input(length=50)  # not a multiple of the scan's chunk: the last chunk is shorter
+    torch.testing.assert_close(unit(x)[0], mamba_step_by_step(unit, x), atol=1e-5, rtol=0)
+
+
+def inverse_softplus(y: float) -> float:
+    return y + math.log(-math.expm1(-y))
+
+
+def test_mamba_memory_follows_the_step_size():
+    """A small step size Delta keeps an early input: its effect decays as Delta exp(-Delta |A| t).
+
+    With Delta fixed (dt_proj's weight zero), one rate A = -1 and no convolution (conv_width 1),
+    x_0 reaches out_t only through h_0, which it changes by Delta * (B_0 v_0 - B_0' v_0'); by t
+    that change has decayed by exp(-Delta t), and out_t is linear in it, while everything
+    else in out_t (C_t, z_t, the skip D v_t) is untouched by x_0 and by Delta. So the influence
+    ||out_t(x) - out_t(x with x_0 zeroed)|| is Delta exp(-Delta t) times a factor that does not
+    depend on Delta, and the ratio of two units' influences is known.
+    """
+    torch.manual_seed(0)
+    x = random_input(length=41).double()
+    cut = x.clone()
+    cut[:, 0] = 0
+
+    def influence(step_size):
+        torch.manual_seed(0)  # the same weights for both step sizes
+        unit = MambaUnit(E, H, conv_width=1).double()
+        with torch.no_grad():
+            unit.dt_proj.weight.zero_()
+            unit.dt_proj.bias.fill_(inverse_softplus(step_size))
+            unit.A_log.zero_()
+        return (unit(x)[0] - unit(cut)[0]).norm(dim=-1).mean(0)  # [T], averaged over the batch
+
+    small, large = 0.05, 0.5
+    keeps, forgets = influence(small), influence(large)
+    t = torch.arange(41, dtype=torch.float64)
+    expected = (small / large) * torch.exp(-(small - large) * t)  # Delta exp(Delta A t) with A = -1
+    torch.testing.assert_close(keeps[1:] / forgets[1:], expected[1:], rtol=1e-6, atol=0)
+    assert keeps[40] > 100 * forgets[40]  # the small step size remembers x_0 longer
+    assert forgets[40] < 1e-6 * forgets[1]  # and with the large one it is all but gone
+
+
+def test_mamba_starts_from_the_papers_initialisation():
+    unit = MambaUnit(E, 64)
+    step = torch.nn.functional.softplus(unit.dt_proj.bias)
+    assert 1e-3 <= step.min() < 2e-3 and 0.05 < step.max() <= 0.1  # log-uniform over [1e-3, 1e-1]
+    torch.testing.assert_close(-torch.exp(unit.A_log), -torch.arange(1.0, 17.0).expand(128, 16))  # S4D-real
+    assert unit.dt_rank == 4 and unit.inner_size == 128
+
+
+@pytest.mark.parametrize("setting", ["state_size", "expand", "conv_width"])
+def test_mamba_rejects_sizes_below_one(setting):
+    with pytest.raises(ConfigError, match=rf"{setting} must be >= 1 \(got 0\)"):
+        MambaUnit(E, H, **{setting: 0})
 
 
 def push_up(unit, loss_fn, steps=20):

@@ -20,6 +20,7 @@ from rnnmem.units.esn import ESNUnit
 from rnnmem.units.fused import GRUUnit, LSTMUnit, SRNUnit
 from rnnmem.units.indrnn import IndRNNUnit
 from rnnmem.units.lru import LRUUnit
+from rnnmem.units.mamba import MambaUnit
 from rnnmem.units.mgu import MGUUnit
 from rnnmem.units.mingru import MinGRUUnit
 from rnnmem.units.transformer import TransformerUnit
@@ -49,6 +50,7 @@ UNITS: dict[str, UnitSpec] = {
         _spec("indrnn", IndRNNUnit),
         _spec("mingru", MinGRUUnit),
         _spec("lru", LRUUnit),
+        _spec("mamba", MambaUnit),
         _spec("transformer", TransformerUnit, ("layers", "heads", "window")),
         _spec("esn", ESNUnit),
         _spec("delay", DelayUnit),
@@ -93,5 +95,5 @@ def build_unit(name: str, input_size: int, hidden_size: int) -> nn.Module:
 
 
 __all__ = ["UNITS", "UnitSpec", "build_unit", "check_unit_name", "SRNUnit", "LSTMUnit", "GRUUnit", "MGUUnit",
-           "IndRNNUnit", "MinGRUUnit", "LRUUnit", "ESNUnit", "DelayUnit",
-           "TransformerUnit", "unit_options"]
+           "IndRNNUnit", "MinGRUUnit", "LRUUnit", "MambaUnit", "TransformerUnit", "ESNUnit", "DelayUnit",
+           "unit_options"]
