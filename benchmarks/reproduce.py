@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import rnnmem
+import rnnmem.units
 from rnnmem.baselines import COMPETENCE_ALPHA, COMPETENCE_MARGIN, COMPETENT
 from rnnmem.fileio import exit_on_sigterm, write_atomically
 from rnnmem.indicators.planted import accuracy_by_planted_distance, memory_distance
@@ -43,7 +44,8 @@ from study_tables import (ESTIMATORS, MEMORY, SES_AND_REFERENCE, competence_tabl
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-UNITS = ["srn", "lstm", "gru", "mgu", "indrnn", "mingru", "lru"]
+# the 7 recurrent units, then attention and a selective state space at matched parameter counts (`cost_table`)
+UNITS = ["srn", "lstm", "gru", "mgu", "indrnn", "mingru", "lru", "transformer", "mamba"]
 # 128 sequences and 300 resamples per cell (instead of the CLI's 256 and 1000) keep a cell near
 # two minutes on one core; the intervals are correspondingly wider.
 FULL = {"units": UNITS, "lengths": [16, 32, 64, 128],
@@ -140,6 +142,14 @@ def study_document(study, plan, planted, elapsed: float | None, figures_dir: str
         "[estimators.md](estimators.md)). Per-length tables with 95% intervals across seeds are in "
         f"[{figures_dir}/comparison.md]({figures_dir}/comparison.md).",
         "",
+        f"## Cost (training length {longest}, mean over seeds)",
+        "",
+        cost_table(study, units, longest, plan["base"].get("hidden_size", 64), plan["base"].get("embedding_dim", 64)),
+        "",
+        "Parameters of the unit alone: the embedding and the readout are the same for every unit. Seconds are one "
+        "core's wall time per cell (training; assessment of the trained model and its floor), measured while the "
+        "other worker ran.",
+        "",
         f"### Trained minus floor (training length {longest})",
         "",
         difference_table(cells, units, longest),
@@ -160,6 +170,17 @@ def study_document(study, plan, planted, elapsed: float | None, figures_dir: str
     lines += findings(units, cells, study, recommended, planted, plan["planted"]["length"])
     lines += external_sections()
     return "\n".join(lines) + "\n"
+
+
+def cost_table(study, units, length: int, hidden: int, embedding: int) -> str:
+    """Each unit's parameters at the study's sizes and its mean training and assessment seconds per cell."""
+    rows = []
+    for unit in units:
+        timings = [r["result"]["timings"] for r in study.group(unit, length)]
+        parameters = sum(p.numel() for p in rnnmem.units.build_unit(unit, embedding, hidden).parameters())
+        rows.append([unit, f"{parameters:,}"] + ([f"{np.mean([t[key] for t in timings]):.0f}"
+                                                    for key in ("train_s", "assess_s")] if timings else ["not run"] * 2))
+    return pipe_table(["unit", "unit parameters", "training s", "assessment s"], rows)
 
 
 def findings(units, cells, study, recommended, planted, planted_length: int) -> list[str]:
