@@ -4,9 +4,10 @@ import torch
 import rnnmem
 from rnnmem.data import encode_batch
 from rnnmem.train import last_token_logits
+from rnnmem.units import UNITS
 
 
-@pytest.mark.parametrize("unit", ["srn", "lstm", "gru"])
+@pytest.mark.parametrize("unit", UNITS)
 def test_model_emits_a_readout_for_every_prefix(unit):
     model = rnnmem.build_model(unit, vocab_size=20, num_classes=3, hidden_size=8, embedding_dim=4)
     tokens = torch.randint(1, 20, (5, 7))
@@ -39,7 +40,7 @@ def test_same_seed_builds_the_same_model_and_leaves_global_rng_alone():
         assert torch.equal(p, q)
 
 
-@pytest.mark.parametrize("unit", ["srn", "lstm", "gru"])
+@pytest.mark.parametrize("unit", UNITS)
 def test_padding_does_not_change_the_readout_at_the_last_token(unit):
     model = rnnmem.build_model(unit, vocab_size=20, num_classes=2, hidden_size=8, embedding_dim=4)
     sequences = [[3, 4, 5], [6, 7, 8, 9, 10, 11]]
@@ -67,11 +68,12 @@ def test_truncated_bptt_limits_how_far_gradients_flow():
     assert (grad[:8] == 0).all() and (grad[8:] > 0).all()
 
 
-def test_training_is_reproducible(tiny_csv):
+@pytest.mark.parametrize("unit", UNITS)
+def test_training_is_reproducible(tiny_csv, unit):
     corpus = rnnmem.read_corpus(tiny_csv)
     runs = []
     for _ in range(2):
-        model = rnnmem.build_model("srn", len(corpus.vocabulary), 2, hidden_size=8, seed=1)
+        model = rnnmem.build_model(unit, len(corpus.vocabulary), 2, hidden_size=8, embedding_dim=4, seed=1)
         runs.append(rnnmem.train(model, corpus, max_len=12, epochs=2, seed=3, progress=False).loss)
     assert runs[0] == runs[1]
 
