@@ -1,6 +1,6 @@
 """Language models on real text: the SES horizon (occlusion ML(0.1)) against the context the model uses.
 
-    python benchmarks/lm_context.py            # newsgroups, 7 units one after another; writes docs/lm_context.md
+    python benchmarks/lm_context.py            # newsgroups, 9 units one after another; writes docs/lm_context.md
     python benchmarks/lm_context.py --measure srn lru &  python benchmarks/lm_context.py --measure gru mgu & ...
                                                # units in parallel processes; the last to finish writes the doc
     python benchmarks/lm_context.py --quick    # a tiny configuration, to check that the script runs
@@ -54,7 +54,8 @@ PAIRS = (("ml_frac", "k_eff"), ("capacity", "area"), ("logprob_ml_frac", "k_eff"
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", default="newsgroups")
-    parser.add_argument("--units", nargs="+", default=["srn", "lstm", "gru", "mgu", "mingru", "indrnn", "lru"])
+    parser.add_argument("--units", nargs="+",
+                        default=["srn", "lstm", "gru", "mgu", "mingru", "indrnn", "lru", "mamba", "transformer"])
     parser.add_argument("--measure", nargs="+", default=None,
                         help="measure only these units now (each is kept beside --json and reused by later runs); "
                              "the doc is written once every unit of --units has been measured")

@@ -223,6 +223,7 @@ def findings(units, cells, study, recommended, planted, planted_length: int) -> 
         out.append(f"- **{e}**, units by retention capacity at length {longest}: "
                    + (" > ".join(f"{u} ({fmt(mean_of(cells, (u, longest), f'{e}.retention_capacity'), 1)})"
                                  for u in ranked) or "no number (declined or not competent)") + ".")
+    out += families(units, cells, study, longest)
     if "srn" in units:
         for e in SES_AND_REFERENCE:
             srn = mean_of(cells, ("srn", longest), f"{e}.retention_capacity")
@@ -259,6 +260,40 @@ def findings(units, cells, study, recommended, planted, planted_length: int) -> 
                "horizon asks how far back a token of real text still moves the model's readout among other meaningful "
                "words.")
     return out
+
+
+FAMILIES = {"attention": ("transformer",), "selective state space": ("mamba",)}
+
+
+def families(units, cells, study, length: int) -> list[str]:
+    """Which family remembers farthest by the reference, and at what cost: each family's unit with the largest
+    replacement retention capacity at ``length`` (recurrent: the best of the recurrent units), its ML(0.1), and
+    its seconds per cell against the best recurrent unit's."""
+    special = {u for members in FAMILIES.values() for u in members}
+    groups = {"recurrent": tuple(u for u in units if u not in special), **FAMILIES}
+    best = {}
+    for family, members in groups.items():
+        scored = [u for u in members if u in units
+                  and math.isfinite(mean_of(cells, (u, length), "replacement.retention_capacity"))]
+        if scored:
+            best[family] = max(scored, key=lambda u: mean_of(cells, (u, length), "replacement.retention_capacity"))
+    if not best:
+        return []
+
+    def seconds(unit):
+        return float(np.mean([sum(r["result"]["timings"].values()) for r in study.group(unit, length)]))
+
+    baseline = seconds(best["recurrent"]) if "recurrent" in best else None
+    parts = [f"{family} ({unit}): capacity {fmt(mean_of(cells, (unit, length), 'replacement.retention_capacity'), 1)}, "
+             f"ML(0.1) {shown(cells[(unit, length)]['replacement.ML(0.1)'])}, {seconds(unit):.0f} s per cell"
+             + (f" ({seconds(unit) / baseline:.1f}x the best recurrent unit's)" if baseline and family != "recurrent"
+                else "")
+             for family, unit in sorted(best.items(), key=lambda item: -mean_of(cells, (item[1], length),
+                                                                              "replacement.retention_capacity"))]
+    missing = [family for family in groups if family not in best]
+    return [f"- **Which family remembers farthest** (the replacement reference at length {length}, each family's "
+            f"unit with the largest capacity among competent models; parameters in the cost table): "
+            + "; ".join(parts) + (f"; no competent model for {', '.join(missing)}" if missing else "") + "."]
 
 
 # The two sections below are read from runs made on 2026-11-28, before issue 16's definitions (2026-12-04) and the
