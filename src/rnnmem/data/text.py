@@ -131,7 +131,8 @@ class Vocabulary:
 
     def encode(self, text: str) -> list[int]:
         """Tokenize `text` and map each token to its id."""
-        return [self.id_of(token) for token in tokenize(text)]
+        ids, unknown = self._ids, self.unk_id  # one dict lookup per token: encoding a corpus is a hot loop
+        return [ids.get(token, unknown) for token in tokenize(text)]
 
     def decode(self, ids: Iterable[int]) -> list[str]:
         """Map ids back to tokens (the inverse of `encode` up to ``<unk>``)."""
