@@ -5,7 +5,7 @@ unit and task: held-out accuracy, then ML(0.1), ML(0.5) and retention capacity o
 reference (the readout's move when the token at distance d is replaced by tokens drawn from the data)
 and of every SES estimator, and the distance the reference's decision flips at most.
 
-    python benchmarks/known_memory.py                      # the 7 recurrent units: 8.6 min of cells on one core
+    python benchmarks/known_memory.py                      # 10 units: 13.9 min of cells on one core (mamba 6.8)
     python benchmarks/known_memory.py --units gru,lstm --tasks key-5,two-key-3-9
 
 The document and the JSON are rewritten after every cell, so a run cut short keeps what it finished.
