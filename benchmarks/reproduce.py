@@ -1,8 +1,8 @@
 """Reproduction study on models that learned their task: units x training lengths x seeds on real text.
 
-    python benchmarks/reproduce.py                  # tweets-docs, 7 units x 4 lengths x seed 0, and seeds 1, 2 at
-                                                    # length 128: 42 cells, the subset run on 2 cores (~1.5 h)
-    python benchmarks/reproduce.py --seeds 0 1 2    # the full grid: 84 cells (a machine with more cores)
+    python benchmarks/reproduce.py                  # tweets-docs, 9 units x 4 lengths x seed 0, and seeds 1, 2 at
+                                                    # length 128: 54 cells, the subset run on 2 cores
+    python benchmarks/reproduce.py --seeds 0 1 2    # the full grid: 108 cells (a machine with more cores)
     python benchmarks/reproduce.py --quick          # 3 units, 2 lengths, 1 seed, tiny models (< 5 min)
     python benchmarks/reproduce.py --render-only    # docs/study.md again from the store and the results files
 
@@ -102,7 +102,8 @@ def study_document(study, plan, planted, elapsed: float | None, figures_dir: str
         + "; ".join(f"at length {L} seeds {', '.join(map(str, seeds))}" for L, seeds in seeds_by_length(study).items())
         + f" = {len(study.results)} trained and assessed models (settings beyond the defaults: {plan['base']}). "
         + ("" if quick or all(len(seeds) >= 3 for seeds in seeds_by_length(study).values()) else
-           "`--seeds 0 1 2` runs the full grid of 84 cells, into the same resumable store. ")
+           f"`--seeds 0 1 2` runs the full grid of {len(units) * len(study.lengths) * 3} cells, into the same "
+           "resumable store. ")
         + "Every number in this section comes from this run.",
         *([f"- **Not finished** when this document was rendered: {len(missing)} of the {len(study.cells)} cells the "
            f"store was given ({'; '.join(missing)}). Every table and finding below is over the "
