@@ -326,12 +326,13 @@ def units(hidden: int = typer.Option(64, help="Hidden size at which to count par
     from rnnmem.validation import check_int, check_model_size
 
     check_model_size(check_int("hidden_size", hidden, low=1), check_int("embedding_dim", embedding_dim, low=1))
+    width = max(map(len, UNITS))
     for name, spec in UNITS.items():
         try:
             count = f"{sum(p.numel() for p in build_unit(name, embedding_dim, hidden).parameters()):>9,d} params"
         except ConfigError:  # e.g. the delay line needs hidden to be a multiple of the embedding size
             count = f"{'n/a at this size':>16s}"
-        typer.echo(f"{name:8s} {count}  {spec.description}")
+        typer.echo(f"{name:{width}s} {count}  {spec.description}")
 
 
 @app.command()
