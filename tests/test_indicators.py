@@ -129,3 +129,17 @@ def test_regression_declines_only_on_a_clearly_negative_weight():
     assert regression_decline(fitted([1.0, 0.5, 0.25, -0.05])) is None  # noise around zero is not a reason
     reason = regression_decline(fitted([0.3, -0.4, 1.0, -0.2]))
     assert reason.startswith("its weight at d = 1 is -0.40 of its largest")
+
+
+def test_a_memory_spread_thin_over_the_context_is_not_cut_at_its_horizon():
+    # attention spread over 100 earlier tokens: each has 3% of the current token's effect, together 75% of the mass;
+    # cutting training at ML(0.1) = 1 would remove what the model reads
+    spread = recommend_length(np.r_[1.0, np.full(100, 0.03)], np.full(50, 128))
+    assert (spread.length, spread.at_least) == (101, True)
+    assert spread.evidence["ML(0.1)"] == 1 and spread.evidence["retention mass past ML"] == pytest.approx(0.75)
+    assert "spread thin" in spread.rule
+    # a fading memory keeps about tau of its mass past ML(tau): read at its horizon, as before
+    for lam in (0.5, 0.8, 0.95):
+        assert recommend_length(lam ** np.arange(101), np.full(50, 128)).length == memory_length(lam ** np.arange(101), 0.1)
+    # with the far tokens holding less than half of the mass, the horizon stands
+    assert recommend_length(np.r_[1.0, 1.0, np.full(99, 0.01)], np.full(50, 128)).length == 2

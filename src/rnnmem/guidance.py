@@ -35,6 +35,10 @@ class Recommendation:
         return {"length": self.length, "at_least": self.at_least, "rule": self.rule, "evidence": self.evidence}
 
 
+# more than this share of the retention mass past ML(tau): the horizon does not bound the memory (`recommend_length`)
+SPREAD_SHARE = 0.5
+
+
 def recommend_length(retention: np.ndarray, lengths: np.ndarray, tau: float = 0.1,
                      data_quantile: float = 0.95, context: dict | None = None) -> Recommendation:
     """Shortest training length that keeps every token the unit can still use; never past the measured range.
@@ -45,7 +49,11 @@ def recommend_length(retention: np.ndarray, lengths: np.ndarray, tau: float = 0.
     training sequences would mostly be padding. When r(d) never falls to tau within the
     measured distances 0..D the unit uses all of them, and how much more is not measured: the
     recommendation is "at least D + 1 tokens" (``at_least``), with the advice to measure farther,
-    not a length read off the data.
+    not a length read off the data. So it is when r(d) falls below tau but the tokens past ML(tau)
+    hold more than ``SPREAD_SHARE`` of the retention mass sum_d r+(d) together: each far token has
+    little effect, yet the unit uses them all (attention spread over its context reads ML(0.1) = 1
+    on real text, docs/indicators.md §4c). A memory that fades geometrically, r(d) = lambda^d, keeps
+    only about tau of its mass past ML(tau), so this never applies to it.
 
     Parameters
     ----------
@@ -67,6 +75,14 @@ def recommend_length(retention: np.ndarray, lengths: np.ndarray, tau: float = 0.
     if horizon is None:
         rule = (f"r(d) stays above {tau:g} for every measured distance 0..{measured - 1}, so the unit uses at least "
                 f"{measured} tokens: rerun with a larger --max-distance (max_distance) to find how many")
+        return Recommendation(measured, rule, evidence, at_least=True)
+    positive = np.clip(np.nan_to_num(np.asarray(retention, float)[:measured]), 0, None)
+    beyond = float(positive[horizon:].sum() / positive.sum()) if positive.sum() > 0 else 0.0
+    if beyond > SPREAD_SHARE:
+        evidence["retention mass past ML"] = beyond
+        rule = (f"r(d) falls below {tau:g} after d = {horizon}, but the tokens farther back hold {beyond:.0%} of the "
+                f"retention mass together: the memory is spread thin over all {measured} measured tokens, not faded, "
+                "so the unit uses at least that many")
         return Recommendation(measured, rule, evidence, at_least=True)
     length = max(1, horizon)
     if length >= data_cap:
