@@ -321,6 +321,7 @@ def test_a_transformer_without_a_window_reads_its_whole_context():
 
 
 @pytest.mark.parametrize("name, problem", [("transformer:depth=2", "'depth=2' is not a setting of transformer"),
+                                           ("transformer:window=²", "is not a setting"),
                                            ("transformer:window=0", "'window=0' is not a setting"),
                                            ("gru:window=3", "gru takes no settings")])
 def test_unit_settings_are_checked_by_name(name, problem):

@@ -74,7 +74,7 @@ def unit_options(name: str) -> tuple[UnitSpec, dict[str, int]]:
     spec, options = UNITS[base], {}
     for setting in filter(None, settings.split(",")):
         key, _, value = setting.partition("=")
-        if key not in spec.options or not value.isdigit() or int(value) < 1:
+        if key not in spec.options or not (value.isascii() and value.isdigit()) or int(value) < 1:
             if not spec.options:
                 raise ConfigError(f"unit '{name}': {base} takes no settings; write '{base}'.")
             raise ConfigError(f"unit '{name}': '{setting}' is not a setting of {base}, which takes "

@@ -59,10 +59,10 @@ class TransformerUnit(nn.Module):
 
     Each position's output is the last block's, layer-normed: o_t reads x_0..x_t. With ``window`` = w each
     layer reads only the last w positions, so nothing older than layers x (w - 1) steps reaches o_t (w - 1
-    with one layer). Blocks are pre-norm (attention, then a
-    GELU MLP of ``mlp_ratio`` x the width), positions rotary (Su et al. 2021), so no length limit is built in.
-    At E = H = 64 with the defaults (1 layer, 4 heads, MLP ratio 2) it has 33,600 parameters, as many as
-    the LSTM (33,280). Options by name: ``transformer:layers=2``, ``transformer:window=8``, ``transformer:heads=2``.
+    with one layer). Blocks are pre-norm (attention, then a GELU MLP of ``mlp_ratio`` x the width), positions
+    rotary (Su et al. 2021), so no length limit is built in. At E = H = 64 with the defaults (1 layer, 4 heads,
+    MLP ratio 2) it has 33,600 parameters, as many as the LSTM (33,280). Settings by name:
+    ``transformer:layers=2``, ``transformer:window=8``, ``transformer:heads=2``.
 
     Its state is the key/value cache: `states_before` gives every position's keys and values
     (`KeyValuePrefixes`), and `run_from` continues from the cache of a prefix, so occlusion runs a
