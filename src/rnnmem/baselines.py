@@ -20,7 +20,7 @@ from scipy import stats
 from sklearn.linear_model import LogisticRegression
 
 from rnnmem.data import Corpus
-from rnnmem.data.text import tokenize
+from rnnmem.data.text import tokenize, truncated
 
 # A sequence model reads every word bag-of-words reads, and their order too: one more than this far (in accuracy)
 # below it has not learned what word counts alone give. 3 points is about two standard errors of a held-out
@@ -103,14 +103,8 @@ def _fit_baselines(corpus: Corpus, seed: int, max_len: int | None, keep: str) ->
     majority = float(np.mean(test_labels == most_common))
     if len(np.unique(train_labels)) < 2:  # nothing to fit: the bag of words can only repeat the one class
         return Baselines(majority=majority, bag_of_words=majority, test_size=len(test_labels))
-
-    def read(text: str) -> list[str]:
-        tokens = tokenize(text)
-        if max_len is None or len(tokens) <= max_len:
-            return tokens
-        return tokens[:max_len] if keep == "first" else tokens[-max_len:]
-
-    vectorizer = CountVectorizer(tokenizer=read, lowercase=False, token_pattern=None, binary=True)
+    vectorizer = CountVectorizer(tokenizer=lambda text: truncated(tokenize(text), max_len, keep), lowercase=False,
+                                 token_pattern=None, binary=True)
     features = vectorizer.fit_transform(corpus.train_texts)
     classifier = LogisticRegression(max_iter=2000, random_state=seed).fit(features, train_labels)
     bag_of_words = float(np.mean(classifier.predict(vectorizer.transform(corpus.test_texts)) == test_labels))

@@ -165,6 +165,13 @@ class Vocabulary:
 _KEEP_CHOICES = ("first", "last")
 
 
+def truncated(sequence: list, max_len: int | None, keep: str = "first") -> list:
+    """At most ``max_len`` items of ``sequence``, its first or its last (``keep``); all of them when None."""
+    if max_len is None or len(sequence) <= max_len:
+        return sequence
+    return sequence[:max_len] if keep == "first" else sequence[-max_len:]
+
+
 def encode_batch(
     sequences: Sequence[Sequence[int]],
     max_len: int | None = None,
@@ -201,9 +208,7 @@ def encode_batch(
         if not seq:
             # An empty row has no last hidden state to read, so it must never reach a model.
             raise DataError(f"sequence {i} is empty; drop texts that have no tokens before encoding.")
-        if max_len is not None and len(seq) > max_len:
-            seq = seq[:max_len] if keep == "first" else seq[-max_len:]
-        kept.append(seq)
+        kept.append(truncated(seq, max_len, keep))
     lengths = torch.tensor([len(s) for s in kept], dtype=torch.long)
     width = int(lengths.max()) if kept else 0
     tokens = torch.full((len(kept), width), pad_id, dtype=torch.long)
