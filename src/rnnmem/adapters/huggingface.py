@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from rnnmem.adapters.outputs import OutputAdapter, pick
+from rnnmem.adapters.outputs import OutputAdapter, offered_if, pick
 from rnnmem.errors import ModelProtocolError, RnnmemError
 from rnnmem.units.prefix import KeyValuePrefixes, PrefixCache
 from rnnmem.validation import MAX_WEIGHTS, check_choice, check_seed
@@ -39,8 +39,8 @@ class HuggingFaceAdapter(OutputAdapter):
     no sliding window, no recurrent state) also offers ``states_before`` and ``readout_from``, so occlusion and
     the replacement reference continue each variant from the cached prefix before its replaced token instead
     of rerunning the sequence (about D^2 / 2 suffix token-steps per sequence instead of D * T). Like the other
-    optional parts of the protocol they are properties that raise AttributeError where the model cannot serve
-    them, so one adapter class reads every head and `replaced_runs` picks the route by hasattr().
+    optional parts of the protocol they are present only where the model can serve them (`offered_if`), so one
+    adapter class reads every head and `replaced_runs` picks the route by hasattr().
     """
 
     def __init__(self, model: nn.Module, tokenizer=None):
@@ -62,29 +62,19 @@ class HuggingFaceAdapter(OutputAdapter):
         inputs = {"input_ids": tokens} if emb is None else {"inputs_embeds": emb}
         return self.model(**inputs, **context, output_hidden_states=hidden, return_dict=True)
 
-    @property
-    def states_before(self):
-        """tokens [B, T] -> `KeyValuePrefixes` [B, T]: the prefix before step t is the cache of positions < t."""
-        if self.cache_keyword is None:
-            raise AttributeError("states_before")
-        return self._states_before
-
-    @property
-    def readout_from(self):
-        """(suffix embeddings [n, L, E], `PrefixCache` of n variants) -> the logits of the suffix steps, [n, L, V]."""
-        if self.cache_keyword is None:
-            raise AttributeError("readout_from")
-        return self._readout_from
-
+    @offered_if(lambda self: self.cache_keyword is not None)
     @torch.no_grad()
-    def _states_before(self, tokens: torch.Tensor) -> KeyValuePrefixes:
+    def states_before(self, tokens: torch.Tensor) -> KeyValuePrefixes:
+        """tokens [B, T] -> `KeyValuePrefixes` [B, T]: the prefix before step t is the cache of positions < t."""
         cache = pick(self.run(tokens, use_cache=True), self.cache_keyword, "key/value cache")
         # the model lays its keys out [B, heads, T, head size]; a prefix is picked by (row, step), so time goes second
         return KeyValuePrefixes(tuple((layer.keys.transpose(1, 2), layer.values.transpose(1, 2))
                                       for layer in cache.layers))
 
+    @offered_if(lambda self: self.cache_keyword is not None)
     @torch.no_grad()
-    def _readout_from(self, emb: torch.Tensor, state: PrefixCache) -> torch.Tensor:
+    def readout_from(self, emb: torch.Tensor, state: PrefixCache) -> torch.Tensor:
+        """(suffix embeddings [n, L, E], `PrefixCache` of n variants) -> the logits of the suffix steps, [n, L, V]."""
         numbers_per_position = 2 * sum(keys[0, 0].numel() for keys, _ in state.layers)
         longest = int(state.lengths.max()) + emb.shape[1]
         size = max(1, CACHED_NUMBERS_PER_PART // (numbers_per_position * longest))

@@ -18,6 +18,22 @@ from torch import nn
 from rnnmem.errors import ConfigError, ModelProtocolError
 
 
+def offered_if(available):
+    """A method the model has only where ``available(self)`` holds: elsewhere hasattr() is False.
+
+    rnnmem asks a model what it offers with hasattr (`assess` skips what cannot be run and says so;
+    `replaced_runs` picks its route), so an adapter's optional protocol members are properties that raise
+    AttributeError where the wrapped model cannot serve them.
+    """
+    def offered(method):
+        def member(self):
+            if not available(self):
+                raise AttributeError(method.__name__)
+            return method.__get__(self, type(self))
+        return property(member, doc=method.__doc__)
+    return offered
+
+
 def describe_output(output) -> str:
     """What a model returned, in words: its type and its keys, fields or items."""
     if isinstance(output, torch.Tensor):
@@ -72,14 +88,10 @@ class _Wrapper(nn.Module):
             raise ConfigError(f"the model to wrap must be a torch.nn.Module, got {type(model).__name__}.")
         self.model = model
 
-    # Optional parts of the protocol are properties that raise AttributeError when the wrapped model
-    # cannot provide them: `assess` asks hasattr() and then skips what cannot be run, and says so.
-    @property
-    def initial_readout(self):
+    @offered_if(lambda self: hasattr(self.model, "initial_readout"))
+    def initial_readout(self) -> torch.Tensor:
         """The wrapped model's ``initial_readout`` (o_0), when it has one."""
-        if not hasattr(self.model, "initial_readout"):
-            raise AttributeError("initial_readout")
-        return self.model.initial_readout
+        return self.model.initial_readout()
 
 
 class OutputAdapter(_Wrapper):
@@ -124,31 +136,19 @@ class OutputAdapter(_Wrapper):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return pick(self.run(tokens), self.readout, "readout")
 
-    @property
-    def embed(self):
+    @offered_if(lambda self: self.embeds_keyword is not None)
+    def embed(self, tokens: torch.Tensor) -> torch.Tensor:
         """tokens [B, T] -> embeddings [B, T, E]; present with ``embedding`` and ``embeds_keyword``."""
-        if self.embeds_keyword is None:
-            raise AttributeError("embed")
-        return self.embedding
+        return self.embedding(tokens)
 
-    @property
-    def forward_embedded(self):
+    @offered_if(lambda self: self.embeds_keyword is not None)
+    def forward_embedded(self, emb: torch.Tensor) -> torch.Tensor:
         """embeddings -> readouts [B, T, K]; present with ``embedding`` and ``embeds_keyword``."""
-        if self.embeds_keyword is None:
-            raise AttributeError("forward_embedded")
-        return self._forward_embedded
-
-    @property
-    def hidden_states(self):
-        """embeddings -> hidden states [B, T, H]; present with ``hidden`` and the embedding route."""
-        if self.embeds_keyword is None or self.hidden is None:
-            raise AttributeError("hidden_states")
-        return self._hidden_states
-
-    def _forward_embedded(self, emb: torch.Tensor) -> torch.Tensor:
         return pick(self.run(emb=emb), self.readout, "readout")
 
-    def _hidden_states(self, emb: torch.Tensor) -> torch.Tensor:
+    @offered_if(lambda self: self.embeds_keyword is not None and self.hidden is not None)
+    def hidden_states(self, emb: torch.Tensor) -> torch.Tensor:
+        """embeddings -> hidden states [B, T, H]; present with ``hidden`` and the embedding route."""
         states = pick(self.run(emb=emb, hidden=True), self.hidden, "hidden states")
         if isinstance(states, (tuple, list)) and states:
             states = states[-1]  # one tensor per layer: the last layer's is the state the readout reads
