@@ -151,6 +151,20 @@ def test_tweets_encode_has_no_empty_rows(tweets):
     assert int(lengths.min()) >= 1 and tokens.shape[1] <= 50
 
 
+def test_a_kept_encoding_follows_the_texts_and_the_vocabulary_and_is_a_copy():
+    from rnnmem.data import Corpus
+
+    corpus = Corpus("c", ("a", "b"), ["x y", "y z z"], [0, 1], ["x z", "z"], [1, 0])
+    vocab = Vocabulary(["<pad>", "<unk>", "x", "y", "z"])
+    first, lengths, _ = corpus.encode(vocab, "train")
+    first[0, 0] = 99  # the caller's copy: the kept encoding must not see this
+    assert corpus.encode(vocab, "train")[0].tolist() == [[2, 3, 0], [3, 4, 4]]
+    corpus.train_texts[0] = "z"  # edited in place: the same list object, other contents
+    assert corpus.encode(vocab, "train")[0].tolist() == [[4, 0, 0], [3, 4, 4]]
+    assert corpus.encode(Vocabulary(["<pad>", "<unk>", "z"]), "train")[0].tolist() == [[2, 0, 0], [1, 2, 2]]
+    assert corpus.encode(vocab, "train", max_len=1, keep="last")[0].tolist() == [[4], [4]]
+
+
 def test_tweets_split_depends_on_seed(tweets):
     assert load_corpus("tweets", seed=1).test_texts != tweets.test_texts
 

@@ -9,8 +9,6 @@ sequence model should at least come close to.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from dataclasses import asdict, dataclass
 
@@ -20,6 +18,7 @@ from scipy import stats
 from sklearn.linear_model import LogisticRegression
 
 from rnnmem.data import Corpus
+from rnnmem.data.corpus import content_digest
 from rnnmem.data.text import tokenize, truncated
 
 # A sequence model reads every word bag-of-words reads, and their order too: one more than this far (in accuracy)
@@ -79,7 +78,8 @@ def baselines(corpus: Corpus, seed: int = 0, max_len: int | None = None, keep: s
     -------
     Baselines
     """
-    key = (_fingerprint(corpus), seed, max_len, keep)
+    data = content_digest(corpus.train_texts, corpus.train_labels, corpus.test_texts, corpus.test_labels)
+    key = (data, seed, max_len, keep)
     if key not in _FITTED:
         _FITTED[key] = _fit_baselines(corpus, seed, max_len, keep)
         while len(_FITTED) > 8:  # a few corpora at once; each entry is two floats
@@ -88,13 +88,6 @@ def baselines(corpus: Corpus, seed: int = 0, max_len: int | None = None, keep: s
 
 
 _FITTED: dict[tuple[str, int, int | None, str], Baselines] = {}
-
-
-def _fingerprint(corpus: Corpus) -> str:
-    digest = hashlib.sha256()
-    for split in (corpus.train_texts, corpus.train_labels, corpus.test_texts, corpus.test_labels):
-        digest.update(json.dumps(list(split), default=int).encode())
-    return digest.hexdigest()
 
 
 def _fit_baselines(corpus: Corpus, seed: int, max_len: int | None, keep: str) -> Baselines:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -14,6 +16,8 @@ from rnnmem.errors import ConfigError, DataError
 from rnnmem.validation import check_seed
 
 _SPLITS = ("train", "test")
+_ENCODED: dict[tuple[str, str, int | None, str], tuple[torch.Tensor, torch.Tensor]] = {}
+ENCODINGS_KEPT = 4  # a sweep trains and assesses several units on one corpus: its splits are tokenised once
 MAX_UNKNOWN_SHARE = 0.5  # of the training tokens a vocabulary may map to <unk>
 
 
@@ -96,6 +100,10 @@ class Corpus:
     ) -> tuple[torch.LongTensor, torch.LongTensor, torch.LongTensor]:
         """Encode one split into padded tensors.
 
+        The encoding is kept for the process, by the split's texts, the vocabulary's tokens and the
+        truncation (the last few), so that training and assessing several models on one corpus
+        tokenises it once; each call returns its own copies.
+
         Parameters
         ----------
         vocab : Vocabulary
@@ -118,9 +126,22 @@ class Corpus:
             raise ConfigError(f"split={split!r} is not valid; use one of: {', '.join(_SPLITS)}.")
         texts = self.train_texts if split == "train" else self.test_texts
         labels = self.train_labels if split == "train" else self.test_labels
-        ids = [vocab.encode(text) for text in texts]
-        tokens, lengths = encode_batch(ids, max_len=max_len, keep=keep, pad_id=vocab.pad_id)
-        return tokens, lengths, torch.tensor(labels, dtype=torch.long)
+        key = (content_digest(texts), content_digest(vocab.tokens), max_len, keep)
+        if key not in _ENCODED:
+            _ENCODED[key] = encode_batch([vocab.encode(text) for text in texts], max_len=max_len, keep=keep,
+                                         pad_id=vocab.pad_id)
+            while len(_ENCODED) > ENCODINGS_KEPT:
+                _ENCODED.pop(next(iter(_ENCODED)))
+        tokens, lengths = _ENCODED[key]
+        return tokens.clone(), lengths.clone(), torch.tensor(labels, dtype=torch.long)
+
+
+def content_digest(*parts) -> str:
+    """SHA-256 of lists of texts, tokens or labels: equal exactly when their contents are, whatever the objects."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(json.dumps(list(part), default=int).encode())
+    return digest.hexdigest()
 
 
 def split_indices(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
