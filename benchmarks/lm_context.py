@@ -104,8 +104,8 @@ class LogProbReadout(torch.nn.Module):
     def states_before(self, tokens):
         return self.model.states_before(tokens)
 
-    def readout_from(self, emb, state):
-        return torch.log_softmax(self.model.readout_from(emb, state), dim=-1)
+    def readout_from(self, tokens, state):
+        return torch.log_softmax(self.model.readout_from(tokens, state), dim=-1)
 
 
 def occlusion_numbers(model, corpus, vocab, args) -> dict:

@@ -90,9 +90,12 @@ class SequenceModel(nn.Module):
         """The unit's full state entering every step, [B, T, S]: lets any suffix be replayed from it."""
         return self.unit.states_before(self.embed(tokens))
 
-    def readout_from(self, emb: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
-        """Readouts [B, L, K] after the steps ``emb`` [B, L, E] taken from ``state`` [B, S] (as given by states_before)."""
-        return self.readout(self.unit.run_from(emb, state))
+    def readout_from(self, tokens: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        """Readouts [B, L, K] after the steps ``tokens`` [B, L] taken from ``state`` [B, S] (as given by states_before)."""
+        run_tokens_from = getattr(self.unit, "run_tokens_from", None)
+        if run_tokens_from is not None:
+            return self.readout(run_tokens_from(tokens, self.embed, state))
+        return self.readout(self.unit.run_from(self.embed(tokens), state))
 
     def initial_readout(self) -> torch.Tensor:
         """o_0 = W h_0 + b with h_0 = 0: the SES origin (the empty sequence), [K]."""

@@ -73,32 +73,32 @@ class HuggingFaceAdapter(OutputAdapter):
 
     @offered_if(lambda self: self.cache_keyword is not None)
     @torch.no_grad()
-    def readout_from(self, emb: torch.Tensor, state: PrefixCache) -> torch.Tensor:
-        """(suffix embeddings [n, L, E], `PrefixCache` of n variants) -> the logits of the suffix steps, [n, L, V]."""
+    def readout_from(self, tokens: torch.Tensor, state: PrefixCache) -> torch.Tensor:
+        """(suffix tokens [n, L], `PrefixCache` of n variants) -> the logits of the suffix steps, [n, L, V]."""
         numbers_per_position = 2 * sum(keys[0, 0].numel() for keys, _ in state.layers)
-        longest = int(state.lengths.max()) + emb.shape[1]
+        longest = int(state.lengths.max()) + tokens.shape[1]
         size = max(1, CACHED_NUMBERS_PER_PART // (numbers_per_position * longest))
-        return torch.cat([self._continued(emb[start : start + size], *state.part(slice(start, start + size)))
+        return torch.cat([self._continued(tokens[start : start + size], *state.part(slice(start, start + size)))
                           for start in range(0, len(state), size)])
 
-    def _continued(self, emb: torch.Tensor, layers: list[tuple[torch.Tensor, torch.Tensor]],
+    def _continued(self, tokens: torch.Tensor, layers: list[tuple[torch.Tensor, torch.Tensor]],
                    lengths: torch.Tensor) -> torch.Tensor:
-        """The logits of the steps ``emb`` [m, L, E], each variant after the first ``lengths`` positions of ``layers``."""
+        """The logits of the steps ``tokens`` [m, L], each variant after the first ``lengths`` positions of ``layers``."""
         from transformers import DynamicCache
 
         cache = DynamicCache()
         for index, (keys, values) in enumerate(layers):
             cache.update(keys.transpose(1, 2), values.transpose(1, 2), index)
-        steps, width = emb.shape[1], layers[0][0].shape[1]
+        steps, width = tokens.shape[1], layers[0][0].shape[1]
         # the gathered prefixes are as wide as the longest: a shorter one's later positions are its row's own
         # continuation and must not be attended to
-        prefix = torch.arange(width, device=emb.device) < lengths[:, None]
-        attention_mask = torch.cat([prefix, prefix.new_ones(len(emb), steps)], dim=1).long()
-        positions = lengths[:, None] + torch.arange(steps, device=emb.device)
+        prefix = torch.arange(width, device=tokens.device) < lengths[:, None]
+        attention_mask = torch.cat([prefix, prefix.new_ones(len(tokens), steps)], dim=1).long()
+        positions = lengths[:, None] + torch.arange(steps, device=tokens.device)
         if self.max_positions is not None:
             # steps past a variant's own end only pad the batch (nothing reads them), but their positions must exist
             positions = positions.clamp(max=self.max_positions - 1)
-        out = self.run(emb=emb, attention_mask=attention_mask, position_ids=positions, use_cache=True,
+        out = self.run(tokens, attention_mask=attention_mask, position_ids=positions, use_cache=True,
                        **{self.cache_keyword: cache})
         return pick(out, self.readout, "readout")
 

@@ -136,7 +136,7 @@ def _occlude_from_cache(model, tokens, lengths, replacement, chunk, seq, pos, re
         columns = (pos[idx, None] + torch.arange(width)).clamp(max=tokens.shape[1] - 1)
         suffix = tokens[seq[idx, None], columns]
         suffix[:, 0] = replacement[idx]
-        out = model.readout_from(model.embed(suffix.to(device)), states[seq[idx] - chunk.start, pos[idx]])
+        out = model.readout_from(suffix.to(device), states[seq[idx] - chunk.start, pos[idx]])
         occluded = out[torch.arange(len(idx)), dist[idx]].cpu()
         if not torch.isfinite(occluded).all():
             raise ModelProtocolError("the model returned NaN or infinite readouts for an occluded sequence.")

@@ -65,22 +65,55 @@ class LSTMUnit(_FusedUnit):
 
     @torch.no_grad()
     def states_before(self, x: torch.Tensor) -> torch.Tensor:
-        # the fused kernel returns c only for the last step; with every h_{t-1} from one fused pass,
-        # all gates are one batched product and c_t = f_t * c_{t-1} + i_t * g_t an elementwise walk
+        # the fused kernel returns c only for the last step; with every h_{t-1} from one fused pass, the gates that
+        # write c (i, f, g: not o) are one batched product and c_t = f_t * c_{t-1} + i_t * g_t an elementwise walk,
+        # laid out time-major so that each step reads and writes contiguous rows
         outputs, _ = self.rnn(x)
         h = torch.cat([torch.zeros_like(outputs[:, :1]), outputs[:, :-1]], dim=1)
-        gates = x @ self.rnn.weight_ih_l0.T + h @ self.rnn.weight_hh_l0.T + self.rnn.bias_ih_l0 + self.rnn.bias_hh_l0
-        i, f, g, _ = gates.chunk(4, dim=-1)
-        written = torch.sigmoid(i) * torch.tanh(g)
+        rnn, hidden, (rows, steps, _) = self.rnn, self.hidden_size, x.shape
+        writing = slice(0, 3 * hidden)
+        gates = torch.addmm((rnn.bias_ih_l0 + rnn.bias_hh_l0)[writing], x.transpose(0, 1).reshape(steps * rows, -1),
+                            rnn.weight_ih_l0[writing].T)
+        gates.addmm_(h.transpose(0, 1).reshape(steps * rows, -1), rnn.weight_hh_l0[writing].T)
+        i, f, g = gates.view(steps, rows, 3 * hidden).chunk(3, dim=-1)
+        written = torch.sigmoid(i).mul_(torch.tanh(g))
         kept = torch.sigmoid(f)
-        c = torch.zeros_like(h)
-        for t in range(1, x.shape[1]):
-            torch.addcmul(written[:, t - 1], kept[:, t - 1], c[:, t - 1], out=c[:, t])
-        return torch.cat([h, c], dim=-1)
+        c = torch.empty_like(written)
+        c[0] = 0
+        for t in range(1, steps):
+            torch.addcmul(written[t - 1], kept[t - 1], c[t - 1], out=c[t])
+        return torch.cat([h, c.transpose(0, 1)], dim=-1)
 
     def unpack(self, packed_state: torch.Tensor):
         h, c = packed_state.split(self.hidden_size, dim=-1)
         return h[None].contiguous(), c[None].contiguous()
+
+    @torch.no_grad()
+    def run_tokens_from(self, tokens: torch.Tensor, embed, packed_state: torch.Tensor) -> torch.Tensor:
+        """``run_from(embed(tokens), packed_state)`` [B, L, H], the input products taken once per distinct token.
+
+        A replay's rows read the same few tokens: W x + b of each distinct one, gathered per step,
+        leaves only the recurrent product per token-step, about half the fused kernel's work (on
+        the CPU; elsewhere the fused kernel runs, whose one-step-at-a-time alternative is unmeasured).
+        """
+        if tokens.device.type != "cpu":
+            return self.run_from(embed(tokens), packed_state)
+        rnn, hidden = self.rnn, self.hidden_size
+        # gates reordered i, f, o, g from PyTorch's i, f, g, o: one sigmoid covers three of them
+        order = torch.cat([torch.arange(2 * hidden), torch.arange(3 * hidden, 4 * hidden),
+                           torch.arange(2 * hidden, 3 * hidden)])
+        distinct, column = torch.unique(tokens, return_inverse=True)
+        inputs = torch.addmm((rnn.bias_ih_l0 + rnn.bias_hh_l0)[order], embed(distinct), rnn.weight_ih_l0[order].T)
+        recurrent = rnn.weight_hh_l0[order].T.contiguous()
+        h, c = packed_state.split(hidden, dim=-1)
+        outputs = packed_state.new_empty(*tokens.shape, hidden)
+        for t in range(tokens.shape[1]):
+            gates = torch.addmm(inputs[column[:, t]], h, recurrent)
+            opened = torch.sigmoid(gates[:, : 3 * hidden])
+            c = torch.addcmul(opened[:, hidden : 2 * hidden] * c, opened[:, :hidden], torch.tanh(gates[:, 3 * hidden :]))
+            h = opened[:, 2 * hidden :] * torch.tanh(c)
+            outputs[:, t] = h
+        return outputs
 
 
 class GRUUnit(_FusedUnit):
