@@ -103,17 +103,23 @@ class LSTMUnit(_FusedUnit):
         order = torch.cat([torch.arange(2 * hidden), torch.arange(3 * hidden, 4 * hidden),
                            torch.arange(2 * hidden, 3 * hidden)])
         distinct, column = torch.unique(tokens, return_inverse=True)
+        column = column.T.contiguous()
         inputs = torch.addmm((rnn.bias_ih_l0 + rnn.bias_hh_l0)[order], embed(distinct), rnn.weight_ih_l0[order].T)
         recurrent = rnn.weight_hh_l0[order].T.contiguous()
         h, c = packed_state.split(hidden, dim=-1)
-        outputs = packed_state.new_empty(*tokens.shape, hidden)
+        c = c.clone()
+        # every step writes into the same buffers: a replay is thousands of rows by ~100 steps
+        outputs = packed_state.new_empty(tokens.shape[1], len(tokens), hidden)
+        gates, candidate = packed_state.new_empty(len(tokens), 4 * hidden), packed_state.new_empty(len(tokens), hidden)
+        opened, (written, kept, shown) = gates[:, : 3 * hidden], gates[:, : 3 * hidden].split(hidden, dim=-1)
         for t in range(tokens.shape[1]):
-            gates = torch.addmm(inputs[column[:, t]], h, recurrent)
-            opened = torch.sigmoid(gates[:, : 3 * hidden])
-            c = torch.addcmul(opened[:, hidden : 2 * hidden] * c, opened[:, :hidden], torch.tanh(gates[:, 3 * hidden :]))
-            h = opened[:, 2 * hidden :] * torch.tanh(c)
-            outputs[:, t] = h
-        return outputs
+            torch.index_select(inputs, 0, column[t], out=gates)
+            gates.addmm_(h, recurrent)
+            torch.sigmoid(opened, out=opened)
+            torch.tanh(gates[:, 3 * hidden :], out=candidate)
+            c.mul_(kept).addcmul_(written, candidate)
+            h = torch.tanh(c, out=outputs[t]).mul_(shown)
+        return outputs.transpose(0, 1)
 
 
 class GRUUnit(_FusedUnit):
