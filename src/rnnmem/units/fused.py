@@ -99,27 +99,32 @@ class LSTMUnit(_FusedUnit):
         if tokens.device.type != "cpu":
             return self.run_from(embed(tokens), packed_state)
         rnn, hidden = self.rnn, self.hidden_size
-        # gates reordered i, f, o, g from PyTorch's i, f, g, o: one sigmoid covers three of them
-        order = torch.cat([torch.arange(2 * hidden), torch.arange(3 * hidden, 4 * hidden),
-                           torch.arange(2 * hidden, 3 * hidden)])
-        distinct, column = torch.unique(tokens, return_inverse=True)
-        column = column.T.contiguous()
-        inputs = torch.addmm((rnn.bias_ih_l0 + rnn.bias_hh_l0)[order], embed(distinct), rnn.weight_ih_l0[order].T)
-        recurrent = rnn.weight_hh_l0[order].T.contiguous()
+        # tanh(x) = 2 sigmoid(2x) - 1, and the CPU's tanh costs six sigmoids: with g's rows doubled (exact in floating
+        # point) one sigmoid opens every gate, and tanh(c) is a sigmoid too
+        doubled = torch.ones(4 * hidden, dtype=packed_state.dtype, device=packed_state.device)
+        doubled[2 * hidden : 3 * hidden] = 2
+        inputs, column = _distinct_inputs(tokens, embed, rnn.weight_ih_l0 * doubled[:, None],
+                                          (rnn.bias_ih_l0 + rnn.bias_hh_l0) * doubled)
+        recurrent = (rnn.weight_hh_l0 * doubled[:, None]).T.contiguous()
         h, c = packed_state.split(hidden, dim=-1)
         c = c.clone()
         # every step writes into the same buffers: a replay is thousands of rows by ~100 steps
         outputs = packed_state.new_empty(tokens.shape[1], len(tokens), hidden)
-        gates, candidate = packed_state.new_empty(len(tokens), 4 * hidden), packed_state.new_empty(len(tokens), hidden)
-        opened, (written, kept, shown) = gates[:, : 3 * hidden], gates[:, : 3 * hidden].split(hidden, dim=-1)
+        gates = packed_state.new_empty(len(tokens), 4 * hidden)
+        written, kept, candidate, shown = gates.split(hidden, dim=-1)
         for t in range(tokens.shape[1]):
             torch.index_select(inputs, 0, column[t], out=gates)
-            gates.addmm_(h, recurrent)
-            torch.sigmoid(opened, out=opened)
-            torch.tanh(gates[:, 3 * hidden :], out=candidate)
+            gates.addmm_(h, recurrent).sigmoid_()
+            candidate.mul_(2).sub_(1)
             c.mul_(kept).addcmul_(written, candidate)
-            h = torch.tanh(c, out=outputs[t]).mul_(shown)
+            h = torch.mul(c, 2, out=outputs[t]).sigmoid_().mul_(2).sub_(1).mul_(shown)
         return outputs.transpose(0, 1)
+
+
+def _distinct_inputs(tokens: torch.Tensor, embed, weight: torch.Tensor, bias: torch.Tensor):
+    """W x + b of each distinct token of ``tokens`` [B, L], [U, G], and the row of each step's token in it, [L, B]."""
+    distinct, column = torch.unique(tokens, return_inverse=True)
+    return torch.addmm(bias, embed(distinct), weight.T), column.T.contiguous()
 
 
 class GRUUnit(_FusedUnit):
@@ -130,3 +135,32 @@ class GRUUnit(_FusedUnit):
     """
 
     kernel = nn.GRU
+
+    @torch.no_grad()
+    def run_tokens_from(self, tokens: torch.Tensor, embed, packed_state: torch.Tensor) -> torch.Tensor:
+        """``run_from(embed(tokens), packed_state)`` [B, L, H], the input products taken once per distinct token
+        (as `LSTMUnit.run_tokens_from`)."""
+        if tokens.device.type != "cpu":
+            return self.run_from(embed(tokens), packed_state)
+        rnn, hidden = self.rnn, self.hidden_size
+        # r and z add both biases outside any product; n's recurrent bias sits inside r * (U_n h + b_hn)
+        input_bias = rnn.bias_ih_l0 + torch.cat([rnn.bias_hh_l0[: 2 * hidden], rnn.bias_hh_l0.new_zeros(hidden)])
+        recurrent_bias = torch.cat([rnn.bias_hh_l0.new_zeros(2 * hidden), rnn.bias_hh_l0[2 * hidden :]])
+        # n's rows doubled, so that its tanh is 2 sigmoid(2x) - 1 (see LSTMUnit.run_tokens_from)
+        doubled = torch.ones(3 * hidden, dtype=packed_state.dtype, device=packed_state.device)
+        doubled[2 * hidden :] = 2
+        inputs, column = _distinct_inputs(tokens, embed, rnn.weight_ih_l0 * doubled[:, None], input_bias * doubled)
+        recurrent_bias = recurrent_bias * doubled
+        recurrent = (rnn.weight_hh_l0 * doubled[:, None]).T.contiguous()
+        outputs = packed_state.new_empty(tokens.shape[1], len(tokens), hidden)
+        gates, from_state = (packed_state.new_empty(len(tokens), 3 * hidden) for _ in range(2))
+        reset_and_update, candidate = gates[:, : 2 * hidden], gates[:, 2 * hidden :]
+        reset, update = reset_and_update.split(hidden, dim=-1)
+        h = packed_state
+        for t in range(tokens.shape[1]):
+            torch.index_select(inputs, 0, column[t], out=gates)
+            torch.addmm(recurrent_bias, h, recurrent, out=from_state)
+            reset_and_update.add_(from_state[:, : 2 * hidden]).sigmoid_()
+            candidate.addcmul_(reset, from_state[:, 2 * hidden :]).sigmoid_().mul_(2).sub_(1)
+            h = torch.sub(h, candidate, out=outputs[t]).mul_(update).add_(candidate)
+        return outputs.transpose(0, 1)
