@@ -186,8 +186,10 @@ def bench_training(device, quick, repeats, sync) -> dict:
     Both run one epoch over the same seeded length-sorted batches (`length_batches`) of the
     tokenised training split: the bare loop is embedding + nn.LSTM + linear read at the last
     token, AdamW and gradient clipping, nothing else; rnnmem.train also scores the test split
-    after the epoch, as every run does, and fits the baselines (in the warm-up run: then cached). Throughput counts real
-    tokens (not padding); the padded share is that of the batches both loops run.
+    after the epoch, as every run does. Both are given the corpus tokenised: the bare loop's tokens are encoded
+    before the timing, rnnmem.train's in the warm-up run (`Corpus.encode` keeps them, as it keeps the baselines'
+    fit, for the other models a process trains on the same data). Throughput counts real tokens (not padding);
+    the padded share is that of the batches both loops run.
     """
     from rnnmem.train import length_batches
 
@@ -417,7 +419,8 @@ def summarise(results: dict) -> str:
               f"{training['max_len']}, batch {training['batch_size']}, LSTM-64): rnnmem.train "
               f"{training['rnnmem_tokens_per_s']:,.0f} tokens/s, the bare loop {training['bare_tokens_per_s']:,.0f}, "
               f"ratio **{training['ratio_rnnmem_to_bare']:.2f}** (rnnmem.train also scores the test split after the "
-              f"epoch; its bag-of-words fit, cached by content and seed, is paid in the warm-up run only); "
+              f"epoch; its bag-of-words fit and its tokenisation, both kept by content, are paid in the warm-up run "
+              f"only, as the bare loop's tokenisation is not timed); "
               f"padded share of the token-steps {training['padded_share']:.1%}.", ""]
     occlusion = results.get("occlusion")
     lines += [] if occlusion is None else [
