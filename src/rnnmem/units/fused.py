@@ -46,6 +46,21 @@ class SRNUnit(_FusedUnit):
     def make_kernel(self, input_size: int, hidden_size: int) -> nn.RNNBase:
         return nn.RNN(input_size, hidden_size, nonlinearity="tanh", batch_first=True)
 
+    @torch.no_grad()
+    def run_tokens_from(self, tokens: torch.Tensor, embed, packed_state: torch.Tensor) -> torch.Tensor:
+        """``run_from(embed(tokens), packed_state)`` [B, L, H], the input products taken once per distinct token
+        (as `LSTMUnit.run_tokens_from`, whose tanh as 2 sigmoid(2x) - 1 this shares)."""
+        if tokens.device.type != "cpu":
+            return self.run_from(embed(tokens), packed_state)
+        rnn = self.rnn
+        inputs, column = _distinct_inputs(tokens, embed, 2 * rnn.weight_ih_l0, 2 * (rnn.bias_ih_l0 + rnn.bias_hh_l0))
+        recurrent = (2 * rnn.weight_hh_l0).T.contiguous()
+        outputs = packed_state.new_empty(tokens.shape[1], len(tokens), self.hidden_size)
+        h = packed_state
+        for t in range(tokens.shape[1]):
+            h = torch.index_select(inputs, 0, column[t], out=outputs[t]).addmm_(h, recurrent).sigmoid_().mul_(2).sub_(1)
+        return outputs.transpose(0, 1)
+
 
 class LSTMUnit(_FusedUnit):
     """Long short-term memory (Hochreiter & Schmidhuber 1997), with forget gate.
