@@ -13,7 +13,7 @@ from rnnmem.data import Corpus
 from known_systems import LinearRecurrence
 from rnnmem.errors import ModelProtocolError
 from rnnmem.indicators.batching import CALL_COST, STEP_COST, kernels_differentiable, passes_cost, plan_batches
-from rnnmem.indicators.replacement import replacement_effects, unigram_distribution
+from rnnmem.indicators.replacement import replaced_together, replacement_effects, unigram_distribution
 from rnnmem.indicators.retention import (_jacobian_norms, fitted_tail_decay, occlusion_effects, positions_within,
                                          regression_design, replaced_runs)
 from test_estimators import MAX_DISTANCE, ragged_sequences, words_and_points
@@ -102,6 +102,11 @@ def test_the_replacement_reference_is_the_mean_over_its_seeded_draws_each_run_al
     moves, flips = replacement_effects(model, tokens, lengths, 20, draws=3, seed=5, progress=False)
     np.testing.assert_allclose(moves, np.mean([move for move, _ in alone], axis=0), atol=1e-6)
     np.testing.assert_allclose(flips, np.mean([flip for _, flip in alone], axis=0), atol=1e-6)
+    # with occlusion's neutral round in the same call (as assess runs both), each gives what it gives alone
+    occluded, (together, flipped) = replaced_together(model, tokens, lengths, 20, 0, 3, 5, progress=False)
+    np.testing.assert_allclose(occluded, occlusion_effects(model, tokens, lengths, 0, 20, progress=False), atol=1e-6)
+    np.testing.assert_allclose(together, moves, atol=1e-6)
+    np.testing.assert_allclose(flipped, flips, atol=1e-6)
 
 
 def test_reusing_prefixes_of_a_model_without_states_before_is_refused_with_the_fix():

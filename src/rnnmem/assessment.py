@@ -202,7 +202,7 @@ def _measure(model, tokens, lengths, neutral, max_distance, estimators, n_resamp
     if min_sequences < MIN_SEQUENCES:
         notes.append(f"only {min_sequences} sequences were measured: every r(d) rests on fewer than {MIN_SEQUENCES}.")
     inputs = EstimatorInputs(model, tokens, lengths, neutral, max_distance, n_resamples, seed, progress,
-                             words_by_distance, points, swap_norms, EXAMPLE_SEQUENCES, min_sequences)
+                             words_by_distance, points, swap_norms, EXAMPLE_SEQUENCES, min_sequences, tuple(estimators))
     results, no_curve = {}, {}
     for estimator in registry.ESTIMATORS:  # registry order, whatever order they were named in
         if estimator.name not in estimators:

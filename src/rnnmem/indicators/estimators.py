@@ -12,6 +12,7 @@ tables and every indicator of the catalogue follow.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -19,8 +20,8 @@ import torch
 from torch import nn
 
 from rnnmem.indicators.bootstrap import Estimate
-from rnnmem.indicators.replacement import replacement_effects
-from rnnmem.indicators.retention import gradient_effects, occlusion_effects, regression_decline, regression_retention
+from rnnmem.indicators.replacement import REPLACEMENT_DRAWS, replaced_together
+from rnnmem.indicators.retention import gradient_effects, regression_decline, regression_retention
 from rnnmem.indicators.token_effects import TokenEffects, peak_relative_effects
 
 # Model-agnostic and the paper's estimator: the headline numbers use it whenever it was computed.
@@ -51,6 +52,15 @@ class EstimatorInputs:
     swap_norms: np.ndarray
     examples: int
     min_sequences: int
+    estimators: tuple[str, ...] = ()
+
+    @cached_property
+    def replays(self) -> tuple[np.ndarray | None, tuple[np.ndarray, np.ndarray] | None]:
+        """Occlusion's and the replacement reference's runs, those of the two that ``estimators`` names, made together
+        (`replaced_together`): one `states_before` and one forward pass per chunk serve both."""
+        return replaced_together(self.model, self.tokens, self.lengths, self.max_distance,
+                                 self.neutral if "occlusion" in self.estimators else None,
+                                 REPLACEMENT_DRAWS if "replacement" in self.estimators else 0, self.seed, self.progress)
 
 
 @dataclass
@@ -106,8 +116,7 @@ def _peak_relative(name: str, inputs: EstimatorInputs, measured: np.ndarray, yar
 
 
 def measure_occlusion(inputs: EstimatorInputs) -> EstimatorResult:
-    effects = occlusion_effects(inputs.model, inputs.tokens, inputs.lengths, inputs.neutral, inputs.max_distance,
-                                progress=inputs.progress)
+    effects = inputs.replays[0]
     return _peak_relative("occlusion", inputs, effects, inputs.swap_norms, effects=effects)
 
 
@@ -125,8 +134,7 @@ def measure_gradient(inputs: EstimatorInputs) -> EstimatorResult:
 
 
 def measure_replacement(inputs: EstimatorInputs) -> EstimatorResult:
-    moves, flips = replacement_effects(inputs.model, inputs.tokens, inputs.lengths, inputs.max_distance,
-                                       seed=inputs.seed, progress=inputs.progress)
+    moves, flips = inputs.replays[1]
     return _peak_relative("replacement", inputs, moves, columns={"replacement_flip_rate": np.nanmean(flips, axis=0)})
 
 

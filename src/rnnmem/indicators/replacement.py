@@ -36,11 +36,25 @@ def replacement_effects(model: nn.Module, tokens: torch.Tensor, lengths: torch.T
     token drawn from the unigram distribution of the measured data (seeded: the same seed gives
     the same draws); a draw may equal the original token (a move of 0), as it does in the data.
     """
-    generator = torch.Generator().manual_seed(seed)
-    distribution = unigram_distribution(tokens, lengths)
+    return replaced_together(model, tokens, lengths, max_distance, None, draws, seed, progress)[1]
+
+
+def replaced_together(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor, max_distance: int,
+                      neutral: int | None, draws: int, seed: int,
+                      progress: bool) -> tuple[np.ndarray | None, tuple[np.ndarray, np.ndarray] | None]:
+    """Occlusion's effects (the ``neutral`` token; None: not run) and the replacement reference's mean moves and flip
+    rates (``draws`` drawn tokens; 0: not run), from one `replaced_runs` call: each chunk's cached states and
+    readouts serve every round, and the rounds' variants share batches."""
     variants = len(positions_within(lengths, max_distance)[0])
-    drawn = torch.stack([torch.multinomial(distribution, variants, replacement=True, generator=generator)
-                         for _ in range(draws)])
-    # the draws run as one: each chunk's readouts and cached states serve all of them, and their variants share batches
-    moves, flips = replaced_runs(model, tokens, lengths, drawn, max_distance, progress=progress, desc="replacement")
-    return moves.mean(axis=0), flips.mean(axis=0)
+    rounds = [] if neutral is None else [torch.full((variants,), neutral, dtype=torch.long)]
+    if draws:
+        generator = torch.Generator().manual_seed(seed)
+        distribution = unigram_distribution(tokens, lengths)
+        rounds += [torch.multinomial(distribution, variants, replacement=True, generator=generator)
+                   for _ in range(draws)]
+    desc = " and ".join(name for name, runs in (("occlusion", neutral is not None), ("replacement", draws)) if runs)
+    moves, flips = replaced_runs(model, tokens, lengths, torch.stack(rounds), max_distance, progress=progress,
+                                 desc=f"{desc} variants")
+    occluded = None if neutral is None else moves[0]
+    drawn = slice(0 if neutral is None else 1, None)
+    return occluded, ((moves[drawn].mean(axis=0), flips[drawn].mean(axis=0)) if draws else None)
