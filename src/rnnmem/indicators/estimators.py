@@ -37,6 +37,7 @@ class EstimatorInputs:
     swap_norms : [N, D+1] ||s(x_{T-d}) - s(neutral)||, the isolated effect of swapping a token for the neutral one.
     examples : the first this many sequences keep per-token effects (`TokenEffects`).
     min_sequences : no r(d) from fewer sequences than this (`bootstrap.supported_sequences`): beyond, it is censored.
+    estimators : the estimators `assess` runs: occlusion and the replacement reference share their runs (`replays`).
     """
 
     model: nn.Module
@@ -52,7 +53,7 @@ class EstimatorInputs:
     swap_norms: np.ndarray
     examples: int
     min_sequences: int
-    estimators: tuple[str, ...] = ()
+    estimators: tuple[str, ...]
 
     @cached_property
     def replays(self) -> tuple[np.ndarray | None, tuple[np.ndarray, np.ndarray] | None]:
