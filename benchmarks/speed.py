@@ -315,9 +315,8 @@ def memory_check(device, n=10_000, length=512, hidden=256, estimators=None) -> d
     model = rnnmem.build_model("lstm", 5000, 3, hidden_size=hidden, embedding_dim=hidden).to(device).eval()
     tokens = torch.randint(1, 5000, (n, length), generator=gen)
     start = time.perf_counter()
-    chosen = {} if estimators is None else {"estimators": estimators}
     report = rnnmem.assess(model, tokens, max_distance=100, max_sequences=None, n_resamples=200, progress=False,
-                           **chosen)
+                           estimators=estimators)
     return {"sequences": n, "length": length, "hidden": hidden, "device": str(device),
             "estimators": report.meta["estimators"], "date": time.strftime("%Y-%m-%d"),
             "wall_s": time.perf_counter() - start, "n_sequences_assessed": report.meta["n_sequences"],

@@ -26,7 +26,7 @@ def test_one_step_replay_matches_the_full_run(unit):
     states = model.states_before(tokens)
     replayed = torch.stack([model.readout_from(tokens[:, t : t + 1], states[:, t])[:, 0] for t in range(9)], dim=1)
     torch.testing.assert_close(replayed, model(tokens))
-    # a replay of many steps whose rows repeat tokens: the LSTM takes each distinct token's input product once
+    # a replay of many steps whose rows repeat tokens: each distinct token's input product is taken once
     torch.testing.assert_close(model.readout_from(tokens[:, 3:], states[:, 3]), model(tokens)[:, 3:])
 
 

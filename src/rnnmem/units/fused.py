@@ -36,6 +36,21 @@ class _FusedUnit(nn.Module):
     def unpack(self, packed_state: torch.Tensor):
         return packed_state[None].contiguous()
 
+    @torch.no_grad()
+    def run_tokens_from(self, tokens: torch.Tensor, embed, packed_state: torch.Tensor) -> torch.Tensor:
+        """``run_from(embed(tokens), packed_state)`` [B, L, H], the input products taken once per distinct token.
+
+        A replay's rows read the same few tokens: W x + b of each distinct one, gathered per step,
+        leaves only the recurrent product per token-step, about half the fused kernel's work. Each
+        step writes into buffers reused across steps (a replay is thousands of rows by ~100 steps),
+        and tanh is 2 sigmoid(2x) - 1 (the CPU's tanh costs six sigmoids), with the rows it reads
+        doubled, which is exact in floating point. On the CPU only: elsewhere the fused kernel runs,
+        whose one-step-at-a-time alternative is unmeasured.
+        """
+        if tokens.device.type != "cpu":
+            return self.run_from(embed(tokens), packed_state)
+        return self.replay(tokens, embed, packed_state).transpose(0, 1)
+
 
 class SRNUnit(_FusedUnit):
     """Simple recurrent network (Elman 1990): h_t = tanh(W x_t + U h_{t-1} + b).
@@ -46,12 +61,8 @@ class SRNUnit(_FusedUnit):
     def make_kernel(self, input_size: int, hidden_size: int) -> nn.RNNBase:
         return nn.RNN(input_size, hidden_size, nonlinearity="tanh", batch_first=True)
 
-    @torch.no_grad()
-    def run_tokens_from(self, tokens: torch.Tensor, embed, packed_state: torch.Tensor) -> torch.Tensor:
-        """``run_from(embed(tokens), packed_state)`` [B, L, H], the input products taken once per distinct token
-        (as `LSTMUnit.run_tokens_from`, whose tanh as 2 sigmoid(2x) - 1 this shares)."""
-        if tokens.device.type != "cpu":
-            return self.run_from(embed(tokens), packed_state)
+    def replay(self, tokens: torch.Tensor, embed, packed_state: torch.Tensor) -> torch.Tensor:
+        """Time-major outputs [L, B, H] for `run_tokens_from`."""
         rnn = self.rnn
         inputs, column = _distinct_inputs(tokens, embed, 2 * rnn.weight_ih_l0, 2 * (rnn.bias_ih_l0 + rnn.bias_hh_l0))
         recurrent = (2 * rnn.weight_hh_l0).T.contiguous()
@@ -59,7 +70,7 @@ class SRNUnit(_FusedUnit):
         h = packed_state
         for t in range(tokens.shape[1]):
             h = torch.index_select(inputs, 0, column[t], out=outputs[t]).addmm_(h, recurrent).sigmoid_().mul_(2).sub_(1)
-        return outputs.transpose(0, 1)
+        return outputs
 
 
 class LSTMUnit(_FusedUnit):
@@ -103,27 +114,16 @@ class LSTMUnit(_FusedUnit):
         h, c = packed_state.split(self.hidden_size, dim=-1)
         return h[None].contiguous(), c[None].contiguous()
 
-    @torch.no_grad()
-    def run_tokens_from(self, tokens: torch.Tensor, embed, packed_state: torch.Tensor) -> torch.Tensor:
-        """``run_from(embed(tokens), packed_state)`` [B, L, H], the input products taken once per distinct token.
-
-        A replay's rows read the same few tokens: W x + b of each distinct one, gathered per step,
-        leaves only the recurrent product per token-step, about half the fused kernel's work (on
-        the CPU; elsewhere the fused kernel runs, whose one-step-at-a-time alternative is unmeasured).
-        """
-        if tokens.device.type != "cpu":
-            return self.run_from(embed(tokens), packed_state)
+    def replay(self, tokens: torch.Tensor, embed, packed_state: torch.Tensor) -> torch.Tensor:
+        """Time-major outputs [L, B, H] for `run_tokens_from`."""
         rnn, hidden = self.rnn, self.hidden_size
-        # tanh(x) = 2 sigmoid(2x) - 1, and the CPU's tanh costs six sigmoids: with g's rows doubled (exact in floating
-        # point) one sigmoid opens every gate, and tanh(c) is a sigmoid too
-        doubled = torch.ones(4 * hidden, dtype=packed_state.dtype, device=packed_state.device)
-        doubled[2 * hidden : 3 * hidden] = 2
+        # g's rows doubled: one sigmoid opens every gate, and tanh(c) is a sigmoid too
+        doubled = _doubled(4 * hidden, slice(2 * hidden, 3 * hidden), packed_state)
         inputs, column = _distinct_inputs(tokens, embed, rnn.weight_ih_l0 * doubled[:, None],
                                           (rnn.bias_ih_l0 + rnn.bias_hh_l0) * doubled)
         recurrent = (rnn.weight_hh_l0 * doubled[:, None]).T.contiguous()
         h, c = packed_state.split(hidden, dim=-1)
         c = c.clone()
-        # every step writes into the same buffers: a replay is thousands of rows by ~100 steps
         outputs = packed_state.new_empty(tokens.shape[1], len(tokens), hidden)
         gates = packed_state.new_empty(len(tokens), 4 * hidden)
         written, kept, candidate, shown = gates.split(hidden, dim=-1)
@@ -133,7 +133,14 @@ class LSTMUnit(_FusedUnit):
             candidate.mul_(2).sub_(1)
             c.mul_(kept).addcmul_(written, candidate)
             h = torch.mul(c, 2, out=outputs[t]).sigmoid_().mul_(2).sub_(1).mul_(shown)
-        return outputs.transpose(0, 1)
+        return outputs
+
+
+def _doubled(size: int, rows: slice, like: torch.Tensor) -> torch.Tensor:
+    """Ones of ``size``, 2 at ``rows``: a gate whose rows are doubled gets its tanh from a sigmoid, 2 sigmoid(2x) - 1."""
+    scale = torch.ones(size, dtype=like.dtype, device=like.device)
+    scale[rows] = 2
+    return scale
 
 
 def _distinct_inputs(tokens: torch.Tensor, embed, weight: torch.Tensor, bias: torch.Tensor):
@@ -151,21 +158,16 @@ class GRUUnit(_FusedUnit):
 
     kernel = nn.GRU
 
-    @torch.no_grad()
-    def run_tokens_from(self, tokens: torch.Tensor, embed, packed_state: torch.Tensor) -> torch.Tensor:
-        """``run_from(embed(tokens), packed_state)`` [B, L, H], the input products taken once per distinct token
-        (as `LSTMUnit.run_tokens_from`)."""
-        if tokens.device.type != "cpu":
-            return self.run_from(embed(tokens), packed_state)
+    def replay(self, tokens: torch.Tensor, embed, packed_state: torch.Tensor) -> torch.Tensor:
+        """Time-major outputs [L, B, H] for `run_tokens_from`."""
         rnn, hidden = self.rnn, self.hidden_size
-        # r and z add both biases outside any product; n's recurrent bias sits inside r * (U_n h + b_hn)
-        input_bias = rnn.bias_ih_l0 + torch.cat([rnn.bias_hh_l0[: 2 * hidden], rnn.bias_hh_l0.new_zeros(hidden)])
-        recurrent_bias = torch.cat([rnn.bias_hh_l0.new_zeros(2 * hidden), rnn.bias_hh_l0[2 * hidden :]])
-        # n's rows doubled, so that its tanh is 2 sigmoid(2x) - 1 (see LSTMUnit.run_tokens_from)
-        doubled = torch.ones(3 * hidden, dtype=packed_state.dtype, device=packed_state.device)
-        doubled[2 * hidden :] = 2
-        inputs, column = _distinct_inputs(tokens, embed, rnn.weight_ih_l0 * doubled[:, None], input_bias * doubled)
-        recurrent_bias = recurrent_bias * doubled
+        # r and z add both biases outside any product; n's recurrent bias sits inside r * (U_n h + b_hn);
+        # n's rows doubled, so that its tanh is a sigmoid
+        doubled = _doubled(3 * hidden, slice(2 * hidden, None), packed_state)
+        zeros = rnn.bias_hh_l0.new_zeros(hidden)
+        input_bias = (rnn.bias_ih_l0 + torch.cat([rnn.bias_hh_l0[: 2 * hidden], zeros])) * doubled
+        recurrent_bias = torch.cat([zeros, zeros, rnn.bias_hh_l0[2 * hidden :]]) * doubled
+        inputs, column = _distinct_inputs(tokens, embed, rnn.weight_ih_l0 * doubled[:, None], input_bias)
         recurrent = (rnn.weight_hh_l0 * doubled[:, None]).T.contiguous()
         outputs = packed_state.new_empty(tokens.shape[1], len(tokens), hidden)
         gates, from_state = (packed_state.new_empty(len(tokens), 3 * hidden) for _ in range(2))
@@ -178,4 +180,4 @@ class GRUUnit(_FusedUnit):
             reset_and_update.add_(from_state[:, : 2 * hidden]).sigmoid_()
             candidate.addcmul_(reset, from_state[:, 2 * hidden :]).sigmoid_().mul_(2).sub_(1)
             h = torch.sub(h, candidate, out=outputs[t]).mul_(update).add_(candidate)
-        return outputs.transpose(0, 1)
+        return outputs
