@@ -1,8 +1,11 @@
 """Tests of rnnmem.data: tokenizer, vocabulary, batching, and the corpora."""
 
+import io
 import json
 from collections import Counter
 
+import ftfy
+import pandas as pd
 import pytest
 import torch
 
@@ -16,7 +19,8 @@ from rnnmem.data import (
     tokenize,
     tweets_table,
 )
-from rnnmem.data.tweets import repaired_texts
+from rnnmem.data.corpus import decode_tolerantly
+from rnnmem.data.tweets import _UNDECODABLE_RUN, repaired_texts, tweets_file
 from rnnmem.errors import ConfigError, DataError
 
 # ---------------------------------------------------------------------------- tokenize
@@ -61,6 +65,18 @@ def test_mis_encoded_text_is_repaired_and_counted():
     assert repaired[2] == "lost emoji \ufffd here \ufffd and \ufffd"  # nothing recovers lost bytes: one mark per run
     assert repaired[3] == "clean"
     assert counts == {"texts_repaired_by_ftfy": 2, "undecodable_runs_collapsed": 2}
+
+
+def test_the_repair_equals_ftfy_on_every_raw_tweet_and_on_ascii_that_ftfy_changes():
+    """Text that cannot need ftfy skips it (four tweets in five): the repair must still be ftfy's own, on every raw
+    tweet and on ASCII that ftfy does change (an entity, a carriage return, control characters, an escape)."""
+    raw = pd.read_csv(io.StringIO(decode_tolerantly(tweets_file().read_bytes())[0]), dtype=str,
+                      keep_default_na=False)["text"].tolist()
+    changed_by_ftfy = ["fish &amp; chips", "line\r\nbreak", "bell\x07", "del\x7f", "\x1b[31mred\x1b[0m", "tab\x0bv"]
+    assert all(ftfy.fix_text(text) != text for text in changed_by_ftfy)
+    texts = raw + changed_by_ftfy
+    repaired, _ = repaired_texts(texts)
+    assert repaired == [_UNDECODABLE_RUN.sub("\ufffd", ftfy.fix_text(text)) for text in texts]
 
 
 def test_tweets_keep_one_token_per_run_of_lost_bytes():

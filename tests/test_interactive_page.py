@@ -112,7 +112,7 @@ def test_the_run_page_and_the_report_link_each_other_and_the_slider_plays(run_pa
     page_text, report_text = path.read_text(), (path.parent / "report.html").read_text()
     assert '<a href="report.html">' in page_text and '<a href="interactive.html">' in report_text
     report = run_page[0]
-    figure = run_figure(report).to_plotly_json()
+    figure = run_figure(report)
     plays = [menu for menu in figure["layout"]["updatemenus"] if menu.get("type") == "buttons"]
     assert len(plays) == len(report.trajectory_tokens)  # a play/pause pair per sequence
     assert [menu.get("visible") for menu in plays].count(True) == 1

@@ -22,6 +22,7 @@ mark such a value instead of moving its interval.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, replace
 from typing import Callable
@@ -73,16 +74,34 @@ class Indicator:
             value = beyond_range(value, measured_extent(curve) - 1)
         return math.nan if value is None else value
 
+    def counted_resamples(self, resamples) -> np.ndarray:
+        """`counted` of every resampled curve, [R], from the curve's resamples [D+1, R].
+
+        A report reads each indicator's resamples several times (its interval in report.json, report.md, the
+        tables and the console summary, its difference from the floor): the last few answers are kept, by the
+        resamples' content, so that each is computed once.
+        """
+        curves = np.ascontiguousarray(np.asarray(resamples, float).T)
+        key = (self, curves.shape, hashlib.blake2b(curves.tobytes(), digest_size=16).digest())
+        if key not in _COUNTED:
+            _COUNTED[key] = np.array([self.counted(curve) for curve in curves], float)
+            _COUNTED[key].setflags(write=False)
+            while len(_COUNTED) > COUNTED_KEPT:
+                _COUNTED.pop(next(iter(_COUNTED)))
+        return _COUNTED[key]
+
     def interval(self, resamples) -> tuple[float, float]:
         """95% bootstrap interval from the curve's resamples [D+1, R], taken by rank (`rank_interval`)."""
-        curves = np.asarray(resamples, float).T
-        if curves.shape[0] == 0:
-            return (math.nan, math.nan)
-        return rank_interval([self.counted(curve) for curve in curves])
+        return rank_interval(self.counted_resamples(resamples))
 
     def read(self, curve, resamples, last_measured: int) -> IndicatorValue:
         """Value and interval of one estimator's curve, with the D of "> D"."""
         return IndicatorValue(self, self.of(curve), *self.interval(resamples), last_measured)
+
+
+# every indicator of a few estimators of a trained model and its floor: R numbers each
+COUNTED_KEPT = 64
+_COUNTED: dict[tuple, np.ndarray] = {}
 
 
 @dataclass(frozen=True)

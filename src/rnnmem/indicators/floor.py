@@ -74,5 +74,5 @@ def floor_difference(trained: np.ndarray, floor: np.ndarray, trained_resamples: 
                           "sequences with the same n_resamples and seed (assess(..., floor=...) does this).")
     censored = entry.censored and any(entry.of(curve) is None for curve in (trained, floor))
     difference = entry.counted(trained) - entry.counted(floor)
-    paired = [entry.counted(a) - entry.counted(b) for a, b in zip(trained_resamples.T, floor_resamples.T)]
+    paired = entry.counted_resamples(trained_resamples) - entry.counted_resamples(floor_resamples)
     return FloorDifference(difference, *rank_interval(paired), censored)

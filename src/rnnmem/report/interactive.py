@@ -16,6 +16,7 @@ from html import escape
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io
 from plotly.subplots import make_subplots
 
 from rnnmem.indicators.estimators import registered
@@ -33,12 +34,14 @@ PAGE_WIDTH = 1060
 PLAY_STEP_MS = 150
 
 
-def standalone_page(title: str, introduction: list[str], figure: go.Figure, notes: list[str],
+def standalone_page(title: str, introduction: list[str], figure: go.Figure | dict, notes: list[str],
                     links: dict[str, str] | None = None) -> str:
     """A complete HTML document: the ``introduction`` paragraphs, the figure with plotly.js inlined, the notes;
-    ``links`` (text -> address) lead to the pages written beside it."""
+    ``links`` (text -> address) lead to the pages written beside it. A figure given as a dict is written as it is,
+    unvalidated (see `run_figure`)."""
     intro = "".join(f"<p>{escape(text)}</p>" for text in introduction)
-    plot = figure.to_html(full_html=False, include_plotlyjs=True, config={"displaylogo": False}, auto_play=False)
+    plot = plotly.io.to_html(figure, full_html=False, include_plotlyjs=True, config={"displaylogo": False},
+                             auto_play=False, validate=False)
     listed = "".join(f"<li>{escape(text)}</li>" for text in notes)
     return page(title, f"{intro}\n{plot}\n" + (f"<h2>Notes</h2><ul>{listed}</ul>" if notes else ""), links)
 
@@ -55,8 +58,14 @@ def render_run_page(report, title: str, links: dict[str, str] | None = None) -> 
                            _notes(report, dict(report.token_effects)), links)
 
 
-def run_figure(report) -> go.Figure:
-    """The run page's figure: the token grid, the state's path with its slider and play buttons, r(d)."""
+def run_figure(report) -> dict:
+    """The run page's figure as a Plotly figure dict: the token grid, the state's path with its slider and play
+    buttons, r(d).
+
+    The traces are built and checked by Plotly; the animation frames (one per token of every example sequence,
+    thousands) and the layout's menus and sliders are added as plain dicts, unvalidated: validating them took
+    longer than the rest of the report's pages together.
+    """
     sequences = [_decode(report, ids) for ids in report.trajectory_tokens]
     effects = dict(report.token_effects)
     rows = max(1, math.ceil(max(map(len, sequences), default=1) / TOKENS_PER_ROW))
@@ -89,8 +98,6 @@ def run_figure(report) -> go.Figure:
         sequence_traces.append(list(range(first, len(fig.data))))
         frames += _frames(i, words, window, [first + 1, first + 2])
         sliders.append(_slider(i, words))
-    fig.frames = frames
-    fig.update_layout(**_layout(report, sequences, sequence_traces, sliders, effects, rows))
     # grey behind the tokens: a cell without a share (not measured, undefined) shows it, unlike a share of 0
     fig.add_shape(type="rect", x0=-0.5, x1=TOKENS_PER_ROW - 0.5, y0=-0.5, y1=rows - 0.5, fillcolor="#d9d9d9",
                   line_width=0, layer="below", row=1, col=1)
@@ -103,7 +110,10 @@ def run_figure(report) -> go.Figure:
     # fitted to the curves, not their bands: a noisy regression band would squeeze them (double-click: autoscale)
     fig.update_yaxes(title_text="r(d)", row=2, col=2,
                      range=[min(-0.05, np.nanmin(curves) - 0.05), max(1.1, np.nanmax(curves) + 0.05)])
-    return fig
+    figure = fig.to_dict()
+    figure["layout"].update(_layout(report, sequences, sequence_traces, sliders, effects, rows))
+    figure["frames"] = frames
+    return figure
 
 
 def _decode(report, ids: list[int]) -> list[str]:
@@ -193,11 +203,11 @@ def _frame_name(index: int, step: int) -> str:
     return f"{index}:{step}"
 
 
-def _frames(index: int, words: list[str], window: int, traces: list[int]) -> list[go.Frame]:
+def _frames(index: int, words: list[str], window: int, traces: list[int]) -> list[dict]:
     """Steps 0..T of sequence ``index`` as animation frames: each restyles its token outline and path (``traces``),
     so that both the slider and the play button move through them."""
-    return [go.Frame(name=_frame_name(index, step), data=[{"marker": _at_step(step, window)}] * 2, traces=traces)
-            for step in range(len(words) + 1)]
+    return [{"name": _frame_name(index, step), "data": [{"type": "scatter", "marker": _at_step(step, window)}] * 2,
+             "traces": traces} for step in range(len(words) + 1)]
 
 
 def _animate(step_ms: int) -> dict:
