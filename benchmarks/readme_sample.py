@@ -2,12 +2,18 @@
 
     python benchmarks/readme_sample.py                # the sample, then its spread across seeds (~5 min idle)
     python benchmarks/readme_sample.py --spread-only  # only the spread across seeds 0, 1, 2 (~3 x 80 s idle)
+    python benchmarks/readme_sample.py --versus aaef8f4 [--rounds 3]  # wall time against an earlier commit
 
 The summary the command prints (its standard output up to the closing "wrote ..." line)
 replaces the fenced block between the markers ``<!-- sample-output -->`` and
 ``<!-- /sample-output -->``, so the README shows exactly what a user gets. The run's wall time
 and the machine's conditions (cores, load average before and after) go to
 benchmarks/results/readme_run.json: the README quotes them.
+
+The comparison (``--versus``): the README's command with ``--quiet``, run alternately on this checkout and
+on the given commit (checked out into a temporary git worktree, run with this environment's packages), each
+``--rounds`` times, so that both see the same machine; every wall time, the medians, their ratio and each
+run's held-out accuracy go to benchmarks/results/readme_versus.json. It leaves the README alone.
 
 The spread: the same command with ``--seeds 0,1,2`` trains and assesses the README default once per
 seed. Each seed's verdict and headline (held-out accuracy; ML(0.5), ML(0.1) and retention capacity of
@@ -23,6 +29,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +46,7 @@ COMMAND = ["assess", "--unit", "lstm", "--corpus", "tweets-docs", "--max-len", "
 RESULTS = Path(__file__).resolve().parent / "results"
 TIMING = RESULTS / "readme_run.json"
 SPREAD = RESULTS / "readme_seeds.json"
+VERSUS = RESULTS / "readme_versus.json"
 SEEDS = [0, 1, 2]
 SPREAD_ESTIMATORS = ("occlusion", "replacement")
 SPREAD_INDICATORS = (("ML(0.5)", "ML(0.5)"), ("ML(0.1)", "ML(0.1)"), ("retention_capacity", "retention capacity"))
@@ -142,11 +150,55 @@ def seed_spread() -> None:
     print(sentence)
 
 
+def timed_run(source: Path) -> dict:
+    """One run of the README's command on the package under ``source`` (a checkout's src/): its wall time and
+    held-out accuracy."""
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "rnnmem.cli", *COMMAND, "--quiet", "--out", str(Path(out) / "lstm")],
+                       capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(source)})
+        wall = time.perf_counter() - started
+        report = json.loads((Path(out) / "lstm" / "report.json").read_text())
+    return {"wall_s": round(wall, 1), "accuracy": report["meta"]["model"]["test_accuracy"]}
+
+
+def versus(commit: str, rounds: int) -> None:
+    repository = README.parent
+    here = subprocess.run(["git", "-C", str(repository), "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as scratch:
+        tree = Path(scratch) / "tree"
+        subprocess.run(["git", "-C", str(repository), "worktree", "add", "--detach", str(tree), commit],
+                       capture_output=True, text=True, check=True)
+        try:
+            runs = {here: [], commit: []}
+            for _ in range(rounds):  # alternated, so that a slow spell of the machine falls on both
+                runs[commit].append(timed_run(tree / "src"))
+                runs[here].append(timed_run(repository / "src"))
+        finally:
+            subprocess.run(["git", "-C", str(repository), "worktree", "remove", "--force", str(tree)],
+                           capture_output=True, text=True, check=True)
+    median = {name: statistics.median(run["wall_s"] for run in done) for name, done in runs.items()}
+    record = {"command": "rnnmem " + " ".join(COMMAND) + " --quiet", "this": here, "versus": commit,
+              "runs": runs, "median_wall_s": median, "speedup": round(median[commit] / median[here], 2),
+              "conditions": conditions(load_before)}
+    VERSUS.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"{commit}: median {median[commit]:.1f} s; {here} (this checkout): median {median[here]:.1f} s; "
+          f"speedup {record['speedup']:.2f}x ({rounds} runs each, alternated)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spread-only", action="store_true",
                         help="only the spread across seeds (keeps the sample and its timing)")
+    parser.add_argument("--versus", metavar="COMMIT",
+                        help="only time the command here against COMMIT (keeps the README as it is)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs on each side with --versus")
     args = parser.parse_args()
+    if args.versus:
+        versus(args.versus, args.rounds)
+        return
     text = README.read_text(encoding="utf-8")
     for pattern, name in ((BLOCK, "sample-output"), (SPREAD_BLOCK, "seed-spread")):
         if not pattern.search(text):
