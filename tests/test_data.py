@@ -181,6 +181,18 @@ def test_a_kept_encoding_follows_the_texts_and_the_vocabulary_and_is_a_copy():
     assert corpus.encode(vocab, "train", max_len=1, keep="last")[0].tolist() == [[4], [4]]
 
 
+def test_a_split_is_tokenised_as_tokenize_splits_it_and_follows_its_texts():
+    from rnnmem.data import Corpus
+
+    corpus = Corpus("c", ("a", "b"), ["Hello, World!", "@someone see http://x.co"], [0, 1], ["x z"], [1])
+    assert corpus.tokens("train") == [tokenize(text) for text in corpus.train_texts]
+    assert corpus.tokens("test") == [["x", "z"]]
+    corpus.train_texts[0] = "other words"  # edited in place: the tokens must follow the contents
+    assert corpus.tokens("train")[0] == ["other", "words"]
+    with pytest.raises(ConfigError, match="split='validation' is not valid"):
+        corpus.tokens("validation")
+
+
 def test_tweets_split_depends_on_seed(tweets):
     assert load_corpus("tweets", seed=1).test_texts != tweets.test_texts
 

@@ -131,8 +131,12 @@ class Vocabulary:
 
     def encode(self, text: str) -> list[int]:
         """Tokenize `text` and map each token to its id."""
+        return self.ids_of(tokenize(text))
+
+    def ids_of(self, tokens: Iterable[str]) -> list[int]:
+        """The id of each token (`unk_id` for a token not in the vocabulary)."""
         ids, unknown = self._ids, self.unk_id  # one dict lookup per token: encoding a corpus is a hot loop
-        return [ids.get(token, unknown) for token in tokenize(text)]
+        return [ids.get(token, unknown) for token in tokens]
 
     def decode(self, ids: Iterable[int]) -> list[str]:
         """Map ids back to tokens (the inverse of `encode` up to ``<unk>``)."""

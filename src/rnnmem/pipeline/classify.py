@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rnnmem._version import library_versions
 from rnnmem.assessment import assess
-from rnnmem.data import Vocabulary, load_corpus, tokenize
+from rnnmem.data import Vocabulary, load_corpus
 from rnnmem.errors import ModelProtocolError
 from rnnmem.fileio import json_safe
 from rnnmem.model import build_model, load_model
@@ -59,13 +59,13 @@ def provenance(config: RunConfig, corpus, settings: dict) -> dict:
 def cut_notes(corpus, config: RunConfig, splits: tuple[str, ...] = ("training", "test")) -> list[str]:
     """What truncation cut, in words: training texts beyond max_len, test texts beyond the assessed length."""
     notes = []
-    for split, texts, limit, why in (
-            ("training", corpus.train_texts, config.max_len, f"max_len {config.max_len}"),
-            ("test", corpus.test_texts, assessed_length(config),
+    for split, part, limit, why in (
+            ("training", "train", config.max_len, f"max_len {config.max_len}"),
+            ("test", "test", assessed_length(config),
              f"the assessed length {assessed_length(config)} ({ASSESS_LENGTH_FACTOR} x max(max_len, max_distance + 1))")):
         if split not in splits:
             continue
-        lengths = [len(tokenize(text)) for text in texts]
+        lengths = [len(tokens) for tokens in corpus.tokens(part)]
         longer = [n for n in lengths if n > limit]
         if longer:
             kept = "first" if split == "test" or config.keep == "first" else "last"
@@ -79,7 +79,7 @@ def train_and_assess(config: RunConfig, progress: bool = False, device: str = "c
     """Build, train and assess the model a run config describes. Returns (model, corpus, history, report, timings)."""
     with showing_progress(progress):
         corpus = corpus_for(config)
-    longest = max(len(tokenize(text)) for text in corpus.test_texts)  # assess checks it too, after training
+    longest = max(map(len, corpus.tokens("test")))  # assess checks it too, after training
     check_resample_memory(config.n_resamples, min(longest, assessed_length(config)))
     started = time.perf_counter()
     model = build_model(config.unit, len(corpus.vocabulary), corpus.num_classes,
