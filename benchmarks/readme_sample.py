@@ -3,6 +3,7 @@
     python benchmarks/readme_sample.py                # the sample, then its spread across seeds (~5 min idle)
     python benchmarks/readme_sample.py --spread-only  # only the spread across seeds 0, 1, 2 (~3 x 80 s idle)
     python benchmarks/readme_sample.py --versus aaef8f4 [--rounds 3]  # wall time against an earlier commit
+    python benchmarks/readme_sample.py --stages       # where one run's time goes
 
 The summary the command prints (its standard output up to the closing "wrote ..." line)
 replaces the fenced block between the markers ``<!-- sample-output -->`` and
@@ -15,6 +16,11 @@ on the given commit (checked out into a temporary git worktree, run with this en
 ``--rounds`` times, so that both see the same machine; every wall time, the medians, their ratio and each
 run's held-out accuracy go to benchmarks/results/readme_versus.json. It leaves the README alone.
 
+The stages (``--stages``): the README's command run in this process, with a timer around each of the
+functions named in ``STAGES`` (nested: training includes its epochs and the bag of words), into
+benchmarks/results/readme_stages.json. Its wall time starts after the script's own imports (PyTorch among
+them, about 2 s of a run from a shell); what no stage covers is the CLI's own work.
+
 The spread: the same command with ``--seeds 0,1,2`` trains and assesses the README default once per
 seed. Each seed's verdict and headline (held-out accuracy; ML(0.5), ML(0.1) and retention capacity of
 occlusion and of the replacement reference) and their range across seeds go to
@@ -26,6 +32,8 @@ range over the competent seeds only, and an ML past the measured range 0..D read
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 import json
 import os
 import re
@@ -47,6 +55,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 TIMING = RESULTS / "readme_run.json"
 SPREAD = RESULTS / "readme_seeds.json"
 VERSUS = RESULTS / "readme_versus.json"
+STAGES_FILE = RESULTS / "readme_stages.json"
 SEEDS = [0, 1, 2]
 SPREAD_ESTIMATORS = ("occlusion", "replacement")
 SPREAD_INDICATORS = (("ML(0.5)", "ML(0.5)"), ("ML(0.1)", "ML(0.1)"), ("retention_capacity", "retention capacity"))
@@ -150,6 +159,66 @@ def seed_spread() -> None:
     print(sentence)
 
 
+# (module, function or Class.method, what it is), timed by --stages
+STAGES = (
+    ("rnnmem.data.registry", "load_corpus", "loading the corpus"),
+    ("rnnmem.train", "train", "training"),
+    ("rnnmem.train", "_train_epoch", "training: the epochs"),
+    ("rnnmem.train", "evaluate", "training: scoring validation and test after each epoch"),
+    ("rnnmem.baselines", "baselines", "training: the majority and bag-of-words baselines"),
+    ("rnnmem.assessment", "assess", "assessing the model and its floor"),
+    ("rnnmem.indicators.replacement", "replaced_together", "assessing: occlusion's and the reference's replays"),
+    ("rnnmem.assessment_views", "probe_table", "assessing: the probes"),
+    ("rnnmem.memory_report", "MemoryReport.write_files", "writing the files"),
+    ("rnnmem.memory_report", "MemoryReport.plot", "writing: the figures"),
+    ("rnnmem.memory_report", "MemoryReport.to_interactive_html", "writing: the interactive page"),
+)
+
+
+def stages() -> None:
+    load_before, started = os.getloadavg()[0], time.perf_counter()
+    import rnnmem.cli
+    import rnnmem.pipeline.classify  # noqa: F401  (loads what the command will call, so that it can be wrapped)
+
+    seconds = {}
+
+    def timed(name, function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            begun = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - begun
+        return wrapper
+
+    for module_name, attribute, name in STAGES:
+        owner = importlib.import_module(module_name)
+        *classes, function_name = attribute.split(".")
+        for class_name in classes:
+            owner = getattr(owner, class_name)
+        function = getattr(owner, function_name)
+        wrapper = timed(name, function)
+        setattr(owner, function_name, wrapper)
+        for module in list(sys.modules.values()):  # the modules that imported it by name
+            if getattr(module, function_name, None) is function:
+                setattr(module, function_name, wrapper)
+    with tempfile.TemporaryDirectory() as out:
+        sys.argv = ["rnnmem", *COMMAND, "--quiet", "--out", str(Path(out) / "lstm")]
+        try:
+            rnnmem.cli.app()
+        except SystemExit as stop:
+            if stop.code:
+                raise
+    record = {"command": "rnnmem " + " ".join(COMMAND) + " --quiet", "wall_s": round(time.perf_counter() - started, 1),
+              "stages_s": {name: round(seconds.get(name, 0.0), 2) for *_, name in STAGES},
+              "conditions": conditions(load_before)}
+    STAGES_FILE.write_text(json.dumps(record, indent=2) + "\n")
+    for name, value in record["stages_s"].items():
+        print(f"{value:6.2f} s  {name}")
+    print(f"{record['wall_s']:6.1f} s  in all")
+
+
 def timed_run(source: Path) -> dict:
     """One run of the README's command on the package under ``source`` (a checkout's src/): its wall time and
     held-out accuracy."""
@@ -195,9 +264,14 @@ def main() -> None:
     parser.add_argument("--versus", metavar="COMMIT",
                         help="only time the command here against COMMIT (keeps the README as it is)")
     parser.add_argument("--rounds", type=int, default=3, help="runs on each side with --versus")
+    parser.add_argument("--stages", action="store_true",
+                        help="only time one run's stages in this process (keeps the README as it is)")
     args = parser.parse_args()
     if args.versus:
         versus(args.versus, args.rounds)
+        return
+    if args.stages:
+        stages()
         return
     text = README.read_text(encoding="utf-8")
     for pattern, name in ((BLOCK, "sample-output"), (SPREAD_BLOCK, "seed-spread")):
