@@ -251,6 +251,24 @@ def test_library_use_leaves_no_staging_folder_or_temporary_after_sigterm_or_sigh
         assert proc.wait(timeout=30) == 128 + number and list(folder.iterdir()) == []
 
 
+@pytest.mark.parametrize("landing", ["after the rename", "before the cleanup is armed"])
+def test_a_signal_while_the_staging_marker_is_written_leaves_no_folder(landing, tmp_path, monkeypatch):
+    """The window the CLI test below can hit by chance: the marker in place, or its temporary not yet removed."""
+    import rnnmem.fileio as fileio
+
+    def interrupted(path, text):
+        if landing == "after the rename":
+            write_atomically(path, text)
+        else:
+            Path(path).with_name(f".{Path(path).name}.{os.getpid()}.left.tmp").write_text(text)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fileio, "write_atomically", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        RunOutputs(tmp_path / "out", "assess").__enter__()
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 def test_closing_the_terminal_of_a_cli_run_exits_129_cleanly(tiny_csv, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "rnnmem.cli", "assess", "--corpus", str(tiny_csv), "--out", str(out),

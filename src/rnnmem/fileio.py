@@ -263,7 +263,11 @@ class RunOutputs:
         try:
             write_atomically(self.staging / STAGING_MARKER, json.dumps(self._marker))
         except BaseException:
-            self.staging.rmdir()  # still empty: the writer removes its temporary when it fails
+            # a signal (Ctrl-C, a closed terminal) can land after the marker's rename or before its writer's cleanup
+            # is armed: what it left in the folder made here a moment ago is the marker or its temporary
+            for leftover in self.staging.iterdir():
+                leftover.unlink(missing_ok=True)
+            self.staging.rmdir()
             self._signals.close()
             raise
         return self.staging
