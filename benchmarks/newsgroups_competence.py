@@ -115,11 +115,11 @@ def reference(corpus, args) -> dict:
                                    train_labels=[shown.train_labels[i] for i in fit],
                                    test_texts=[shown.train_texts[i] for i in validation],
                                    test_labels=[shown.train_labels[i] for i in validation])
-    return {"prefix_bag_of_words": {str(k): baselines(first_tokens(corpus, k, args), args.seed).bag_of_words
+    return {"prefix_bag_of_words": {str(k): baselines(first_tokens(corpus, k, args)).bag_of_words
                                     for k in sorted({*args.prefixes, args.max_len})},
-            "suffix_bag_of_words": {str(k): baselines(first_tokens(corpus, k, args, end=True), args.seed).bag_of_words
+            "suffix_bag_of_words": {str(k): baselines(first_tokens(corpus, k, args, end=True)).bag_of_words
                                     for k in args.suffixes},
-            "validation_bag_of_words": baselines(held_out, args.seed).bag_of_words}
+            "validation_bag_of_words": baselines(held_out).bag_of_words}
 
 
 @torch.no_grad()

@@ -166,21 +166,20 @@ def test_the_tail_fit_by_projection_finds_the_decay_of_the_least_squares_fit(sys
         lstsq_tail_decay(words, points, MAX_DISTANCE), abs=1e-9)
 
 
-def test_the_baselines_are_fitted_once_per_corpus_content_seed_and_truncation(monkeypatch):
+def test_the_baselines_are_fitted_once_per_corpus_content_and_truncation(monkeypatch):
     fits = []
     real_fit = baselines_module._fit_baselines
     monkeypatch.setattr(baselines_module, "_fit_baselines",
-                        lambda corpus, seed, *cut: fits.append(seed) or real_fit(corpus, seed, *cut))
+                        lambda corpus, *cut: fits.append(cut) or real_fit(corpus, *cut))
     texts = ["good fine", "bad awful", "fine good good", "awful bad"] * 5
 
     def corpus(labels):
         return Corpus("cache-test", ("neg", "pos"), texts, labels, texts[:8], [1, 0, 1, 0] * 2)
 
     labels = [1, 0, 1, 0] * 5
-    first = baselines_module.baselines(corpus(labels), seed=0)
-    assert baselines_module.baselines(corpus(list(labels)), seed=0) == first and fits == [0]
-    baselines_module.baselines(corpus(labels), seed=1)
-    baselines_module.baselines(corpus([0] + labels[1:]), seed=0)  # one label changed: another corpus
-    assert fits == [0, 1, 0]
-    baselines_module.baselines(corpus(labels), seed=0, max_len=1)  # the bag of words of other tokens: another fit
-    assert fits == [0, 1, 0, 0]
+    first = baselines_module.baselines(corpus(labels))
+    assert baselines_module.baselines(corpus(list(labels))) == first and len(fits) == 1
+    baselines_module.baselines(corpus([0] + labels[1:]))  # one label changed: another corpus
+    assert len(fits) == 2
+    baselines_module.baselines(corpus(labels), max_len=1)  # the bag of words of other tokens: another fit
+    assert fits[-1] == (1, "first") and len(fits) == 3

@@ -58,18 +58,16 @@ class Baselines:
         return asdict(self)
 
 
-def baselines(corpus: Corpus, seed: int = 0, max_len: int | None = None, keep: str = "first") -> Baselines:
+def baselines(corpus: Corpus, *, max_len: int | None = None, keep: str = "first") -> Baselines:
     """Fit both baselines on ``corpus``'s training split and score them on its test split.
 
-    The answer is kept for the process, by a fingerprint of the texts and labels, the seed and the
+    The answer is kept for the process, by a fingerprint of the texts and labels and the
     truncation, so that a sweep training several units on one corpus fits the bag of words once.
 
     Parameters
     ----------
     corpus : Corpus
         Any labelled corpus; only its texts and labels are read.
-    seed : int
-        Seed of the logistic regression's solver (its answer barely depends on it).
     max_len, keep : int or None, {"first", "last"}
         The bag of words reads each text truncated as `Corpus.encode` truncates it for the model: a
         model that reads the first 16 tokens of a document is compared with the word counts of those
@@ -80,18 +78,18 @@ def baselines(corpus: Corpus, seed: int = 0, max_len: int | None = None, keep: s
     Baselines
     """
     data = content_digest(corpus.train_texts, corpus.train_labels, corpus.test_texts, corpus.test_labels)
-    key = (data, seed, max_len, keep)
+    key = (data, max_len, keep)
     if key not in _FITTED:
-        _FITTED[key] = _fit_baselines(corpus, seed, max_len, keep)
+        _FITTED[key] = _fit_baselines(corpus, max_len, keep)
         while len(_FITTED) > 8:  # a few corpora at once; each entry is two floats
             _FITTED.pop(next(iter(_FITTED)))
     return _FITTED[key]
 
 
-_FITTED: dict[tuple[str, int, int | None, str], Baselines] = {}
+_FITTED: dict[tuple[str, int | None, str], Baselines] = {}
 
 
-def _fit_baselines(corpus: Corpus, seed: int, max_len: int | None, keep: str) -> Baselines:
+def _fit_baselines(corpus: Corpus, max_len: int | None, keep: str) -> Baselines:
     train_labels, test_labels = np.asarray(corpus.train_labels), np.asarray(corpus.test_labels)
     most_common = np.bincount(train_labels).argmax()
     majority = float(np.mean(test_labels == most_common))
@@ -99,10 +97,13 @@ def _fit_baselines(corpus: Corpus, seed: int, max_len: int | None, keep: str) ->
         return Baselines(majority=majority, bag_of_words=majority, test_size=len(test_labels))
     vectorizer = CountVectorizer(analyzer=lambda tokens: truncated(tokens, max_len, keep), binary=True)
     features = vectorizer.fit_transform(corpus.tokens("train"))
-    # one BLAS thread: the solver's products are of one weight vector, where a second thread costs more in hand-offs
-    # than it computes (1.4 s -> 0.65 s on two cores, the same iterates); the probes do the same
+    # Newton-CG reaches the optimum: L-BFGS at its default tolerance stopped with weights up to 0.3 away from it,
+    # scoring 0.668 on tweets-docs where the optimum scores 0.673, and 0.523 on a key-20 task whose words carry no
+    # label (the optimum: 0.503); Newton-CG takes 10 steps and is 2.5x faster. One BLAS thread: its products are of one weight
+    # vector, where a second thread costs more in hand-offs than it computes (the probes do the same).
     with threadpool_limits(limits=1):
-        classifier = LogisticRegression(max_iter=2000, random_state=seed).fit(features, train_labels)
+        classifier = LogisticRegression(solver="newton-cg", max_iter=2000)
+        classifier.fit(features, train_labels)
     bag_of_words = float(np.mean(classifier.predict(vectorizer.transform(corpus.tokens("test"))) == test_labels))
     return Baselines(majority=majority, bag_of_words=bag_of_words, test_size=len(test_labels))
 

@@ -216,7 +216,7 @@ def train(
     stages = ([("pieces", pieces.encode(vocabulary, "train", max_len=max_len, keep=keep))] * piece_epochs
               if pieces is not None else []) + [("documents", documents)] * epochs
     with progress_stage("baselines (majority, bag-of-words)", shown=progress):
-        reference = baselines(corpus, seed, max_len, keep)  # the words the model reads, not the whole text
+        reference = baselines(corpus, max_len=max_len, keep=keep)  # the words the model reads, not the whole text
     history = History(settings=settings, max_len=max_len, bptt_window=bptt_window,
                       majority_baseline=reference.majority, bag_of_words_baseline=reference.bag_of_words,
                       test_size=reference.test_size)

@@ -133,7 +133,7 @@ def place_labels(ax, labels, markers=(), required: bool = True) -> list:
     fig = ax.figure
     renderer = (fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)).get_renderer()
     fig.draw_without_rendering()  # constrained layout settles the axes before boxes are measured
-    # ... and keeps them there: saving would lay the figure out once more, for the same places within a pixel
+    # ... and keeps them there: saving would run the layout a second time, which moves nothing a reader can see
     fig.set_layout_engine("none")
     taken = [_text_box(text, renderer) for text in ax.texts if text.get_text()]
     taken += [_marker_box(ax, xy, size) for xy, size in markers]
