@@ -18,8 +18,8 @@ run's held-out accuracy go to benchmarks/results/readme_versus.json. It leaves t
 
 The stages (``--stages``): the README's command run in this process, with a timer around each of the
 functions named in ``STAGES`` (nested: training includes its epochs and the bag of words), into
-benchmarks/results/readme_stages.json. Its wall time starts after the script's own imports (PyTorch among
-them, about 2 s of a run from a shell); what no stage covers is the CLI's own work.
+benchmarks/results/readme_stages.json. Its wall time starts after the script's own imports (the libraries the
+stages use among them); what no stage covers is the CLI's own work.
 
 The spread: the same command with ``--seeds 0,1,2`` trains and assesses the README default once per
 seed. Each seed's verdict and headline (held-out accuracy; ML(0.5), ML(0.1) and retention capacity of
