@@ -78,12 +78,7 @@ class Corpus:
         if split not in _SPLITS:
             raise ConfigError(f"split={split!r} is not valid; use one of: {', '.join(_SPLITS)}.")
         texts = self.train_texts if split == "train" else self.test_texts
-        key = content_digest(texts)
-        if key not in _TOKENIZED:
-            _TOKENIZED[key] = [tokenize(text) for text in texts]
-            while len(_TOKENIZED) > ENCODINGS_KEPT:
-                _TOKENIZED.pop(next(iter(_TOKENIZED)))
-        return _TOKENIZED[key]
+        return _tokenized(texts, content_digest(texts))
 
     @cached_property
     def vocabulary(self) -> Vocabulary:
@@ -145,14 +140,25 @@ class Corpus:
             raise ConfigError(f"split={split!r} is not valid; use one of: {', '.join(_SPLITS)}.")
         texts = self.train_texts if split == "train" else self.test_texts
         labels = self.train_labels if split == "train" else self.test_labels
-        key = (content_digest(texts), content_digest(vocab.tokens), max_len, keep)
+        digest = content_digest(texts)
+        key = (digest, content_digest(vocab.tokens), max_len, keep)
         if key not in _ENCODED:
-            _ENCODED[key] = encode_batch([vocab.ids_of(tokens) for tokens in self.tokens(split)], max_len=max_len,
-                                         keep=keep, pad_id=vocab.pad_id)
+            _ENCODED[key] = encode_batch([vocab.ids_of(tokens) for tokens in _tokenized(texts, digest)],
+                                         max_len=max_len, keep=keep, pad_id=vocab.pad_id)
             while len(_ENCODED) > ENCODINGS_KEPT:
                 _ENCODED.pop(next(iter(_ENCODED)))
         tokens, lengths = _ENCODED[key]
         return tokens.clone(), lengths.clone(), torch.tensor(labels, dtype=torch.long)
+
+
+def _tokenized(texts: list[str], digest: str) -> list[list[str]]:
+    """`tokenize` of each text, kept by the texts' ``digest`` (`content_digest`): `Corpus.tokens` and
+    `Corpus.encode` read it, each with the digest it already took."""
+    if digest not in _TOKENIZED:
+        _TOKENIZED[digest] = [tokenize(text) for text in texts]
+        while len(_TOKENIZED) > ENCODINGS_KEPT:
+            _TOKENIZED.pop(next(iter(_TOKENIZED)))
+    return _TOKENIZED[digest]
 
 
 def content_digest(*parts) -> str:
