@@ -87,3 +87,15 @@ def test_study_figures_render(draw, tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     image = matplotlib.image.imread(path)
     assert image.shape[0] > 300 and image.shape[1] > 500 and image[..., :3].std() > 0.05
+
+
+def test_a_study_without_a_competent_model_says_so_instead_of_drawing_empty_axes(recwarn):
+    study = _study()  # its cells record no accuracy, so no model is competent
+    assert not any(study.competent([cell]) for cell in study.results)
+    table = _table()
+    table.loc[table["metric"] != "accuracy", "n"] = 0  # memory numbers count competent models only
+    for fig in (study_figures.retention_figure(study), study_figures.memory_length_figure(study, table)):
+        for ax in fig.axes:
+            assert study_figures.NO_COMPETENT_MODEL in [t.get_text() for t in ax.texts]
+            assert ax.get_legend() is None
+    assert not [w for w in recwarn if "legend" in str(w.message)]

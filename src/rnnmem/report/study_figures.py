@@ -16,14 +16,22 @@ from matplotlib.figure import Figure
 from rnnmem.report.format import memory_length_text, number
 from rnnmem.report.ses_plots import ses_figure_from_arrays, words_caption
 from rnnmem.report.study_text import CI_NOTE
-from rnnmem.report.style import (OKABE_ITO, STYLE, UNIT_MARKERS, distance_axis, draw_thresholds, label_retention_axes,
-                                 legend_below, new_figure, save_figure)
+from rnnmem.report.style import (BOX, OKABE_ITO, STYLE, UNIT_MARKERS, distance_axis, draw_thresholds,
+                                 label_retention_axes, legend_below, new_figure, save_figure)
 
 
 def _unit_style(study, unit: str) -> dict:
     i = study.units.index(unit)
     return {"color": OKABE_ITO[i % len(OKABE_ITO)], "marker": UNIT_MARKERS[i % len(UNIT_MARKERS)]}
 
+
+NO_COMPETENT_MODEL = ("No model learned its task (competence verdict),\nso none is drawn: the memory of a model that\n"
+                      "did not learn its task is not a finding about its unit.")
+
+
+def _say_no_competent_model(ax) -> None:
+    ax.text(0.5, 0.75, NO_COMPETENT_MODEL, transform=ax.transAxes, ha="center", va="center", fontsize=9,
+            color="0.2", bbox=BOX, zorder=7)
 
 
 def retention_figure(study) -> Figure:
@@ -50,14 +58,19 @@ def retention_figure(study) -> Figure:
             ax.plot(distance, mean, lw=1.8, ms=4, label=f"{unit} ({len(group)} seed{'s' * (len(group) > 1)}{where})",
                     **style)
         draw_thresholds(ax)
+        if not ax.get_legend_handles_labels()[1]:
+            _say_no_competent_model(ax)
         at = f"training length L = {length}" if length is not None else "each unit's longest training length"
         ax.set_title(f"Retention r(d) by unit ({study.estimator}) at {at}\n"
                      "line: mean over seeds; band: range across seeds (one seed: its bootstrap 95% CI)")
         label_retention_axes(ax)
         ax.set_ylim(bottom=min(-0.05, ax.get_ylim()[0]), top=max(1.1, ax.get_ylim()[1]))
-        distance_axis(ax, np.arange(longest + 1))
         ax.grid(True, alpha=0.25)
-        legend_below(ax, ncol=min(4, len(study.units)))
+        if ax.get_legend_handles_labels()[1]:
+            distance_axis(ax, np.arange(longest + 1))
+            legend_below(ax, ncol=min(4, len(study.units)))
+        else:
+            ax.set_xticks([])
     return fig
 
 
@@ -157,8 +170,11 @@ def memory_length_figure(study, table: pd.DataFrame) -> Figure:
                 ax.annotate(f"measured up to d = {int(limits.min())}", (0.98, 0.02), xycoords="axes fraction",
                             ha="right", fontsize=8, color="0.4")
             ax.set_ylim(0, top * 1.12 + 0.5)
-        if panels[0].get_legend_handles_labels()[1]:  # no unit has a competent model: nothing drawn to name
+        if panels[0].get_legend_handles_labels()[1]:
             panels[0].legend(loc="upper left", framealpha=0.9)
+        else:
+            for ax in panels:
+                _say_no_competent_model(ax)
         fig.suptitle(f"How far back each unit remembers, by training length ({e} estimator; "
                      "mean over seeds, 95% t-interval)", fontsize=10)
     return fig
