@@ -3,6 +3,7 @@
     python benchmarks/speed.py                  # CPU figures -> benchmarks/results/speed-cpu.json
     python benchmarks/speed.py --device cuda    # the same on a GPU, beside the CPU ones
     python benchmarks/speed.py --quick          # small shapes, a smoke run (under 4 minutes on a GPU)
+    python benchmarks/speed.py --only peer,training   # some benches -> speed-cpu-only-peer-training.json
 
 Every figure is the median of --repeats timed runs after one warm-up, with min and max.
 Figures:
@@ -368,6 +369,9 @@ def main() -> None:
     }
     chosen = args.only.split(",") if args.only else [name for name in benches if not (
         name == "end_to_end" and (quick or args.skip_end_to_end))]
+    unknown = sorted(set(chosen) - set(benches))
+    if unknown:
+        parser.error(f"--only: no bench named {', '.join(unknown)}; choose from {', '.join(benches)}")
     results = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": {"device": str(device), "cpu_threads": torch.get_num_threads(), "python": platform.python_version(),
@@ -377,7 +381,9 @@ def main() -> None:
     for name in chosen:
         results[name] = benches[name]()
         print(f"{name}: done", flush=True)
-    out = args.out or Path(__file__).parent / "results" / f"speed-{device.type}{'-quick' if quick else ''}.json"
+    # a partial run is named by its benches, so that it never overwrites the full run's figures
+    named = ("-quick" if quick else "") + ("-only-" + "-".join(chosen) if args.only else "")
+    out = args.out or Path(__file__).parent / "results" / f"speed-{device.type}{named}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     summary = summarise(results)
