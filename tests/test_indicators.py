@@ -143,3 +143,32 @@ def test_a_memory_spread_thin_over_the_context_is_not_cut_at_its_horizon():
         assert recommend_length(lam ** np.arange(101), np.full(50, 128)).length == memory_length(lam ** np.arange(101), 0.1)
     # with the far tokens holding less than half of the mass, the horizon stands
     assert recommend_length(np.r_[1.0, 1.0, np.full(99, 0.01)], np.full(50, 128)).length == 2
+
+
+def test_the_recommendation_interval_is_the_rule_applied_to_every_resampled_curve():
+    rng = np.random.default_rng(3)
+    lams = rng.uniform(0.7, 0.9, size=400)
+    resamples = np.stack([lam ** np.arange(60) for lam in lams], axis=1)  # [D+1, R]: each fades at its own rate
+    rec = recommend_length(0.8 ** np.arange(60), np.full(50, 128), resamples=resamples)
+    horizons = np.sort([memory_length(lam ** np.arange(60), 0.1) for lam in lams])
+    # by rank: the 10th and the 391st of 400 sorted horizons (0.025 and 0.975 of the 399 steps between them)
+    assert [(end.length, end.at_least) for end in rec.interval] == [(horizons[9], False), (horizons[390], False)]
+    assert horizons[9] < rec.length < horizons[390]
+    assert str(rec).startswith(f"{rec.length} tokens, 95% interval {horizons[9]} to {horizons[390]} (ML(0.1)")
+    # the data cap applies to every resample as to the curve: none can ask for more than the data's 12 tokens
+    capped = recommend_length(0.8 ** np.arange(60), np.full(50, 12), resamples=resamples)
+    assert capped.length == 11 and capped.interval[1].length == 12 and capped.interval[0].length == horizons[9]
+
+
+def test_resampled_curves_that_never_fall_to_tau_leave_the_interval_open_above():
+    curve = 0.8 ** np.arange(40)
+    flat = np.ones((40, 30))  # 30 of 200 resamples stay above 0.1 up to d = 39: "at least 40 tokens"
+    resamples = np.concatenate([np.repeat(curve[:, None], 170, axis=1), flat], axis=1)
+    rec = recommend_length(curve, np.full(50, 128), resamples=resamples)
+    low, high = rec.interval
+    assert (low.length, low.at_least) == (memory_length(curve, 0.1), False)
+    assert (high.length, high.at_least) == (40, True)
+    assert rec.to_dict()["interval"] == [{"length": low.length, "at_least": False}, {"length": 40, "at_least": True}]
+    # fewer than 2.5% of the resamples past the range: the upper end is a bounded length again
+    rare = np.concatenate([np.repeat(curve[:, None], 197, axis=1), flat[:, :3]], axis=1)
+    assert not recommend_length(curve, np.full(50, 128), resamples=rare).interval[1].at_least

@@ -68,7 +68,8 @@ def test_delay_line_remembers_exactly_k_tokens(k):
         assert report.memory_length(0.5, name) == k
         assert report.memory_length(0.1, name) == k
         assert report.retention_capacity(name) == pytest.approx(k, abs=1e-6)
-    assert report.recommend_length().length == k
+    rec = report.recommend_length()
+    assert rec.length == k and [(end.length, end.at_least) for end in rec.interval] == [(k, False), (k, False)]
 
 
 def test_never_forgetting_within_range_reports_none():
@@ -77,6 +78,7 @@ def test_never_forgetting_within_range_reports_none():
     assert report.memory_length(0.5) is None
     rec = report.recommend_length()
     assert rec.length == 10 and rec.at_least and "stays above" in rec.rule
+    assert [(end.length, end.at_least) for end in rec.interval] == [(10, True), (10, True)]
 
 
 def test_variable_lengths_use_each_sequence_end_up_to_the_distance_30_sequences_reach():

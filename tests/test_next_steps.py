@@ -15,9 +15,14 @@ COMPETENT = {"test_accuracy": 0.80, "majority_baseline": 0.50, "bag_of_words_bas
              "train_max_len": 64}
 
 
-def summary(length=40, at_least=False, record=COMPETENT, rule="ML(0.1): tokens farther back than 40 keep less"):
+def summary(length=40, at_least=False, record=COMPETENT, rule="ML(0.1): tokens farther back than 40 keep less",
+            interval=None):
     return {"training": dict(record), "recommended_length": {"length": length, "at_least": at_least, "rule": rule,
-                                                             "evidence": {}}}
+                                                             "evidence": {}, "interval": interval}}
+
+
+def bounds(low, high, high_at_least=False):
+    return [{"length": low, "at_least": False}, {"length": high, "at_least": high_at_least}]
 
 
 def step(steps, start):
@@ -29,6 +34,25 @@ def test_a_recommendation_other_than_the_training_length_says_retrain_at_it():
     assert retrain.startswith("retrain at 40 tokens (--max-len 40; this model was trained at 64)")
     assert step(next_steps(summary(length=64)), "retrain") is None  # trained at the recommended length
     assert step(next_steps(summary(length=40, record={})), "retrain") is None  # training length not known
+
+
+def test_a_training_length_inside_the_recommendations_interval_is_not_told_to_retrain():
+    # the README default: trained at 128, ML(0.1) = 100 on a curve that lingers near 0.1, interval 89 to "> 100"
+    steps = next_steps(summary(length=100, record={**COMPETENT, "train_max_len": 128},
+                               interval=bounds(89, 101, high_at_least=True)))
+    assert step(steps, "retrain") is None
+    assert step(steps, "no need to retrain at 100 tokens") == (
+        "no need to retrain at 100 tokens: this model's training length, 128, lies inside the recommendation's 95% "
+        "interval (89 to at least 101 tokens)")
+    inside = next_steps(summary(length=40, interval=bounds(36, 70)))  # trained at 64
+    assert step(inside, "no need to retrain") and step(inside, "retrain at") is None
+    # an interval that excludes the training length, above it or below it, keeps the advice, with the interval
+    below = step(next_steps(summary(length=40, interval=bounds(36, 44))), "retrain at")
+    assert below.startswith("retrain at 40 tokens, 95% interval 36 to 44 (--max-len 40; this model was trained at 64)")
+    above = next_steps(summary(length=80, record={**COMPETENT, "train_max_len": 64}, interval=bounds(70, 90)))
+    assert step(above, "retrain at 80 tokens") and step(above, "no need") is None
+    # a bounded upper end below the training length: retrain, even with the lower end far down
+    assert step(next_steps(summary(length=40, interval=bounds(2, 63))), "retrain at 40 tokens")
 
 
 def test_a_recommendation_that_is_a_lower_bound_says_measure_farther_not_retrain():
@@ -75,7 +99,9 @@ def test_the_steps_end_report_md_html_and_the_cli_summary(tmp_path):
     assert length != 200
     markdown = report.to_markdown()
     assert markdown.rstrip().rsplit("## ", 1)[1].startswith("Next steps")
-    assert f"- retrain at {length} tokens (--max-len {length}; this model was trained at 200)" in markdown
+    # the linear recurrence's resampled curves are exact: the interval is the length itself
+    assert f"- retrain at {length} tokens, 95% interval {length} to {length} (--max-len {length}; this model was " \
+           "trained at 200)" in markdown
     cli = run_summary(report, "toy").splitlines()
     at = cli.index("next steps:")
     assert cli[at + 1].startswith(f"  - retrain at {length} tokens") and cli[-1].startswith("  - this is one seed")

@@ -4,15 +4,27 @@ memory at all, and which training length to use, for one model and for a unit ac
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from rnnmem.baselines import (BELOW_BAG_OF_WORDS, COMPETENCE_ALPHA, COMPETENCE_MARGIN, NOT_ABOVE_MAJORITY, UNKNOWN,
                                Baselines, above_majority_p_value, competence_verdict)
+from rnnmem.indicators.bootstrap import rank_interval
 from rnnmem.indicators.curve import measured_extent, memory_length
 from rnnmem.indicators.validity import Validity
 from rnnmem.validation import check_real, check_tau, counted
+
+
+@dataclass(frozen=True)
+class RecommendationBound:
+    """One end of a recommendation's interval: a length in tokens, or "at least" that many (``at_least``)."""
+
+    length: int
+    at_least: bool = False
+
+    def __str__(self) -> str:
+        return f"{'at least ' if self.at_least else ''}{self.length}"
 
 
 @dataclass(frozen=True)
@@ -20,19 +32,41 @@ class Recommendation:
     """The recommended training length, the rule that produced it and the numbers it used.
 
     ``at_least``: the unit still used the farthest measured token, so ``length`` (the measured range) is a lower
-    bound and a larger ``max_distance`` would find the recommendation.
+    bound and a larger ``max_distance`` would find the recommendation. ``interval``: the 95% bootstrap interval of
+    the recommendation (the same rule on every resampled curve), None when no resamples were given.
     """
 
     length: int
     rule: str
     evidence: dict = field(default_factory=dict)
     at_least: bool = False
+    interval: tuple[RecommendationBound, RecommendationBound] | None = None
 
     def __str__(self) -> str:
-        return f"{'at least ' if self.at_least else ''}{counted(self.length, 'token')} ({self.rule})"
+        return f"{recommendation_text(self.to_dict())} ({self.rule})"
 
     def to_dict(self) -> dict:
-        return {"length": self.length, "at_least": self.at_least, "rule": self.rule, "evidence": self.evidence}
+        return {"length": self.length, "at_least": self.at_least, "rule": self.rule, "evidence": self.evidence,
+                "interval": None if self.interval is None else [asdict(end) for end in self.interval]}
+
+
+def recommendation_text(rec: dict) -> str:
+    """A summary's recommendation (`Recommendation.to_dict`) in words: "[at least] N tokens", and its 95% interval
+    when it has one."""
+    text = f"{'at least ' if rec.get('at_least') else ''}{counted(rec['length'], 'token')}"
+    bounds = _bounds(rec)
+    return text + (f", 95% interval {bounds[0]} to {bounds[1]}" if bounds else "")
+
+
+def _bounds(rec: dict) -> tuple[RecommendationBound, RecommendationBound] | None:
+    return tuple(RecommendationBound(**end) for end in rec["interval"]) if rec.get("interval") else None
+
+
+def _inside(rec: dict, length: int) -> bool:
+    """Whether a training length lies inside the recommendation's 95% interval (False when it has none); an upper
+    end that is "at least" leaves the interval open above."""
+    bounds = _bounds(rec)
+    return bounds is not None and bounds[0].length <= length and (bounds[1].at_least or length <= bounds[1].length)
 
 
 # more than this share of the retention mass past ML(tau): the horizon does not bound the memory (`recommend_length`)
@@ -40,7 +74,8 @@ SPREAD_SHARE = 0.5
 
 
 def recommend_length(retention: np.ndarray, lengths: np.ndarray, tau: float = 0.1,
-                     data_quantile: float = 0.95, context: dict | None = None) -> Recommendation:
+                     data_quantile: float = 0.95, context: dict | None = None,
+                     resamples: np.ndarray | None = None) -> Recommendation:
     """Shortest training length that keeps every token the unit can still use; never past the measured range.
 
     Rule: ML(tau) tokens (by default the horizon ML(0.1): tokens farther back than that
@@ -63,34 +98,53 @@ def recommend_length(retention: np.ndarray, lengths: np.ndarray, tau: float = 0.
         Lengths of the sequences the curve was measured on.
     context : dict, optional
         Further evidence to report with the rule (e.g. the estimator and the fidelity knee).
+    resamples : array [D+1, R], optional
+        Bootstrap resamples of the curve (`Estimate.resamples`): the rule applied to each gives the
+        recommendation's 95% interval, taken by rank; an "at least" recommendation ranks above every
+        bounded one.
     """
     tau = check_tau(tau)
     check_real("data_quantile", data_quantile, low=0.0, high=1.0)
     lengths = np.asarray(lengths)
     data_cap = int(np.ceil(np.quantile(lengths, data_quantile)))
+    measured = measured_extent(retention)
+    length, at_least, rule, spread = _apply_rule(retention, tau, data_cap, data_quantile)
+    evidence = {f"ML({tau:g})": memory_length(retention, tau), f"data length q{round(data_quantile * 100)}": data_cap,
+                "measured distances": measured, **(context or {}), **spread}
+    interval = None if resamples is None else _interval(resamples, tau, data_cap, data_quantile, measured)
+    return Recommendation(length, rule, evidence, at_least, interval)
+
+
+def _apply_rule(retention: np.ndarray, tau: float, data_cap: int, data_quantile: float) -> tuple[int, bool, str, dict]:
+    """(length, at_least, rule, the spread's evidence) of `recommend_length` for one curve."""
     horizon = memory_length(retention, tau)
     measured = measured_extent(retention)
-    evidence = {f"ML({tau:g})": horizon, f"data length q{round(data_quantile * 100)}": data_cap,
-                "measured distances": measured, **(context or {})}
     if horizon is None:
-        rule = (f"r(d) stays above {tau:g} for every measured distance 0..{measured - 1}, so the unit uses at least "
-                f"{measured} tokens: rerun with a larger --max-distance (max_distance) to find how many")
-        return Recommendation(measured, rule, evidence, at_least=True)
+        return measured, True, (f"r(d) stays above {tau:g} for every measured distance 0..{measured - 1}, so the unit "
+                                f"uses at least {measured} tokens: rerun with a larger --max-distance (max_distance) "
+                                "to find how many"), {}
     positive = np.clip(np.nan_to_num(np.asarray(retention, float)[:measured]), 0, None)
     beyond = float(positive[horizon:].sum() / positive.sum()) if positive.sum() > 0 else 0.0
     if beyond > SPREAD_SHARE:
-        evidence["retention mass past ML"] = beyond
-        rule = (f"r(d) falls below {tau:g} after d = {horizon}, but the tokens farther back hold {beyond:.0%} of the "
-                f"retention mass together: the memory is spread thin over all {measured} measured tokens, not faded, "
-                "so the unit uses at least that many")
-        return Recommendation(measured, rule, evidence, at_least=True)
-    length = max(1, horizon)
-    if length >= data_cap:
-        rule = (f"ML({tau:g}) = {horizon} reaches past the {data_quantile:.0%} quantile of the "
-                f"data's lengths, which caps it")
-        return Recommendation(data_cap, rule, evidence)
-    rule = f"ML({tau:g}): tokens farther back than {horizon} keep less than {tau:g} of their meaning"
-    return Recommendation(length, rule, evidence)
+        return measured, True, (f"r(d) falls below {tau:g} after d = {horizon}, but the tokens farther back hold "
+                                f"{beyond:.0%} of the retention mass together: the memory is spread thin over all "
+                                f"{measured} measured tokens, not faded, so the unit uses at least that many"), {
+                                    "retention mass past ML": beyond}
+    if max(1, horizon) >= data_cap:
+        return data_cap, False, (f"ML({tau:g}) = {horizon} reaches past the {data_quantile:.0%} quantile of the "
+                                 "data's lengths, which caps it"), {}
+    return max(1, horizon), False, (f"ML({tau:g}): tokens farther back than {horizon} keep less than {tau:g} of "
+                                    "their meaning"), {}
+
+
+def _interval(resamples: np.ndarray, tau: float, data_cap: int, data_quantile: float,
+              measured: int) -> tuple[RecommendationBound, RecommendationBound]:
+    """The 95% interval of the recommendation over the resampled curves (`recommend_length`); an "at least"
+    recommendation is at least the ``measured`` tokens of the curve."""
+    ranked = [math.inf if at_least else length for length, at_least, _, _ in
+              (_apply_rule(curve, tau, data_cap, data_quantile) for curve in np.asarray(resamples, float).T)]
+    return tuple(RecommendationBound(measured, True) if math.isinf(end) else RecommendationBound(int(end))
+                 for end in rank_interval(ranked))
 
 
 NOT_LEARNED = "the model has not learned its task: memory numbers describe its untrained dynamics"
@@ -195,7 +249,8 @@ def next_steps(summary: dict) -> list[str]:
       other steps then wait, since the recommendation describes untrained dynamics;
     - no retention curve: rerun with an estimator that measures any model;
     - a recommendation that is a lower bound (``at_least``): measure farther;
-    - a recommended length other than the recorded training length: retrain at it;
+    - a recommended length other than the recorded training length: retrain at it, unless the training length lies
+      inside the recommendation's 95% interval, which the reader is told instead;
     - a model trained by rnnmem (a classifier's training record): it is one seed, so add seeds.
 
     Empty when nothing is asked for.
@@ -218,9 +273,13 @@ def next_steps(summary: dict) -> list[str]:
         steps.append(f"at least {counted(rec['length'], 'token')}: the unit still uses the farthest distance measured; "
                      f"rerun with a larger --max-distance (max_distance), on sequences longer than {rec['length']} "
                      "tokens, to find the recommendation")
+    elif trained_at is not None and rec["length"] != trained_at and _inside(rec, trained_at):
+        low, high = _bounds(rec)
+        steps.append(f"no need to retrain at {counted(rec['length'], 'token')}: this model's training length, "
+                     f"{trained_at}, lies inside the recommendation's 95% interval ({low} to {high} tokens)")
     elif trained_at is not None and rec["length"] != trained_at:
-        steps.append(f"retrain at {counted(rec['length'], 'token')} (--max-len {rec['length']}; this model was trained "
-                     f"at {trained_at}): {rec['rule']}")
+        steps.append(f"retrain at {recommendation_text(rec)} (--max-len {rec['length']}; this model was trained at "
+                     f"{trained_at}): {rec['rule']}")
     if "test_accuracy" in record:
         steps.append("this is one seed: add --seeds 0,1,2 (same settings, no --checkpoint) to see how far each "
                      "headline number moves between trainings")

@@ -189,14 +189,16 @@ class MemoryReport:
         return fidelity_at(self.fidelity, length)
 
     def recommend_length(self, tau: float | None = None, estimator: str | None = None) -> Recommendation:
-        """Recommended training length (`rnnmem.guidance.recommend_length`), with the rule and the evidence used.
+        """Recommended training length (`rnnmem.guidance.recommend_length`), with the rule, the evidence used and
+        its 95% bootstrap interval.
 
         ``tau`` defaults to ``recommendation_tau`` (set by ``rnnmem assess --tau``; 0.1).
         """
         tau = self.recommendation_tau if tau is None else tau
         estimator = estimator or self.default_estimator()
         return recommend_length(self.curve(estimator), self.lengths, check_tau(tau),
-                                context={"estimator": estimator, "fidelity knee": self.fidelity_knee()})
+                                context={"estimator": estimator, "fidelity knee": self.fidelity_knee()},
+                                resamples=self.resamples[estimator])
 
     def training_record(self) -> dict:
         """What is known of how the model was trained (``meta["model"]``, from training or from the checkpoint's
@@ -252,7 +254,7 @@ class MemoryReport:
                 if reading.indicator.censored:  # None is "past 0..D" (true), not a missing number
                     per_estimator[name][f"{reading.indicator.key} censored"] = reading.censored
         rec = (self.recommend_length().to_dict() if self.estimators else
-               {"length": None, "at_least": False, "rule": self.no_curve_reason(), "evidence": {}})
+               {"length": None, "at_least": False, "rule": self.no_curve_reason(), "evidence": {}, "interval": None})
         return {
             "verdict": self.verdict().to_dict(),
             "training": self.training_record(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rnnmem.guidance import next_steps
+from rnnmem.guidance import next_steps, recommendation_text
 from rnnmem.report.format import indicator_value, missing, number
 from rnnmem.report.tables import indicator_readings
 from rnnmem.validation import counted
@@ -34,8 +34,7 @@ def run_summary(report, unit: str) -> str:
     if rec["length"] is None:
         lines.append(f"recommended training length: none, this report has {rec['rule']}")
     else:
-        lines.append(f"recommended training length: {'at least ' if rec.get('at_least') else ''}"
-                     f"{counted(rec['length'], 'token')} ({rec['rule']})")
+        lines.append(f"recommended training length: {recommendation_text(rec)} ({rec['rule']})")
     if record:
         pieces = record.get("epochs_on_pieces")
         source = " (from the checkpoint's record)" if report.meta.get("model", {}).get("checkpoint") else ""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnmem.guidance import next_steps
+from rnnmem.guidance import next_steps, recommendation_text
 from rnnmem.indicators import catalogue, estimators
 from rnnmem.progress import progress_bar
 from rnnmem.report import hull_plots, plots, ses_plots
@@ -19,7 +19,6 @@ from rnnmem.report.console import against_baseline
 from rnnmem.report.format import OUTSIDE_MARK, indicator_value, memory_length_text, number, powers_of_two, with_ci
 from rnnmem.report.language_model import language_model_blocks
 from rnnmem.report.style import save_figure
-from rnnmem.validation import counted
 
 NAMED_AXES = 10  # the SES axes the context line names; a language model's readout has one per vocabulary word
 IMAGES = (("retention", "Retention curves r(d)"), ("fidelity", "Semantic fidelity F(L)"), ("ses", "Semantic Euclidean Space"),
@@ -33,7 +32,8 @@ EXPLANATIONS = (
      "reference S*(x) = Σ s(x_t) for sequences of length L; its knee is the length past which the final "
      "state stops expressing the whole sequence."),
     ("Recommended length", "the shortest training length that keeps every token the unit can still use "
-     "(by default ML(0.1), capped by the data's own lengths)."),
+     "(by default ML(0.1), capped by the data's own lengths); its 95% interval is the same rule on each bootstrap "
+     "resample of r(d)."),
     ("Probe accuracy by distance", "held-out accuracy of a linear classifier that reads, from the final hidden "
      "state, which of the 10 most frequent tokens stood d steps before the end (or the class of the segment "
      "covering it); far above chance = the state still carries that token."),
@@ -151,8 +151,7 @@ def _headline_items(report, summary: dict) -> list[tuple[str, str]]:
                                                         "(see above).")]
     last = report.last_measured_distance(report.default_estimator())
     evidence = "; ".join(f"{key} = {_evidence_value(key, value, last)}" for key, value in rec["evidence"].items())
-    items.append(("Recommended training length", f"{'at least ' if rec.get('at_least') else ''}{counted(rec['length'], 'token')} — "
-                                                 f"{rec['rule']}. Evidence: {evidence}."))
+    items.append(("Recommended training length", f"{recommendation_text(rec)} — {rec['rule']}. Evidence: {evidence}."))
     return items
 
 
