@@ -353,7 +353,8 @@ def test_markdown_sections_notes_and_images(report, tmp_path):
     for image in ("retention.png", "fidelity.png", "ses.png"):
         assert f"]({image})" in text
     rec = report.recommend_length()
-    assert f"**Recommended training length**: {rec.length} tokens — {rec.rule}" in text
+    low, high = rec.interval
+    assert f"**Recommended training length**: {rec.length} tokens, 95% interval {low} to {high} — {rec.rule}" in text
     assert "recent share [95% CI]" in text and "Fidelity knee" in text
     # retention rows at 0, 1, 2, 4, 8, 16 and the last distance (19)
     rows = [line.split("|")[1].strip() for line in text.split("## Retention r(d)")[1].split("##")[0].splitlines()
