@@ -9,9 +9,10 @@
 Each unit is trained with `rnnmem.train` (validation split, early stopping restoring the best
 epoch) on the documents' first ``--max-len`` tokens, seed 0. Beside it: the baselines that
 `rnnmem.train` prints (majority class; bag-of-words logistic regression on binary word counts of
-the full documents), the same bag of words on only the tokens the network sees, and, to show
-where in a document the class is decided, the networks' accuracy after reading the first k
-tokens against the bag of words of those k tokens. Several invocations with different
+the tokens the network sees), the same bag of words on the full documents (this script's
+reference: how close a unit comes to what the whole document gives), and, to show where in a
+document the class is decided, the networks' accuracy after reading the first k tokens against
+the bag of words of those k tokens. Several invocations with different
 ``--units`` merge their units into one JSON file (under a lock), so the units can run side by side.
 """
 
@@ -106,16 +107,17 @@ def first_tokens(corpus, k: int, args, end: bool = False):
 
 
 def reference(corpus, args) -> dict:
-    """The bag of words on the tokens the networks see: on the test split for the first k of them (each k of
-    ``--prefixes`` and max_len) and the last k (each k of ``--suffixes``), and on `rnnmem.train`'s validation split,
-    fitted on the rest of the training split."""
+    """The bag of words on the full documents, and on the tokens the networks see: on the test split for the first
+    k of them (each k of ``--prefixes`` and max_len) and the last k (each k of ``--suffixes``), and on
+    `rnnmem.train`'s validation split, fitted on the rest of the training split."""
     shown = first_tokens(corpus, args.max_len, args)
     fit, validation = validation_split(len(shown.train_texts), VALIDATION_FRACTION, args.seed)
     held_out = dataclasses.replace(shown, train_texts=[shown.train_texts[i] for i in fit],
                                    train_labels=[shown.train_labels[i] for i in fit],
                                    test_texts=[shown.train_texts[i] for i in validation],
                                    test_labels=[shown.train_labels[i] for i in validation])
-    return {"prefix_bag_of_words": {str(k): baselines(first_tokens(corpus, k, args)).bag_of_words
+    return {"full_document_bag_of_words": baselines(corpus).bag_of_words,
+            "prefix_bag_of_words": {str(k): baselines(first_tokens(corpus, k, args)).bag_of_words
                                     for k in sorted({*args.prefixes, args.max_len})},
             "suffix_bag_of_words": {str(k): baselines(first_tokens(corpus, k, args, end=True)).bag_of_words
                                     for k in args.suffixes},
@@ -256,7 +258,7 @@ def signal_reach(norms: list[float], share: float = SIGNAL_SHARE) -> int | None:
 
 def findings(units: dict, rows: dict, data: dict) -> list[str]:
     """Sentences read off the numbers: who reaches the bar, how far each overfits, where reading stops helping."""
-    cfg, bow = data["config"], data["bag_of_words"]
+    cfg, bow = data["config"], data["full_document_bag_of_words"]
     seen = tokens_shown(cfg)
     bar = COMPETENCE_SHARE * bow
     reach = [u for u in units if rows[u]["accuracy"] >= bar]
@@ -312,7 +314,7 @@ def findings(units: dict, rows: dict, data: dict) -> list[str]:
 
 
 def draw(data: dict, path: Path) -> None:
-    cfg, units, bow = data["config"], data["units"], data["bag_of_words"]
+    cfg, units, bow = data["config"], data["units"], data["full_document_bag_of_words"]
     with rc_context(STYLE):
         fig = new_figure(12, 8)
         (by_epoch, losses), (by_prefix, gradients) = fig.subplots(2, 2)
@@ -358,15 +360,16 @@ def shown_path(path: str) -> str:
 
 
 def other_run_rows(data: dict, others: list[dict], same: float | None) -> list[str]:
-    """Table rows of other runs of this script (e.g. a longer epoch budget), named by the settings that differ."""
-    rows = []
+    """Table rows of other runs of this script (e.g. a longer epoch budget), named by the settings that differ;
+    measured against this run's references (the same corpus and split)."""
+    rows, bow = [], data["full_document_bag_of_words"]
     for other in others:
         changed = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in other["config"].items() if data["config"][k] != v)
         for u, record in other["units"].items():
-            r = summary(record, other["bag_of_words"], same)
+            r = summary(record, bow, same)
             same_cells = "- | -" if same is None else f"{same:.3f} | {r['ratio_same_tokens']:.2f}"
             rows.append(f"| {u} ({changed}; `{shown_path(other['json'])}`) | {r['epochs_run']} ({r['best_epoch']}) | "
-                        f"{r['accuracy']:.3f} | {other['bag_of_words']:.3f} | {r['ratio']:.2f} | {same_cells} | "
+                        f"{r['accuracy']:.3f} | {bow:.3f} | {r['ratio']:.2f} | {same_cells} | "
                         f"{other['majority']:.3f} | {'yes' if r['ratio'] >= COMPETENCE_SHARE else 'no'} |")
     return rows
 
@@ -377,7 +380,7 @@ def other_run_findings(data: dict, others: list[dict]) -> list[str]:
     for other in others:
         changed = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in other["config"].items() if data["config"][k] != v)
         for u, record in other["units"].items():
-            r = summary(record, other["bag_of_words"], None)
+            r = summary(record, data["full_document_bag_of_words"], None)
             sentences.append(f"With {changed} (all else as above), {u} reaches {r['accuracy']:.3f} at epoch "
                              f"{r['best_epoch']} of {r['epochs_run']}, {r['ratio']:.0%} of the bag of words: "
                              + ("above" if r["ratio"] >= COMPETENCE_SHARE else "below") + " the bar"
@@ -390,7 +393,7 @@ def write_doc(data: dict, out: Path, others: list[dict] = ()) -> None:
     # runs side by side finish in any order; the doc lists the units in the order of UNITS
     data = {**data, "units": dict(sorted(data["units"].items(), key=lambda item: UNITS.index(item[0])
                                          if item[0] in UNITS else len(UNITS)))}
-    cfg, units, bow = data["config"], data["units"], data["bag_of_words"]
+    cfg, units, bow = data["config"], data["units"], data["full_document_bag_of_words"]
     same = (data.get("prefix_bag_of_words") or {}).get(str(cfg["max_len"]))
     rows = {u: summary(record, bow, same) for u, record in units.items()}
     figure = out.with_name(out.stem + "_curves.png")
@@ -417,9 +420,10 @@ def write_doc(data: dict, out: Path, others: list[dict] = ()) -> None:
         f"`{cfg['schedule']}`, at most {cfg['epochs']} epochs, early stopping with patience {cfg['patience']} "
         f"restoring the best validation epoch, gradient clip {settings['grad_clip']:g}, seed {cfg['seed']}.",
         "",
-        f"The reference is the bag-of-words baseline `rnnmem.train` prints: logistic regression on binary word "
-        f"counts of the **full** documents ({bow:.3f}); the bar is {COMPETENCE_SHARE:.0%} of it "
-        f"({COMPETENCE_SHARE * bow:.3f}). Beside it, the same bag of words on only the {seen} the networks see"
+        f"The reference is rnnmem's bag-of-words baseline (logistic regression on binary word counts) on the "
+        f"**full** documents ({bow:.3f}): what the whole document gives; the bar is {COMPETENCE_SHARE:.0%} of it "
+        f"({COMPETENCE_SHARE * bow:.3f}). Beside it, the same bag of words on only the {seen} the networks see, "
+        "the one `rnnmem.train` prints and its competence verdict reads"
         + (f" ({same:.3f})." if same is not None else " (not measured in this run)."),
         "",
         "| unit | epochs run (kept) | test accuracy | bag-of-words (full documents) | ratio | "
