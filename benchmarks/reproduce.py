@@ -297,17 +297,6 @@ def families(units, cells, study, length: int) -> list[str]:
             + "; ".join(parts) + (f"; no competent model for {', '.join(missing)}" if missing else "") + "."]
 
 
-# The two sections below are read from runs made on 2026-11-28, before issue 16's definitions (2026-12-04) and the
-# lstm's forget-gate bias 1; rerunning their scripts (the LM one took 74 min) updates the JSON; then drop the note.
-NEWSGROUPS_NOTE = ("Measured on 2026-11-28, with the training code of that date: these are accuracies and gradient "
-                   "norms, which the definitions of r(d) and ML do not enter, but the lstm rows predate the lstm's "
-                   "forget-gate bias 1 at initialisation (2026-12-04) and would change on a rerun.")
-LM_NOTE = ("**Computed with the earlier definitions** (2026-11-28): ML(0.1), its fractional reading and the retention "
-           "capacity below read r(d) over a per-token yardstick, not as the share of the model's largest effect, and "
-           "the lstm predates its forget-gate bias 1; the perplexities and k_eff do not depend on the definitions. "
-           "`python benchmarks/lm_context.py` (74 minutes on 2 cores) regenerates them.")
-
-
 def external_sections() -> list[str]:
     """The newsgroups and language-model sections, from the numbers their scripts wrote (not rerun here)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -318,7 +307,8 @@ def external_sections() -> list[str]:
     path = RESULTS / "newsgroups.json"
     if path.exists():
         data = json.loads(path.read_text(encoding="utf-8"))
-        bow, same = data["bag_of_words"], (data.get("prefix_bag_of_words") or {}).get(str(data["config"]["max_len"]))
+        bow = data["full_document_bag_of_words"]
+        same = (data.get("prefix_bag_of_words") or {}).get(str(data["config"]["max_len"]))
         rows = {u: newsgroups.summary(record, bow, same) for u, record in data["units"].items()}
         longer = RESULTS / "newsgroups_lstm_20_epochs.json"  # the same settings with a 20-epoch budget
         if longer.exists():
@@ -330,7 +320,7 @@ def external_sections() -> list[str]:
                 "settings, curves and the 20-epoch LSTM in [newsgroups.md](newsgroups.md)). The reference is rnnmem's "
                 f"bag-of-words baseline on the full documents ({bow:.3f}); the bar is "
                 f"{newsgroups.COMPETENCE_SHARE:.0%} of it (that script's own question, how close a unit comes to "
-                "bag-of-words on long documents; not the competence verdict above). " + NEWSGROUPS_NOTE, "",
+                "bag-of-words on long documents; not the competence verdict above).", "",
                 pipe_table(["unit", "test accuracy", "bag-of-words", "ratio", "majority"],
                            [[u, fmt(r["accuracy"], 3), fmt(bow, 3), fmt(r["ratio"]), fmt(data["majority"], 3)]
                             for u, r in rows.items()]), ""]
@@ -341,8 +331,7 @@ def external_sections() -> list[str]:
                 "From `python benchmarks/lm_context.py` (raw numbers in `benchmarks/results/lm_context.json`; the "
                 "setup, the loss-rise curves and the sketch's error in [lm_context.md](lm_context.md)). ML(0.1) is "
                 "occlusion on the LM's readout; k_eff is the context length from which cutting (or shuffling, or "
-                "replacing) the farther context raises the held-out loss by less than 1% (Khandelwal et al., 2018).", "",
-                f"> {LM_NOTE}", ""]
+                "replacing) the farther context raises the held-out loss by less than 1% (Khandelwal et al., 2018).", ""]
         out += lm_context.lm_section(json.loads(path.read_text(encoding="utf-8")))
     return out
 
