@@ -5,7 +5,7 @@ unit and task: held-out accuracy, then ML(0.1), ML(0.5) and retention capacity o
 reference (the readout's move when the token at distance d is replaced by tokens drawn from the data)
 and of every SES estimator, and the distance the reference's decision flips at most.
 
-    python benchmarks/known_memory.py                      # 10 units: 13.9 min of cells on one core (mamba 6.8)
+    python benchmarks/known_memory.py                      # 10 units: 23.1 min of cells on one core (mamba 15.5)
     python benchmarks/known_memory.py --units gru,lstm --tasks key-5,two-key-3-9
 
 The document and the JSON are rewritten after every cell, so a run cut short keeps what it finished.
@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 import rnnmem
-from rnnmem.data.synthetic import SUITE_MODEL, SUITE_TRAINING
+from rnnmem.data.synthetic import SUITE_MODEL, suite_training
 from rnnmem.fileio import json_safe, write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,7 @@ def run_cell(unit: str, task: str, seed: int) -> dict:
     corpus = rnnmem.load_corpus(name, size=size, seed=seed)
     model = rnnmem.build_model(unit, len(corpus.vocabulary), corpus.num_classes, seed=seed, **SUITE_MODEL)
     started = time.perf_counter()
-    history = rnnmem.train(model, corpus, seed=seed, progress=False, **SUITE_TRAINING)
+    history = rnnmem.train(model, corpus, seed=seed, progress=False, **suite_training(unit))
     report = rnnmem.assess(model, corpus, max_distance=100, max_sequences=100, n_resamples=200, floor=False,
                            probes=False, progress=False, seed=seed, estimators=ESTIMATORS)
     cell = {"unit": unit, "task": task, "corpus": name, "accuracy": history.final_accuracy,
@@ -68,7 +68,8 @@ def shown(value, window: int) -> str:
 def markdown(cells: list[dict], command: str) -> str:
     lines = ["# The known-memory suite", "",
              f"Written by `{command}` (benchmarks/known_memory.py); every number below comes from that run.", "",
-             "Each unit is trained by `rnnmem.train` (settings `SUITE_TRAINING`, model `SUITE_MODEL` in "
+             "Each unit is trained by `rnnmem.train` (settings `suite_training(unit)`: `SUITE_TRAINING`, and for mamba "
+             "its own learning rate and epochs from `SUITE_TRAINING_BY_UNIT`; model `SUITE_MODEL`; all in "
              "src/rnnmem/data/synthetic.py) on a task whose memory is known, then assessed on 100 held-out texts. "
              "The *reference* replaces the token at distance d by tokens drawn from the data's own distribution "
              "(4 draws) and measures how far the readout moves; it needs no SES. Every r(d) is the share of the "

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import rnnmem
-from rnnmem.data.synthetic import SUITE_MODEL, SUITE_TRAINING
+from rnnmem.data.synthetic import SUITE_MODEL, suite_training
 
 # task -> (corpus name, texts): key-10 on 14-token texts learns as well and costs a third of the default 30
 TASKS = {"key-5": ("synthetic:key-5", 8000), "key-10": ("synthetic:key-10:14", 12000),
@@ -26,7 +26,7 @@ def suite():
         for task, (name, size) in TASKS.items():
             corpus = rnnmem.load_corpus(name, size=size, seed=0)
             model = rnnmem.build_model(unit, len(corpus.vocabulary), corpus.num_classes, seed=0, **SUITE_MODEL)
-            history = rnnmem.train(model, corpus, progress=False, **SUITE_TRAINING)
+            history = rnnmem.train(model, corpus, progress=False, **suite_training(unit))
             report = rnnmem.assess(model, corpus, max_distance=100, max_sequences=60, n_resamples=20,
                                    floor=False, probes=False, progress=False,
                                    estimators=("occlusion", "regression", "gradient", "replacement"))
@@ -104,7 +104,7 @@ def attention_suite():
         name, size = TASKS[task]
         corpus = rnnmem.load_corpus(name, size=size, seed=0)
         model = rnnmem.build_model(unit, len(corpus.vocabulary), corpus.num_classes, seed=0, **SUITE_MODEL)
-        history = rnnmem.train(model, corpus, progress=False, **SUITE_TRAINING)
+        history = rnnmem.train(model, corpus, progress=False, **suite_training(unit))
         out[unit, task] = history.final_accuracy, rnnmem.assess(
             model, corpus, max_distance=100, max_sequences=60, n_resamples=20, floor=False, probes=False,
             progress=False, estimators=("occlusion", "replacement"))
