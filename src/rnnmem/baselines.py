@@ -99,8 +99,8 @@ def _fit_baselines(corpus: Corpus, max_len: int | None, keep: str) -> Baselines:
     features = vectorizer.fit_transform(corpus.tokens("train"))
     # Newton-CG reaches the optimum: L-BFGS at its default tolerance stopped with weights up to 0.3 away from it,
     # scoring 0.668 on tweets-docs where the optimum scores 0.673, and 0.523 on a key-20 task whose words carry no
-    # label (the optimum: 0.503); Newton-CG takes 10 steps and is 2.5x faster. One BLAS thread: its products are of one weight
-    # vector, where a second thread costs more in hand-offs than it computes (the probes do the same).
+    # label (the optimum: 0.503); Newton-CG takes 10 steps and is 2.5x faster. One BLAS thread: its products are of
+    # one weight vector, where a second thread costs more in hand-offs than it computes (the probes do the same).
     with threadpool_limits(limits=1):
         classifier = LogisticRegression(solver="newton-cg", max_iter=2000)
         classifier.fit(features, train_labels)

@@ -75,10 +75,14 @@ class Corpus:
         them (four times over, it was a second of the README run). The lists are shared: read them, do
         not change them.
         """
+        texts, _ = self._split(split)
+        return _tokenized(texts, content_digest(texts))
+
+    def _split(self, split: str) -> tuple[list[str], list[int]]:
+        """The texts and labels of ``split`` ("train" or "test")."""
         if split not in _SPLITS:
             raise ConfigError(f"split={split!r} is not valid; use one of: {', '.join(_SPLITS)}.")
-        texts = self.train_texts if split == "train" else self.test_texts
-        return _tokenized(texts, content_digest(texts))
+        return (self.train_texts, self.train_labels) if split == "train" else (self.test_texts, self.test_labels)
 
     @cached_property
     def vocabulary(self) -> Vocabulary:
@@ -136,10 +140,7 @@ class Corpus:
         labels : torch.LongTensor
             Shape [N].
         """
-        if split not in _SPLITS:
-            raise ConfigError(f"split={split!r} is not valid; use one of: {', '.join(_SPLITS)}.")
-        texts = self.train_texts if split == "train" else self.test_texts
-        labels = self.train_labels if split == "train" else self.test_labels
+        texts, labels = self._split(split)
         digest = content_digest(texts)
         key = (digest, content_digest(vocab.tokens), max_len, keep)
         if key not in _ENCODED:
